@@ -1,0 +1,342 @@
+package camsim
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Info is how a camera is reached; camsim prints one per camera, as JSON, when it is ready.
+type Info struct {
+	Serial string `json:"serial"`
+	Model  string `json:"model"`
+	HTTP   string `json:"http"` // base URL of VAPIX, e.g. http://127.0.0.1:8081
+	RTSP   string `json:"rtsp"` // full stream URL
+	MAC    string `json:"mac"`
+	OAK    string `json:"oak"`
+}
+
+// cameraConfig is what a fleet hands each of its cameras.
+type cameraConfig struct {
+	listen      string // HTTP listen address; its port may be 0
+	user        string // the out-of-the-box admin account
+	password    string
+	stateDir    string // "" keeps state in memory only
+	allowBasic  bool
+	rebootDelay time.Duration
+	logger      *slog.Logger
+}
+
+// Camera is one simulated Axis camera. It is created and owned by a Fleet.
+type Camera struct {
+	id       Identity
+	cfg      cameraConfig
+	log      *slog.Logger
+	auth     *digestAuth
+	events   *eventHub
+	counters counters
+	faults   faultBox
+	now      func() time.Time
+
+	quit chan struct{} // closed by Close: stops pending reboots and timers
+	wg   sync.WaitGroup
+
+	mu        sync.Mutex
+	st        State
+	bootID    string
+	bootAt    time.Time
+	addr      string // resolved HTTP address, kept across reboots
+	srv       *http.Server
+	up        bool // answering on the network
+	rebooting bool
+	closed    bool
+}
+
+func newCamera(id Identity, cfg cameraConfig) (*Camera, error) {
+	st, found, err := loadState(cfg.stateDir, id.Serial)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		st = defaultState(id, cfg.user, cfg.password)
+	}
+	c := &Camera{
+		id:     id,
+		cfg:    cfg,
+		log:    cfg.logger.With("serial", id.Serial),
+		auth:   newDigestAuth(id.Realm()),
+		events: newEventHub(),
+		now:    time.Now,
+		quit:   make(chan struct{}),
+		st:     st,
+	}
+	return c, nil
+}
+
+// Identity is the camera's fixed identity.
+func (c *Camera) Identity() Identity { return c.id }
+
+// Info says how to reach the camera. HTTP is empty before the fleet started.
+func (c *Camera) Info() Info {
+	c.mu.Lock()
+	addr := c.addr
+	c.mu.Unlock()
+	info := Info{Serial: c.id.Serial, Model: c.id.Model.ProdNbr, MAC: c.id.MAC(), OAK: c.id.OAK}
+	if addr != "" {
+		info.HTTP = "http://" + addr
+	}
+	return info
+}
+
+// Counters returns what the camera counted so far.
+func (c *Camera) Counters() Counters { return c.counters.snapshot() }
+
+// Faults returns the camera's current faults.
+func (c *Camera) Faults() Faults { return c.faults.get() }
+
+// SetFaults replaces the camera's faults; they apply from the next request.
+func (c *Camera) SetFaults(f Faults) { c.faults.set(f) }
+
+// TriggerMotion emits the motion events (vapix.md 13.2) with the given state.
+func (c *Camera) TriggerMotion(active bool) {
+	for _, e := range motionEvents(active, c.now()) {
+		c.events.publish(e)
+	}
+}
+
+// Publish emits any event on the camera's event streams.
+func (c *Camera) Publish(e Event) {
+	if e.Timestamp.IsZero() {
+		e.Timestamp = c.now()
+	}
+	c.events.publish(e)
+}
+
+// Up reports whether the camera is answering (not rebooting, not powered off).
+func (c *Camera) Up() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.up
+}
+
+// FirmwareVersion is the version the camera runs now.
+func (c *Camera) FirmwareVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.Firmware.Version
+}
+
+// State returns a copy of the camera's persistent state.
+func (c *Camera) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cloneState(c.st)
+}
+
+// update changes the state under the camera's lock and saves it; when fn fails nothing
+// is changed.
+func (c *Camera) update(fn func(st *State) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := cloneState(c.st)
+	if err := fn(&next); err != nil {
+		return err
+	}
+	if err := saveState(c.cfg.stateDir, &next); err != nil {
+		c.log.Error("save state", "err", err)
+		return err
+	}
+	c.st = next
+	return nil
+}
+
+// view reads the state under the camera's lock.
+func (c *Camera) view(fn func(st *State)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fn(&c.st)
+}
+
+func (c *Camera) lookupUser(name string) (User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, u := range c.st.Users {
+		if u.Name == name {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+// boot brings the camera up: applies what takes effect at boot (a pending firmware
+// image), gives it a new boot ID, and starts answering on its address.
+func (c *Camera) boot() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("camera closed")
+	}
+	next := cloneState(c.st)
+	c.onBoot(&next)
+	next.Boots++
+	if err := saveState(c.cfg.stateDir, &next); err != nil {
+		return err
+	}
+	c.st = next
+	c.bootID = newUUID()
+	c.bootAt = c.now()
+	addr := c.addr
+	if addr == "" {
+		addr = c.cfg.listen
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("camera %s: listen %s: %w", c.id.Serial, addr, err)
+	}
+	c.addr = ln.Addr().String()
+	srv := &http.Server{
+		Handler:           c,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
+	}
+	c.srv = srv
+	c.up = true
+	c.rebooting = false
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			c.log.Error("serve VAPIX", "err", err)
+		}
+	}()
+	c.scheduleBootTimers()
+	return nil
+}
+
+// halt stops answering: the listener closes (connections are refused), open connections
+// are finished or dropped, event streams end.
+func (c *Camera) halt() {
+	c.mu.Lock()
+	srv := c.srv
+	c.srv = nil
+	c.up = false
+	c.mu.Unlock()
+	if srv != nil {
+		// Shutdown lets the answer that caused a reboot reach its client; what does not
+		// finish within a second is cut, as a device going down would.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = srv.Shutdown(ctx)
+		cancel()
+		_ = srv.Close()
+	}
+	c.events.closeAll()
+}
+
+// Reboot restarts the camera: it stops answering for the reboot delay, then boots. It
+// returns at once; the reboot runs in the background, owned by the camera.
+func (c *Camera) Reboot() {
+	c.mu.Lock()
+	if c.closed || c.rebooting {
+		c.mu.Unlock()
+		return
+	}
+	c.rebooting = true
+	c.mu.Unlock()
+	c.counters.reboots.Add(1)
+	delay := c.cfg.rebootDelay
+	if f := c.faults.get(); f.RebootDelay > 0 {
+		delay = f.RebootDelay
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.halt()
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.quit:
+			return
+		}
+		if err := c.boot(); err != nil {
+			c.log.Error("boot after reboot", "err", err)
+		}
+	}()
+}
+
+// PowerOff makes the camera vanish from the network until PowerOn.
+func (c *Camera) PowerOff() { c.halt() }
+
+// PowerOn boots a camera that was powered off; it does nothing to a running camera.
+func (c *Camera) PowerOn() error {
+	if c.Up() {
+		return nil
+	}
+	return c.boot()
+}
+
+// Close stops the camera for good and waits for everything it started.
+func (c *Camera) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.quit)
+	c.mu.Unlock()
+	c.halt()
+	c.wg.Wait()
+	return nil
+}
+
+// uptime and bootID describe the current boot for systemready.cgi.
+func (c *Camera) bootInfo() (bootID string, uptime time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bootID, c.now().Sub(c.bootAt)
+}
+
+func cloneState(st State) State {
+	out := st
+	out.Params = make(map[string]string, len(st.Params))
+	for k, v := range st.Params {
+		out.Params[k] = v
+	}
+	out.Users = append([]User(nil), st.Users...)
+	for i := range out.Users {
+		out.Users[i].Groups = append([]string(nil), st.Users[i].Groups...)
+	}
+	out.Apps = append([]App(nil), st.Apps...)
+	out.Overlays = append([]Overlay(nil), st.Overlays...)
+	if st.Firmware.Pending != nil {
+		p := *st.Firmware.Pending
+		out.Firmware.Pending = &p
+	}
+	if st.PTZ.Presets != nil {
+		out.PTZ.Presets = make(map[string]PTZPreset, len(st.PTZ.Presets))
+		for k, v := range st.PTZ.Presets {
+			out.PTZ.Presets[k] = v
+		}
+	}
+	return out
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// itoa is strconv.Itoa, kept short for the many text replies.
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,16 @@
+// Package camsim simulates a fleet of Axis network cameras on one host, faithfully enough
+// that what works against camsim works against a real camera.
+//
+// Each Camera has its own HTTP listener serving VAPIX (HTTP Digest authentication as Axis
+// devices do it, the CGI and JSON APIs the edge agent uses, with the real paths, bodies and
+// error forms of ../../shared/reference/vapix.md) and its own RTSP listener serving a looped
+// H.264 clip at /axis-media/media.amp. A camera's identity (serial number = MAC address,
+// model, owner authentication key) is derived from its index in the fleet, so a restarted
+// fleet has the same cameras, and its mutable state (firmware, parameters, users, apps,
+// overlays, PTZ position) is persisted as one JSON file per camera in the state directory.
+//
+// A Fleet also injects faults (latency, errors, dropped connections, slow or failing
+// firmware upgrades), emits events (motion), and counts what tests assert on (firmware
+// uploads, RTSP sessions, requests per endpoint). Those are reached through Go methods and
+// through the control API (see control.go), which is served apart from the VAPIX paths.
+package camsim

@@ -1,0 +1,33 @@
+package camsim
+
+// route is one VAPIX path: the minimum privilege the web server enforces before the
+// handler runs (Anonymous: the handler decides, as for APIs whose methods differ), and
+// whether it is a JSON API (which changes how an under-privileged caller is refused).
+type route struct {
+	min    Privilege
+	json   bool
+	handle func(*Camera, *request)
+}
+
+// routes are every path the camera has; anything else is 404, as on a real device.
+var routes = map[string]route{
+	"/axis-cgi/basicdeviceinfo.cgi":    {Anonymous, true, (*Camera).handleBasicDeviceInfo},
+	"/axis-cgi/apidiscovery.cgi":       {Viewer, true, (*Camera).handleAPIDiscovery},
+	"/axis-cgi/param.cgi":              {Anonymous, false, (*Camera).handleParam},
+	"/axis-cgi/admin/param.cgi":        {Anonymous, false, (*Camera).handleParam},
+	"/axis-cgi/firmwaremanagement.cgi": {Admin, true, (*Camera).handleFirmwareManagement},
+	"/axis-cgi/systemready.cgi":        {Anonymous, true, (*Camera).handleSystemReady},
+	"/axis-cgi/pwdgrp.cgi":             {Admin, false, (*Camera).handlePwdgrp},
+	"/axis-cgi/usergroup.cgi":          {Viewer, false, (*Camera).handleUserGroup},
+	"/axis-cgi/oak.cgi":                {Admin, true, (*Camera).handleOAK},
+	"/axis-cgi/restart.cgi":            {Admin, false, (*Camera).handleRestart},
+
+	"/axis-cgi/applications/list.cgi":             {Admin, false, (*Camera).handleAppList},
+	"/axis-cgi/applications/upload.cgi":           {Admin, false, (*Camera).handleAppUpload},
+	"/axis-cgi/applications/control.cgi":          {Admin, false, (*Camera).handleAppControl},
+	"/axis-cgi/dynamicoverlay/dynamicoverlay.cgi": {Operator, true, (*Camera).handleDynamicOverlay},
+	"/axis-cgi/com/ptz.cgi":                       {Anonymous, false, (*Camera).handlePTZ},
+	"/axis-cgi/jpg/image.cgi":                     {Viewer, false, (*Camera).handleSnapshot},
+	"/axis-cgi/wssession.cgi":                     {Viewer, false, (*Camera).handleWSSession},
+	"/vapix/ws-data-stream":                       {Anonymous, false, (*Camera).handleEventStream},
+}
