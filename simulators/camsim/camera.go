@@ -54,6 +54,7 @@ type Camera struct {
 	bootAt    time.Time
 	addr      string // resolved HTTP address, kept across reboots
 	srv       *http.Server
+	ln        net.Listener
 	up        bool // answering on the network
 	rebooting bool
 	closed    bool
@@ -208,6 +209,7 @@ func (c *Camera) boot() error {
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
 	}
 	c.srv = srv
+	c.ln = ln
 	c.up = true
 	c.rebooting = false
 	c.wg.Add(1)
@@ -225,10 +227,14 @@ func (c *Camera) boot() error {
 // are finished or dropped, event streams end.
 func (c *Camera) halt() {
 	c.mu.Lock()
-	srv := c.srv
-	c.srv = nil
+	srv, ln := c.srv, c.ln
+	c.srv, c.ln = nil, nil
 	c.up = false
 	c.mu.Unlock()
+	if ln != nil {
+		// Closed here, not only by Shutdown: Serve may not have taken the listener yet.
+		_ = ln.Close()
+	}
 	if srv != nil {
 		// Shutdown lets the answer that caused a reboot reach its client; what does not
 		// finish within a second is cut, as a device going down would.

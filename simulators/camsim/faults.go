@@ -42,6 +42,10 @@ func ParseFaults(spec string) (Faults, error) {
 			continue
 		}
 		key, val, hasVal := strings.Cut(item, "=")
+		if !hasVal && key != "oak-unavailable" {
+			errs = append(errs, fmt.Errorf("fault %q: missing =value", item))
+			continue
+		}
 		var err error
 		switch key {
 		case "latency":
@@ -58,9 +62,6 @@ func ParseFaults(spec string) (Faults, error) {
 			f.OAKUnavailable = !hasVal || val == "true" || val == "1"
 		default:
 			err = errors.New("unknown fault (want latency, errors, drop, upgrade-fail, reboot, oak-unavailable)")
-		}
-		if err == nil && !hasVal && key != "oak-unavailable" {
-			err = errors.New("missing =value")
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("fault %q: %w", item, err))
