@@ -35,7 +35,7 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 bench: ## print the performance table (each figure beside its baseline)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee $(RUN_DIR)-bench.txt
+	@OUT=$(RUN_DIR)/bench.txt scripts/bench.sh
 
 cross: ## build the agents for linux/arm64 and linux/arm (v7)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-arm64/ ./cmd/edgehost ./cmd/devicehost
