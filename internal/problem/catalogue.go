@@ -1,0 +1,54 @@
+package problem
+
+import "net/http"
+
+// base prefixes every problem type URI. The URIs identify types; they need not resolve.
+const base = "https://camcloud.dev/problems/"
+
+// The catalogue: every problem type the relay answers with. Add here, never inline.
+var (
+	// BadRequest: the request cannot be understood (bad query parameter, bad cursor).
+	BadRequest = Type{base + "bad-request", http.StatusBadRequest, "Bad request"}
+	// MalformedJSON: the body is not a single well-formed JSON object.
+	MalformedJSON = Type{base + "malformed-json", http.StatusBadRequest, "Malformed JSON"}
+	// UnknownField: the body has a member the operation does not define.
+	UnknownField = Type{base + "unknown-field", http.StatusBadRequest, "Unknown field"}
+	// Validation: a field has a value the operation refuses; invalidParams names it.
+	Validation = Type{base + "validation", http.StatusBadRequest, "Invalid request"}
+	// Unauthorized: no credentials, or credentials that are unknown, expired or revoked.
+	Unauthorized = Type{base + "unauthorized", http.StatusUnauthorized, "Authentication required"}
+	// Forbidden: authenticated, but the caller's role does not allow the operation.
+	Forbidden = Type{base + "forbidden", http.StatusForbidden, "Forbidden"}
+	// NotFound: no such resource, or one the caller may not know exists.
+	NotFound = Type{base + "not-found", http.StatusNotFound, "Not found"}
+	// MethodNotAllowed: the resource exists but not with this method (see Allow).
+	MethodNotAllowed = Type{base + "method-not-allowed", http.StatusMethodNotAllowed, "Method not allowed"}
+	// Conflict: the resource already exists or the change conflicts with its state.
+	Conflict = Type{base + "conflict", http.StatusConflict, "Conflict"}
+	// LastAdmin: the change would leave an organization without an admin.
+	LastAdmin = Type{base + "last-admin", http.StatusConflict, "Organization needs an admin"}
+	// DeviceClaimed: the device belongs to another organization.
+	DeviceClaimed = Type{base + "device-claimed", http.StatusConflict, "Device claimed by another organization"}
+	// InvitationExpired: the invitation code was valid once but has expired.
+	InvitationExpired = Type{base + "invitation-expired", http.StatusGone, "Invitation expired"}
+	// InvitationUsed: the invitation code has already been accepted.
+	InvitationUsed = Type{base + "invitation-used", http.StatusGone, "Invitation already used"}
+	// TooLarge: the body is over the size limit.
+	TooLarge = Type{base + "too-large", http.StatusRequestEntityTooLarge, "Request body too large"}
+	// UnsupportedMediaType: the body is not of the media type the operation takes.
+	UnsupportedMediaType = Type{base + "unsupported-media-type", http.StatusUnsupportedMediaType, "Unsupported media type"}
+	// Unavailable: the relay is starting or stopping.
+	Unavailable = Type{base + "unavailable", http.StatusServiceUnavailable, "Service unavailable"}
+	// Internal: a fault of the relay; the request ID finds it in the log.
+	Internal = Type{base + "internal", http.StatusInternalServerError, "Internal error"}
+)
+
+// Catalogue lists every type, for documentation and for the test that keeps
+// api/openapi.yaml in step.
+func Catalogue() []Type {
+	return []Type{
+		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
+		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
+		TooLarge, UnsupportedMediaType, Unavailable, Internal,
+	}
+}
