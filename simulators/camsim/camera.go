@@ -53,6 +53,7 @@ type Camera struct {
 	bootID    string
 	bootAt    time.Time
 	addr      string // resolved HTTP address, kept across reboots
+	rtspAddr  string // resolved RTSP address, kept across reboots
 	srv       *http.Server
 	ln        net.Listener
 	up        bool // answering on the network

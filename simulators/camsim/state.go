@@ -15,7 +15,7 @@ import (
 type State struct {
 	Serial   string            `json:"serial"`
 	Firmware FirmwareState     `json:"firmware"`
-	Params   map[string]string `json:"params"` // values changed through param.cgi, by full name (root.X.Y)
+	Params   map[string]string `json:"params"` // values changed or added through param.cgi, by name without "root." (Image.I0.Name)
 	Users    []User            `json:"users"`
 	Apps     []App             `json:"apps"`
 	Overlays []Overlay         `json:"overlays"`
