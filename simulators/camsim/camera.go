@@ -31,6 +31,7 @@ type cameraConfig struct {
 	stateDir    string // "" keeps state in memory only
 	allowBasic  bool
 	rebootDelay time.Duration
+	minute      time.Duration // length of an autoRollback minute
 	logger      *slog.Logger
 }
 
@@ -58,6 +59,7 @@ type Camera struct {
 	ln        net.Listener
 	up        bool // answering on the network
 	rebooting bool
+	upgrading bool // an image is being received
 	closed    bool
 }
 

@@ -40,7 +40,7 @@ func (c *Camera) onBoot(st *State) {
 	fw.LastUpgradeAt = now.UTC().Truncate(time.Second)
 	if p.AutoRollbackMinutes > 0 && p.AutoCommit != "boot" {
 		fw.Committed = false
-		fw.RollbackAt = now.Add(time.Duration(p.AutoRollbackMinutes) * time.Minute)
+		fw.RollbackAt = now.Add(time.Duration(p.AutoRollbackMinutes) * c.cfg.minute)
 	} else {
 		fw.Committed = true
 		fw.RollbackAt = time.Time{}

@@ -38,6 +38,9 @@ type Config struct {
 	// RebootDelay is how long a reboot keeps a camera offline (default 2s; real devices
 	// take 30 to 120 s).
 	RebootDelay time.Duration
+	// RollbackMinute is how long one minute of fwmgr's autoRollback lasts (default a
+	// minute; tests shorten it to see an uncommitted upgrade roll back).
+	RollbackMinute time.Duration
 	// Faults apply to every camera from the start.
 	Faults Faults
 	// Logger receives the fleet's logs (default: discarded).
@@ -86,6 +89,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RebootDelay == 0 {
 		c.RebootDelay = 2 * time.Second
+	}
+	if c.RollbackMinute == 0 {
+		c.RollbackMinute = time.Minute
 	}
 	if c.RebootDelay < 0 {
 		errs = append(errs, fmt.Errorf("reboot delay %s is negative", c.RebootDelay))
@@ -147,6 +153,7 @@ func New(cfg Config) (*Fleet, error) {
 			stateDir:    cfg.StateDir,
 			allowBasic:  cfg.AllowBasic,
 			rebootDelay: cfg.RebootDelay,
+			minute:      cfg.RollbackMinute,
 			logger:      cfg.Logger.With("component", "camsim"),
 		})
 		if err != nil {

@@ -24,3 +24,8 @@ func WithFaults(f camsim.Faults) func(*camsim.Config) {
 func WithRebootDelay(d time.Duration) func(*camsim.Config) {
 	return func(c *camsim.Config) { c.RebootDelay = d }
 }
+
+// WithRollbackMinute shortens fwmgr's autoRollback minute.
+func WithRollbackMinute(d time.Duration) func(*camsim.Config) {
+	return func(c *camsim.Config) { c.RollbackMinute = d }
+}
