@@ -1,0 +1,78 @@
+package store
+
+// The bbolt layout: every bucket name and key encoding is here and nowhere else.
+//
+// Values are JSON documents of the record types in this package, so a dump with
+// `bbolt get` is readable. Keys:
+//
+//	meta              "schema"                      -> schemaVersion
+//	users             userID                        -> User
+//	users_by_email    lower(email)                  -> userID
+//	orgs              orgID                         -> Org
+//	members           orgID "/" userID              -> Member (role, added)
+//	member_orgs       userID "/" orgID              -> empty (reverse index of members)
+//	tokens            sha256(token), 32 bytes       -> Token
+//	token_subjects    subjectID "/" hex(sha256)     -> empty (tokens of a user or client)
+//	clients           clientID                      -> Client
+//	org_clients       orgID "/" clientID            -> empty
+//	invitations       orgID "/" invitationID        -> Invitation
+//	invitation_codes  sha256(code)                  -> orgID "/" invitationID
+//	groups            orgID "/" groupID             -> Group
+//	devices           SERIAL (upper case)           -> Device (global: a device has one owner)
+//	org_devices       orgID "/" SERIAL              -> empty (per-organization, ordered by serial)
+//	edgehosts         orgID "/" edgehostID          -> EdgeHost
+//	enrollment_tokens sha256(token)                 -> EnrollmentToken
+//
+// IDs are a type prefix and random base32 (see newID) and never contain "/", so
+// "orgID/" is a safe prefix for a cursor scan. Keep the buckets and the indexes in step
+// inside one Update; Check verifies that they are.
+
+const schemaVersion = "1"
+
+var (
+	bucketMeta             = []byte("meta")
+	bucketUsers            = []byte("users")
+	bucketUsersByEmail     = []byte("users_by_email")
+	bucketOrgs             = []byte("orgs")
+	bucketMembers          = []byte("members")
+	bucketMemberOrgs       = []byte("member_orgs")
+	bucketTokens           = []byte("tokens")
+	bucketTokenSubjects    = []byte("token_subjects")
+	bucketClients          = []byte("clients")
+	bucketOrgClients       = []byte("org_clients")
+	bucketInvitations      = []byte("invitations")
+	bucketInvitationCodes  = []byte("invitation_codes")
+	bucketGroups           = []byte("groups")
+	bucketDevices          = []byte("devices")
+	bucketOrgDevices       = []byte("org_devices")
+	bucketEdgeHosts        = []byte("edgehosts")
+	bucketEnrollmentTokens = []byte("enrollment_tokens")
+)
+
+var allBuckets = [][]byte{
+	bucketMeta, bucketUsers, bucketUsersByEmail, bucketOrgs, bucketMembers, bucketMemberOrgs,
+	bucketTokens, bucketTokenSubjects, bucketClients, bucketOrgClients, bucketInvitations,
+	bucketInvitationCodes, bucketGroups, bucketDevices, bucketOrgDevices, bucketEdgeHosts,
+	bucketEnrollmentTokens,
+}
+
+var keySchema = []byte("schema")
+
+// ID prefixes, so that an ID says what it names.
+const (
+	prefixUser       = "usr_"
+	prefixOrg        = "org_"
+	prefixClient     = "cli_"
+	prefixInvitation = "inv_"
+	prefixGroup      = "grp_"
+	prefixEdgeHost   = "eh_"
+)
+
+// pair is the key of a record or index entry that belongs to a parent: parent "/" child.
+func pair(parent, child string) []byte { return []byte(parent + "/" + child) }
+
+// prefixOf is the scan prefix of everything under parent.
+func prefixOf(parent string) []byte { return []byte(parent + "/") }
+
+// emailKey is the users_by_email key: e-mail addresses compare case-insensitively.
+func emailKey(email string) []byte { return []byte(normEmail(email)) }
