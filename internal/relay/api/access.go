@@ -1,0 +1,132 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/opencamcloud/camcloud/internal/problem"
+	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+)
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	Kind      store.TokenKind
+	UserID    string // a person
+	ClientID  string // an application
+	TokenHash [32]byte
+	// Org and Role: for an application its one organization and role; for a person the
+	// organization of the route and their role in it (set for Org routes only).
+	Org  string
+	Role role.Role
+}
+
+// Subject is the user or client ID.
+func (p *Principal) Subject() string {
+	if p.Kind == store.TokenClient {
+		return p.ClientID
+	}
+	return p.UserID
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the caller of an authenticated request, or nil.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+var errNoCredentials = errors.New("no credentials")
+
+// authenticate reads the bearer token. It returns errNoCredentials when there is no
+// Authorization header, and a 401 problem for anything else that is wrong.
+func (a *API) authenticate(r *http.Request) (*Principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, errNoCredentials
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, problem.New(problem.Unauthorized, "use an Authorization: Bearer token from POST /api/v1/auth/token")
+	}
+	tok = strings.TrimSpace(tok)
+	if !auth.HasPrefix(tok, auth.PrefixAccessToken) {
+		return nil, problem.New(problem.Unauthorized, "the bearer token is malformed")
+	}
+	hash := auth.HashSecret(tok)
+	t, err := a.store.LookupToken(r.Context(), hash)
+	switch {
+	case errors.Is(err, store.ErrExpired):
+		return nil, problem.New(problem.Unauthorized, "the bearer token has expired; request a new one")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, problem.New(problem.Unauthorized, "the bearer token is unknown or revoked")
+	case err != nil:
+		return nil, err
+	}
+	p := &Principal{Kind: t.Kind, TokenHash: hash}
+	if t.Kind == store.TokenClient {
+		p.ClientID, p.Org, p.Role = t.Subject, t.Org, t.Role
+	} else {
+		p.UserID = t.Subject
+	}
+	return p, nil
+}
+
+// authorize applies a route's access level and returns the request carrying the
+// principal. Order matters: 401 before anything else; then for an organization that the
+// caller does not belong to, 404 (as if it did not exist); only then 403 for a role
+// that is too low.
+func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
+	if rt.Access == Public {
+		return r, nil
+	}
+	p, err := a.authenticate(r)
+	if errors.Is(err, errNoCredentials) {
+		if rt.Access == OptionalAuth {
+			return r, nil
+		}
+		return r, problem.New(problem.Unauthorized, "this operation needs an Authorization: Bearer token from POST /api/v1/auth/token")
+	}
+	if err != nil {
+		return r, err
+	}
+	info := infoFrom(r.Context())
+	if info != nil {
+		info.principal = p.Subject()
+	}
+	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+	switch rt.Access {
+	case UserOnly:
+		if p.Kind != store.TokenUser {
+			return r, problem.New(problem.Forbidden, "only a person's token can do this, not an application's")
+		}
+	case Org:
+		org := r.PathValue("org")
+		if info != nil {
+			info.org = org
+		}
+		switch p.Kind {
+		case store.TokenClient:
+			if p.Org != org {
+				return r, problem.New(problem.NotFound, "no such organization")
+			}
+		default:
+			m, err := a.store.Member(r.Context(), org, p.UserID)
+			if errors.Is(err, store.ErrNotFound) {
+				return r, problem.New(problem.NotFound, "no such organization")
+			}
+			if err != nil {
+				return r, err
+			}
+			p.Org, p.Role = org, m.Role
+		}
+		if !p.Role.AtLeast(rt.MinRole) {
+			return r, problem.Newf(problem.Forbidden, "this operation needs the %s role; you are %s", rt.MinRole, p.Role)
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/opencamcloud/camcloud/internal/problem"
+	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+)
+
+type orgView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	Role      role.Role `json:"role"` // the caller's role in it
+}
+
+type orgBody struct {
+	Name string `json:"name"`
+}
+
+// cleanName trims a display name and checks its length and characters.
+func cleanName(field, s string, maxLen int) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", problem.Invalid(field, "is required")
+	}
+	if utf8.RuneCountInString(s) > maxLen {
+		return "", problem.Invalid(field, fmt.Sprintf("must be at most %d characters", maxLen))
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return "", problem.Invalid(field, "must not contain control characters")
+	}
+	return s, nil
+}
+
+func (a *API) createOrg(w http.ResponseWriter, r *http.Request) error {
+	var body orgBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	name, err := cleanName("name", body.Name, 100)
+	if err != nil {
+		return err
+	}
+	p := PrincipalFrom(r.Context())
+	o, err := a.store.CreateOrg(r.Context(), name, p.UserID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/orgs/"+o.ID)
+	return writeJSON(w, http.StatusCreated, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: role.Admin})
+}
+
+func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	var out []orgView
+	if p.Kind == store.TokenClient {
+		o, err := a.store.Org(r.Context(), p.Org)
+		if err != nil {
+			return err
+		}
+		out = append(out, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role})
+	} else {
+		orgs, err := a.store.OrgsOf(r.Context(), p.UserID)
+		if err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			out = append(out, orgView{ID: o.Org.ID, Name: o.Org.Name, CreatedAt: o.Org.CreatedAt, Role: o.Role})
+		}
+	}
+	return writeJSON(w, http.StatusOK, listOf(out))
+}
+
+func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	o, err := a.store.Org(r.Context(), p.Org)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role})
+}
+
+func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
+	var body orgBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	name, err := cleanName("name", body.Name, 100)
+	if err != nil {
+		return err
+	}
+	p := PrincipalFrom(r.Context())
+	o, err := a.store.RenameOrg(r.Context(), p.Org, name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role})
+}
+
+func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.DeleteOrg(r.Context(), PrincipalFrom(r.Context()).Org); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type memberView struct {
+	UserID  string    `json:"userId"`
+	Email   string    `json:"email"`
+	Role    role.Role `json:"role"`
+	AddedAt time.Time `json:"addedAt"`
+}
+
+func viewMember(m store.Member) memberView {
+	return memberView{UserID: m.UserID, Email: m.Email, Role: m.Role, AddedAt: m.AddedAt}
+}
+
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
+	ms, err := a.store.Members(r.Context(), PrincipalFrom(r.Context()).Org)
+	if err != nil {
+		return err
+	}
+	out := make([]memberView, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, viewMember(m))
+	}
+	return writeJSON(w, http.StatusOK, listOf(out))
+}
+
+func (a *API) getMember(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.store.Member(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewMember(m))
+}
+
+type memberPatch struct {
+	Role string `json:"role"`
+}
+
+func parseRole(s string) (role.Role, error) {
+	rl, err := role.Parse(s)
+	if err != nil {
+		return role.Unknown, problem.Invalid("role", "must be viewer, operator or admin")
+	}
+	return rl, nil
+}
+
+func (a *API) patchMember(w http.ResponseWriter, r *http.Request) error {
+	var body memberPatch
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	rl, err := parseRole(body.Role)
+	if err != nil {
+		return err
+	}
+	m, err := a.store.SetMemberRole(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("user"), rl)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewMember(m))
+}
+
+func (a *API) deleteMember(w http.ResponseWriter, r *http.Request) error {
+	err := a.store.RemoveMember(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("user"))
+	if errors.Is(err, store.ErrLastAdmin) {
+		return problem.New(problem.LastAdmin, "this is the organization's last admin; make someone else admin first")
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

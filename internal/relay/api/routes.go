@@ -1,0 +1,114 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/opencamcloud/camcloud/internal/relay/role"
+)
+
+// Access says who may call a route.
+type Access int
+
+const (
+	// Public routes need no credentials (token endpoint, health, metrics).
+	Public Access = iota
+	// OptionalAuth routes work without credentials but use them when given
+	// (accepting an invitation as a logged-in user or as a new one).
+	OptionalAuth
+	// Authenticated routes take any valid bearer token, of a person or an application.
+	Authenticated
+	// UserOnly routes take only a person's token (creating an organization).
+	UserOnly
+	// Org routes act inside the organization named by {org}: the caller must belong to it
+	// (else 404) and hold at least MinRole there (else 403).
+	Org
+)
+
+// String names the access level for tests and documentation.
+func (a Access) String() string {
+	switch a {
+	case Public:
+		return "public"
+	case OptionalAuth:
+		return "optional-auth"
+	case Authenticated:
+		return "authenticated"
+	case UserOnly:
+		return "user"
+	case Org:
+		return "org"
+	}
+	return "unknown"
+}
+
+// Route is one row of the permission table.
+type Route struct {
+	Method  string
+	Pattern string // net/http ServeMux pattern, also the OpenAPI path
+	Access  Access
+	MinRole role.Role // for Access == Org
+	// SecretPath marks routes whose path holds a secret (an invitation code): the log
+	// shows only the pattern.
+	SecretPath bool
+	handle     func(*API, http.ResponseWriter, *http.Request) error
+}
+
+// table is the one permission table: the router is built from it and the tests walk it.
+// Roles (DESIGN.md): viewer — live video only, so it may see the organization, its
+// devices and groups; operator — also device operation, so it sees edge hosts and their
+// link state; admin — everything, including people, clients, devices and edge hosts.
+var table = []Route{
+	{Method: "GET", Pattern: "/healthz", Access: Public, handle: (*API).healthz},
+	{Method: "GET", Pattern: "/metrics", Access: Public, handle: (*API).serveMetrics},
+
+	{Method: "POST", Pattern: "/api/v1/auth/token", Access: Public, handle: (*API).token},
+	{Method: "POST", Pattern: "/api/v1/auth/revoke", Access: Authenticated, handle: (*API).revoke},
+	{Method: "POST", Pattern: "/api/v1/invitations/{code}/accept", Access: OptionalAuth, SecretPath: true, handle: (*API).acceptInvitation},
+
+	{Method: "POST", Pattern: "/api/v1/orgs", Access: UserOnly, handle: (*API).createOrg},
+	{Method: "GET", Pattern: "/api/v1/orgs", Access: Authenticated, handle: (*API).listOrgs},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}", Access: Org, MinRole: role.Viewer, handle: (*API).getOrg},
+	{Method: "PATCH", Pattern: "/api/v1/orgs/{org}", Access: Org, MinRole: role.Admin, handle: (*API).patchOrg},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}", Access: Org, MinRole: role.Admin, handle: (*API).deleteOrg},
+
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/members", Access: Org, MinRole: role.Admin, handle: (*API).listMembers},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/members/{user}", Access: Org, MinRole: role.Admin, handle: (*API).getMember},
+	{Method: "PATCH", Pattern: "/api/v1/orgs/{org}/members/{user}", Access: Org, MinRole: role.Admin, handle: (*API).patchMember},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/members/{user}", Access: Org, MinRole: role.Admin, handle: (*API).deleteMember},
+
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/invitations", Access: Org, MinRole: role.Admin, handle: (*API).createInvitation},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/invitations", Access: Org, MinRole: role.Admin, handle: (*API).listInvitations},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/invitations/{id}", Access: Org, MinRole: role.Admin, handle: (*API).deleteInvitation},
+
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/clients", Access: Org, MinRole: role.Admin, handle: (*API).createClient},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/clients", Access: Org, MinRole: role.Admin, handle: (*API).listClients},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/clients/{id}", Access: Org, MinRole: role.Admin, handle: (*API).getClient},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/clients/{id}", Access: Org, MinRole: role.Admin, handle: (*API).deleteClient},
+
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/resource-groups", Access: Org, MinRole: role.Admin, handle: (*API).createGroup},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/resource-groups", Access: Org, MinRole: role.Viewer, handle: (*API).listGroups},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/resource-groups/{id}", Access: Org, MinRole: role.Viewer, handle: (*API).getGroup},
+	{Method: "PATCH", Pattern: "/api/v1/orgs/{org}/resource-groups/{id}", Access: Org, MinRole: role.Admin, handle: (*API).patchGroup},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/resource-groups/{id}", Access: Org, MinRole: role.Admin, handle: (*API).deleteGroup},
+
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/devices", Access: Org, MinRole: role.Viewer, handle: (*API).listDevices},
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/devices", Access: Org, MinRole: role.Admin, handle: (*API).addDevice},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/devices/{serial}", Access: Org, MinRole: role.Viewer, handle: (*API).getDevice},
+	{Method: "PATCH", Pattern: "/api/v1/orgs/{org}/devices/{serial}", Access: Org, MinRole: role.Admin, handle: (*API).patchDevice},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/devices/{serial}", Access: Org, MinRole: role.Admin, handle: (*API).deleteDevice},
+
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Admin, handle: (*API).createEdgeHost},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Operator, handle: (*API).listEdgeHosts},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}", Access: Org, MinRole: role.Operator, handle: (*API).getEdgeHost},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}", Access: Org, MinRole: role.Admin, handle: (*API).deleteEdgeHost},
+}
+
+// Routes returns a copy of the permission table.
+func Routes() []Route {
+	out := make([]Route, len(table))
+	copy(out, table)
+	for i := range out {
+		out[i].handle = nil
+	}
+	return out
+}

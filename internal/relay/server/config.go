@@ -1,0 +1,131 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"os"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/relay/auth"
+)
+
+// DefaultListen is the address relay serve listens on when none is given.
+const DefaultListen = "127.0.0.1:8443"
+
+// Config is everything the relay needs to run. The cmd layer fills it from flags,
+// environment and config file; this package never reads either.
+type Config struct {
+	// DataDir holds the database, the CA and the server certificate. Required.
+	DataDir string
+	// Listen is the address to serve on; empty means DefaultListen. Its host goes into
+	// the server certificate, and with InsecureHTTP it must be a loopback address.
+	Listen string
+	// Hosts are extra names or addresses for the generated server certificate (the
+	// public name of the relay, say). localhost, 127.0.0.1 and ::1 are always in it.
+	Hosts []string
+	// TLSCert and TLSKey name a certificate and key to serve instead of the generated
+	// one. Both or neither.
+	TLSCert, TLSKey string
+	// InsecureHTTP serves plain HTTP; allowed only on a loopback address.
+	InsecureHTTP bool
+
+	// AdminEmail is the first admin's login, created on first start; empty means
+	// admin@localhost.
+	AdminEmail string
+	// AdminPassword is the first admin's password. Empty: one is generated and written
+	// once to Stderr.
+	AdminPassword string
+	// Stderr receives the one-time generated password; nil discards it (tests only).
+	Stderr io.Writer
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Now is the clock for tokens and expiries; nil means time.Now.
+	Now func() time.Time
+	// PasswordParams are the argon2id costs; zero means auth.DefaultParams.
+	PasswordParams auth.Params
+
+	UserTokenTTL   time.Duration // 0: 12h
+	ClientTokenTTL time.Duration // 0: 1h
+	// ShutdownTimeout bounds the wait for requests in flight at shutdown; 0 means 10s.
+	ShutdownTimeout time.Duration
+}
+
+// ErrInsecureNotLoopback: plain HTTP was asked for on an address reachable from
+// elsewhere.
+var ErrInsecureNotLoopback = errors.New("plain HTTP (--insecure-http) is only allowed on a loopback address such as 127.0.0.1 or localhost; serve HTTPS on other addresses")
+
+// Validate checks the configuration and reports every bad field at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data directory (--data) is required"))
+	}
+	listen := c.listen()
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listen address %q: %w", listen, err))
+	} else if c.InsecureHTTP && !isLoopback(host) {
+		errs = append(errs, fmt.Errorf("listen address %q: %w", listen, ErrInsecureNotLoopback))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.TLSCert != "" && c.InsecureHTTP {
+		errs = append(errs, errors.New("--tls-cert and --insecure-http exclude each other"))
+	}
+	if c.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			errs = append(errs, fmt.Errorf("--tls-cert/--tls-key: %w", err))
+		}
+	}
+	if a, err := mail.ParseAddress(c.adminEmail()); err != nil || a.Address != c.adminEmail() {
+		errs = append(errs, fmt.Errorf("admin e-mail %q is not an e-mail address", c.adminEmail()))
+	}
+	if c.AdminPassword != "" {
+		if err := auth.CheckPolicy(c.AdminPassword); err != nil {
+			errs = append(errs, fmt.Errorf("RELAY_ADMIN_PASSWORD: %w", err))
+		}
+	}
+	for name, d := range map[string]time.Duration{"user token TTL": c.UserTokenTTL, "client token TTL": c.ClientTokenTTL, "shutdown timeout": c.ShutdownTimeout} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s is negative", name))
+		}
+	}
+	if c.DataDir != "" {
+		if fi, err := os.Stat(c.DataDir); err == nil && !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("data directory %s is not a directory", c.DataDir))
+		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("data directory: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) listen() string {
+	if c.Listen == "" {
+		return DefaultListen
+	}
+	return c.Listen
+}
+
+func (c *Config) adminEmail() string {
+	if c.AdminEmail == "" {
+		return "admin@localhost"
+	}
+	return c.AdminEmail
+}
+
+// isLoopback accepts "localhost" and loopback IP addresses; an empty host (all
+// interfaces) is not loopback.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
