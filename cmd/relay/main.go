@@ -4,5 +4,5 @@ package main
 import "github.com/opencamcloud/camcloud/internal/cli"
 
 func main() {
-	cli.Main(cli.Root("relay", "RELAY", "The camcloud relay: the public API, tenancy, agent links, signaling and TURN.", ""))
+	cli.Main(newRootCommand())
 }

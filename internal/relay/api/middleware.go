@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,7 +115,8 @@ func (a *API) withObservability(next http.Handler) http.Handler {
 			if sw.status == 0 {
 				sw.status = http.StatusOK
 			}
-			route := r.Pattern // set by the ServeMux on this same request
+			// Set by the ServeMux on this same request, as "METHOD /path/{var}".
+			_, route, _ := strings.Cut(r.Pattern, " ")
 			if route == "" {
 				route = "unmatched"
 			}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -298,4 +299,33 @@ func cmpErr(err, fallback error) error {
 		return err
 	}
 	return fallback
+}
+
+// ErrAmbiguous: more than one record matches a name.
+var ErrAmbiguous = errors.New("store: several organizations have this name; use its ID")
+
+// OrgByName finds the ID of the one organization with exactly this name (for the admin
+// commands; the API always takes IDs).
+func (s *Store) OrgByName(ctx context.Context, name string) (string, error) {
+	var id string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOrgs).ForEach(func(k, v []byte) error {
+			var o Org
+			if err := decode(v, &o); err != nil {
+				return err
+			}
+			if o.Name != name {
+				return nil
+			}
+			if id != "" {
+				return ErrAmbiguous
+			}
+			id = o.ID
+			return nil
+		})
+	})
+	if err == nil && id == "" {
+		err = ErrNotFound
+	}
+	return id, err
 }

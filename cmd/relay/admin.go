@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/relay/server"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+)
+
+func newAdminCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "admin",
+		Short: "Manage users directly in a data directory (while the relay is stopped)",
+		Long: `Commands that work on a relay's data directory without the API, for recovery and
+first setup. The relay must be stopped: they refuse while it holds the database.
+
+Passwords come from the environment variable RELAY_PASSWORD; without it a password is
+generated and printed once.`,
+	}
+	cmd.AddCommand(newCreateUserCommand(), newResetPasswordCommand())
+	return cmd
+}
+
+// openData opens the store of a stopped relay, with a clear error when one is running.
+func openData(dir string) (*store.Store, error) {
+	if dir == "" {
+		return nil, errors.New("--data is required")
+	}
+	path := filepath.Join(dir, server.DBFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no relay database in %s (start `relay serve --data %s` once first): %w", dir, dir, err)
+	}
+	st, err := store.Open(path, store.Options{LockTimeout: 200 * time.Millisecond})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("a relay is running on %s (its database is locked); stop it first, or use the API", dir)
+	}
+	return st, err
+}
+
+// passwordFromEnv returns RELAY_PASSWORD, or a generated password and true.
+func passwordFromEnv() (string, bool) {
+	if p := os.Getenv("RELAY_PASSWORD"); p != "" {
+		return p, false
+	}
+	return server.GeneratePassword(), true
+}
+
+func newCreateUserCommand() *cobra.Command {
+	var dir, email, org, roleName string
+	cmd := &cobra.Command{
+		Use:   "create-user",
+		Short: "Create a user, optionally as a member of an organization",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rl, err := role.Parse(roleName)
+			if err != nil {
+				return fmt.Errorf("--role: %w", err)
+			}
+			if !store.ValidEmail(email) {
+				return fmt.Errorf("--email %q is not an e-mail address", email)
+			}
+			st, err := openData(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			password, generated := passwordFromEnv()
+			hash, err := auth.NewHasher(auth.DefaultParams, 1).Hash(ctx, password)
+			if err != nil {
+				return fmt.Errorf("RELAY_PASSWORD: %w", err)
+			}
+			var orgID string
+			if org != "" {
+				if orgID, err = findOrg(ctx, st, org); err != nil {
+					return err
+				}
+			}
+			u, err := st.CreateUser(ctx, email, hash)
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("a user %s exists already; use reset-password", email)
+			}
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "created user %s (%s)\n", email, u.ID)
+			if orgID != "" {
+				if _, err := st.AddMember(ctx, orgID, u.ID, rl); err != nil {
+					return fmt.Errorf("add to organization: %w", err)
+				}
+				fmt.Fprintf(out, "added to organization %s as %s\n", orgID, rl)
+			}
+			if generated {
+				fmt.Fprintf(out, "password: %s (shown only once)\n", password)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")
+	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address (login)")
+	cmd.Flags().StringVar(&org, "org", "", "organization (ID or name) to add the user to")
+	cmd.Flags().StringVar(&roleName, "role", "admin", "role in --org: viewer, operator or admin")
+	return cmd
+}
+
+// findOrg resolves an organization ID or an exact, unique name.
+func findOrg(ctx context.Context, st *store.Store, org string) (string, error) {
+	if strings.HasPrefix(org, "org_") {
+		if _, err := st.Org(ctx, org); err == nil {
+			return org, nil
+		}
+	}
+	id, err := st.OrgByName(ctx, org)
+	if err != nil {
+		return "", fmt.Errorf("organization %q: %w", org, err)
+	}
+	return id, nil
+}
+
+func newResetPasswordCommand() *cobra.Command {
+	var dir, email string
+	cmd := &cobra.Command{
+		Use:   "reset-password",
+		Short: "Set a new password for a user and end all their sessions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openData(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			u, err := st.UserByEmail(ctx, email)
+			if err != nil {
+				return fmt.Errorf("user %q: %w", email, err)
+			}
+			password, generated := passwordFromEnv()
+			hash, err := auth.NewHasher(auth.DefaultParams, 1).Hash(ctx, password)
+			if err != nil {
+				return fmt.Errorf("RELAY_PASSWORD: %w", err)
+			}
+			if err := st.SetPassword(ctx, u.ID, hash); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "password of %s reset; their tokens are revoked\n", email)
+			if generated {
+				fmt.Fprintf(out, "password: %s (shown only once)\n", password)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")
+	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address")
+	return cmd
+}

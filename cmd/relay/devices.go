@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type deviceItem struct {
+	Serial          string    `json:"serial"`
+	Name            string    `json:"name,omitempty"`
+	Model           string    `json:"model,omitempty"`
+	Group           string    `json:"group,omitempty"`
+	Status          string    `json:"status"`
+	Integration     string    `json:"integration"`
+	Tier            string    `json:"tier,omitempty"`
+	EdgeHost        string    `json:"edgeHost,omitempty"`
+	FirmwareVersion string    `json:"firmwareVersion,omitempty"`
+	Connected       bool      `json:"connected"`
+	LastSeen        time.Time `json:"lastSeen,omitzero"`
+}
+
+func newDevicesCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "devices", Short: "The device inventory on a running relay"}
+	var (
+		cf                        clientFlags
+		org, status, model, group string
+		asJSON                    bool
+		pageSize                  int
+	)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the devices of an organization",
+		Long:  "List every device of --org (an ID or the name of one of your organizations), page by page.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cf.client(true)
+			if err != nil {
+				return err
+			}
+			orgID, err := c.resolveOrg(cmd, org)
+			if err != nil {
+				return err
+			}
+			var all []deviceItem
+			cursor := ""
+			for {
+				q := url.Values{"limit": {strconv.Itoa(pageSize)}}
+				for k, v := range map[string]string{"status": status, "model": model, "group": group, "cursor": cursor} {
+					if v != "" {
+						q.Set(k, v)
+					}
+				}
+				var page struct {
+					Items      []deviceItem `json:"items"`
+					NextCursor string       `json:"nextCursor"`
+				}
+				if err := c.do(cmd, "GET", "/api/v1/orgs/"+url.PathEscape(orgID)+"/devices?"+q.Encode(), nil, "", &page); err != nil {
+					return err
+				}
+				all = append(all, page.Items...)
+				if page.NextCursor == "" {
+					break
+				}
+				cursor = page.NextCursor
+			}
+			if asJSON {
+				if all == nil {
+					all = []deviceItem{}
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(all)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERIAL\tMODEL\tSTATUS\tINTEGRATION\tCONNECTED\tFIRMWARE\tNAME")
+			for _, d := range all {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", d.Serial, d.Model, d.Status, d.Integration, d.Connected, d.FirmwareVersion, d.Name)
+			}
+			return tw.Flush()
+		},
+	}
+	cf.add(list)
+	f := list.Flags()
+	f.StringVar(&org, "org", "", "organization ID or name (required)")
+	f.StringVar(&status, "status", "", "only devices with this status: registered, claimed or onboarded")
+	f.StringVar(&model, "model", "", "only devices of this model")
+	f.StringVar(&group, "group", "", "only devices in this resource group (ID)")
+	f.IntVar(&pageSize, "page-size", 500, "devices fetched per request")
+	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.AddCommand(list)
+	return cmd
+}

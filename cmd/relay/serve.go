@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opencamcloud/camcloud/internal/relay/pki"
+	"github.com/opencamcloud/camcloud/internal/relay/server"
+)
+
+const serveLong = `Serve the relay API over HTTPS.
+
+On first start, in --data DIR:
+  ca.pem, ca-key.pem          the relay's CA (clients trust ca.pem; the key stays 0600)
+  server.pem, server-key.pem  the server certificate, for the --listen host, --host
+                              names, localhost, 127.0.0.1 and ::1 (unless --tls-cert)
+  relay.db                    the state (bbolt); one relay per directory
+and a first admin: --admin-email with the password from the environment variable
+RELAY_ADMIN_PASSWORD, or a generated password printed once on stderr.
+
+Plain HTTP needs --insecure-http and a loopback --listen address.
+When serving, it prints "relay ready: URL ca=FILE" on stdout.
+SIGINT or SIGTERM stops it gracefully.`
+
+func newServeCommand() *cobra.Command {
+	var (
+		cfg         server.Config
+		logLevel    string
+		logFormat   string
+		checkConfig bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the relay",
+		Long:  serveLong,
+		Args:  cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", "", "data directory (database, CA, certificates); created if missing")
+	f.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address to serve on")
+	f.StringSliceVar(&cfg.Hosts, "host", nil, "extra host name or address for the generated server certificate (repeatable)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve this certificate (PEM) instead of the generated one")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "key (PEM) of --tls-cert")
+	f.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP (loopback addresses only)")
+	f.StringVar(&cfg.AdminEmail, "admin-email", "admin@localhost", "e-mail (login) of the first admin, created on first start")
+	f.DurationVar(&cfg.UserTokenTTL, "user-token-ttl", 0, "lifetime of a person's bearer token (default 12h)")
+	f.DurationVar(&cfg.ClientTokenTTL, "client-token-ttl", 0, "lifetime of an application's bearer token (default 1h)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.BoolVar(&checkConfig, "check-config", false, "validate the configuration and exit")
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		// Read here, not as a flag: a password on a command line is visible to every user
+		// of the machine.
+		cfg.AdminPassword = os.Getenv("RELAY_ADMIN_PASSWORD")
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+		opts := &slog.HandlerOptions{Level: lvl}
+		switch logFormat {
+		case "text":
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts))
+		case "json":
+			cfg.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts))
+		default:
+			return fmt.Errorf("--log-format %q: want text or json", logFormat)
+		}
+		cfg.Stderr = cmd.ErrOrStderr()
+		srv, err := server.New(cfg)
+		if err != nil {
+			return err
+		}
+		if checkConfig {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "configuration ok")
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		ctx := cmd.Context()
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx, ln) }()
+		select {
+		case err := <-done:
+			return err
+		case <-srv.Ready():
+		}
+		scheme := "https"
+		if cfg.InsecureHTTP {
+			scheme = "http"
+		}
+		caPath, _ := filepath.Abs(filepath.Join(cfg.DataDir, pki.CAFile))
+		fmt.Fprintf(cmd.OutOrStdout(), "relay ready: %s://%s ca=%s\n", scheme, ln.Addr(), caPath)
+		return <-done
+	}
+	return cmd
+}
