@@ -131,12 +131,12 @@ func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
 		if !store.ValidEmail(email) {
 			return problem.Invalid("email", "not an e-mail address")
 		}
-		pw, err := a.hasher.Hash(r.Context(), body.Password)
-		if errors.Is(err, auth.ErrWeakPassword) {
+		pw, herr := a.hasher.Hash(r.Context(), body.Password)
+		if errors.Is(herr, auth.ErrWeakPassword) {
 			return problem.Invalid("password", "must be 8 to 1024 characters")
 		}
-		if err != nil {
-			return err
+		if herr != nil {
+			return herr
 		}
 		m, err = a.store.AcceptInvitation(r.Context(), hash, "", &store.NewUser{Email: email, PasswordHash: pw})
 		if errors.Is(err, store.ErrExists) {
