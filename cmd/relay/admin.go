@@ -27,7 +27,7 @@ first setup. The relay must be stopped: they refuse while it holds the database.
 Passwords come from the environment variable RELAY_PASSWORD; without it a password is
 generated and printed once.`,
 	}
-	cmd.AddCommand(newCreateUserCommand(), newResetPasswordCommand())
+	cmd.AddCommand(newCreateUserCommand(), newResetPasswordCommand(), newDeleteUserCommand(), newCheckCommand())
 	return cmd
 }
 
@@ -163,5 +163,58 @@ func newResetPasswordCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")
 	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address")
+	return cmd
+}
+
+func newDeleteUserCommand() *cobra.Command {
+	var dir, email string
+	cmd := &cobra.Command{
+		Use:   "delete-user",
+		Short: "Delete a user, their memberships and every token of theirs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openData(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := st.UserByEmail(cmd.Context(), email)
+			if err != nil {
+				return fmt.Errorf("user %q: %w", email, err)
+			}
+			if err := st.DeleteUser(cmd.Context(), u.ID); errors.Is(err, store.ErrLastAdmin) {
+				return fmt.Errorf("%s is the last admin of an organization; make someone else admin first", email)
+			} else if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted user %s; their tokens are revoked\n", email)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")
+	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address")
+	return cmd
+}
+
+func newCheckCommand() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Verify the database's invariants (indexes, references, pages)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openData(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Check(cmd.Context()); err != nil {
+				return fmt.Errorf("%s: %w", dir, err)
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "ok")
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")
 	return cmd
 }

@@ -294,6 +294,22 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "operator") {
 		t.Errorf("orgs of the new user: %v %s", err, out)
 	}
+	if err := p.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := run(t, "admin", "check", "--data", dir); err != nil || strings.TrimSpace(out) != "ok" {
+		t.Errorf("check: %v %s", err, out)
+	}
+	if _, _, err := run(t, "admin", "delete-user", "--data", dir, "--email", "admin@localhost"); err == nil || !strings.Contains(err.Error(), "last admin") {
+		t.Errorf("delete the last admin: %v", err)
+	}
+	if out, _, err := run(t, "admin", "delete-user", "--data", dir, "--email", "op@example.com"); err != nil || !strings.Contains(out, "deleted") {
+		t.Errorf("delete-user: %v %s", err, out)
+	}
+	p = serve(t, "--data", dir, "--listen", strings.TrimPrefix(url, "https://"))
+	if _, _, err := run(t, "orgs", "list"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("saved token of a deleted user: %v", err)
+	}
 	// --token (or RELAY_TOKEN) overrides the saved login.
 	if _, _, err := run(t, "orgs", "list", "--token", "cct_bogus"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("bogus token: %v", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -17,6 +18,7 @@ type Principal struct {
 	Kind      store.TokenKind
 	UserID    string // a person
 	ClientID  string // an application
+	AgentID   string // an agent (Kind TokenAgent)
 	TokenHash [32]byte
 	// Org and Role: for an application its one organization and role; for a person the
 	// organization of the route and their role in it (set for Org routes only).
@@ -26,8 +28,11 @@ type Principal struct {
 
 // Subject is the user or client ID.
 func (p *Principal) Subject() string {
-	if p.Kind == store.TokenClient {
+	switch p.Kind {
+	case store.TokenClient:
 		return p.ClientID
+	case TokenAgent:
+		return p.AgentID
 	}
 	return p.UserID
 }
@@ -81,8 +86,11 @@ func (a *API) authenticate(r *http.Request) (*Principal, error) {
 // caller does not belong to, 404 (as if it did not exist); only then 403 for a role
 // that is too low.
 func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
-	if rt.Access == Public {
+	switch rt.Access {
+	case Public:
 		return r, nil
+	case Agent:
+		return a.authorizeAgent(r)
 	}
 	p, err := a.authenticate(r)
 	if errors.Is(err, errNoCredentials) {
@@ -129,4 +137,30 @@ func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
 		}
 	}
 	return r, nil
+}
+
+// TokenAgent marks a Principal authenticated by an agent certificate.
+const TokenAgent store.TokenKind = "agent"
+
+// authorizeAgent accepts a request over mutual TLS whose client certificate the relay's CA
+// issued (the TLS layer verified the chain: VerifiedChains is only set then), for an agent
+// the store still knows. The principal carries the agent ID and its organization.
+func (a *API) authorizeAgent(r *http.Request) (*http.Request, error) {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return r, problem.New(problem.Unauthorized, "this operation needs an agent client certificate from enrollment")
+	}
+	id, err := pki.IdentityOf(r.TLS.VerifiedChains[0][0])
+	if err != nil {
+		return r, problem.New(problem.Unauthorized, "the client certificate is not an agent certificate")
+	}
+	if err := a.store.CheckAgent(r.Context(), id.Org, id.AgentID); errors.Is(err, store.ErrNotFound) {
+		return r, problem.New(problem.Unauthorized, "this agent is no longer enrolled; enroll it again")
+	} else if err != nil {
+		return r, err
+	}
+	if info := infoFrom(r.Context()); info != nil {
+		info.principal, info.org = id.AgentID, id.Org
+	}
+	p := &Principal{Kind: TokenAgent, AgentID: id.AgentID, Org: id.Org}
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
 }

@@ -22,6 +22,9 @@ const (
 	// Org routes act inside the organization named by {org}: the caller must belong to it
 	// (else 404) and hold at least MinRole there (else 403).
 	Org
+	// Agent routes take an enrolled agent's client certificate (mutual TLS with the
+	// relay's CA) instead of a bearer token: the agent link. No route uses it yet.
+	Agent
 )
 
 // String names the access level for tests and documentation.
@@ -37,6 +40,8 @@ func (a Access) String() string {
 		return "user"
 	case Org:
 		return "org"
+	case Agent:
+		return "agent"
 	}
 	return "unknown"
 }

@@ -246,3 +246,23 @@ func (s *Store) MarkAllAgentsDisconnected(ctx context.Context) error {
 		return nil
 	})
 }
+
+// CheckAgent tells whether agentID (an edge host ID, or DeviceAgentID(serial)) is an
+// enrolled agent of org. The link handler calls it on every connect, so that deleting an
+// edge host or a device locks its agent out even while its certificate is still valid.
+func (s *Store) CheckAgent(ctx context.Context, org, agentID string) error {
+	return s.view(ctx, func(tx *bolt.Tx) error {
+		if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
+			var d Device
+			if err := getJSON(tx.Bucket(bucketDevices), []byte(serial), &d); err != nil || d.Org != org || d.AgentID != agentID {
+				return cmpErr(err, ErrNotFound)
+			}
+			return nil
+		}
+		var h EdgeHost
+		if err := getJSON(tx.Bucket(bucketEdgeHosts), pair(org, agentID), &h); err != nil || h.EnrolledAt.IsZero() {
+			return cmpErr(err, ErrNotFound)
+		}
+		return nil
+	})
+}
