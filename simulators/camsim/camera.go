@@ -53,8 +53,12 @@ type Camera struct {
 	st        State
 	bootID    string
 	bootAt    time.Time
-	addr      string // resolved HTTP address, kept across reboots
-	rtspAddr  string // resolved RTSP address, kept across reboots
+
+	// netMu guards the addresses apart from mu, so that param values can read them
+	// while mu is held.
+	netMu    sync.Mutex
+	addr     string // resolved HTTP address, kept across reboots
+	rtspAddr string // resolved RTSP address, kept across reboots
 	srv       *http.Server
 	ln        net.Listener
 	up        bool // answering on the network
@@ -89,12 +93,15 @@ func (c *Camera) Identity() Identity { return c.id }
 
 // Info says how to reach the camera. HTTP is empty before the fleet started.
 func (c *Camera) Info() Info {
-	c.mu.Lock()
-	addr := c.addr
-	c.mu.Unlock()
+	c.netMu.Lock()
+	addr, rtspAddr := c.addr, c.rtspAddr
+	c.netMu.Unlock()
 	info := Info{Serial: c.id.Serial, Model: c.id.Model.ProdNbr, MAC: c.id.MAC(), OAK: c.id.OAK}
 	if addr != "" {
 		info.HTTP = "http://" + addr
+	}
+	if rtspAddr != "" {
+		info.RTSP = "rtsp://" + rtspAddr + "/axis-media/media.amp"
 	}
 	return info
 }
@@ -196,7 +203,9 @@ func (c *Camera) boot() error {
 	c.st = next
 	c.bootID = newUUID()
 	c.bootAt = c.now()
+	c.netMu.Lock()
 	addr := c.addr
+	c.netMu.Unlock()
 	if addr == "" {
 		addr = c.cfg.listen
 	}
@@ -204,7 +213,9 @@ func (c *Camera) boot() error {
 	if err != nil {
 		return fmt.Errorf("camera %s: listen %s: %w", c.id.Serial, addr, err)
 	}
+	c.netMu.Lock()
 	c.addr = ln.Addr().String()
+	c.netMu.Unlock()
 	srv := &http.Server{
 		Handler:           c,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -218,7 +229,7 @@ func (c *Camera) boot() error {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			c.log.Error("serve VAPIX", "err", err)
 		}
 	}()

@@ -21,10 +21,14 @@ type jsonAPI struct {
 	notPost     int    // anything but POST (0: accepted)
 	badParams   int    // invalid or missing params
 	badJSONText string
+	// authFirst: a request without credentials that is not a valid anonymous call is
+	// challenged rather than answered with an error, so that clients which probe with an
+	// empty body (curl --digest) authenticate.
+	authFirst bool
 }
 
 var (
-	apiBasicDeviceInfo = jsonAPI{version: "1.3", omitMethod: true, badJSON: 4000, badMethod: 2004, badVersion: 2003, notPost: 2002, badParams: 4002, badJSONText: "Invalid JSON"}
+	apiBasicDeviceInfo = jsonAPI{version: "1.3", omitMethod: true, authFirst: true, badJSON: 4000, badMethod: 2004, badVersion: 2003, notPost: 2002, badParams: 4002, badJSONText: "Invalid JSON"}
 	apiDiscovery       = jsonAPI{version: "1.1", badJSON: 4000, badMethod: 2004, badVersion: 2003, notPost: 2002, badParams: 4002, badJSONText: "Invalid JSON"}
 	apiFirmware        = jsonAPI{version: "1.10", badJSON: 400, badMethod: 405, badVersion: 417, badParams: 400, badJSONText: "Bad request"}
 	apiSystemReady     = jsonAPI{version: "1.5", badJSON: 1000, badMethod: 1000, badVersion: 1000, badParams: 1000, badJSONText: "Invalid JSON input"}
@@ -46,6 +50,10 @@ func (q *request) readJSON(api jsonAPI) (jsonRequest, bool) {
 		return req, false
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
+		if api.authFirst && q.auth != authOK {
+			q.challenge()
+			return req, false
+		}
 		q.jsonError(api, req, api.badJSON, api.badJSONText)
 		return req, false
 	}

@@ -392,9 +392,9 @@ func (c *Camera) paramRemove(q *request, group string) {
 
 // ipAddress is the address the camera listens on, as Network.eth0.IPAddress reports it.
 func (c *Camera) ipAddress() string {
-	c.mu.Lock()
+	c.netMu.Lock()
 	addr := c.addr
-	c.mu.Unlock()
+	c.netMu.Unlock()
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ""
@@ -405,9 +405,9 @@ func (c *Camera) ipAddress() string {
 // rtspPort is the camera's RTSP port as Network.RTSP.Port reports it: the port it really
 // serves on, so that a client building rtsp:// URLs from parameters reaches it.
 func (c *Camera) rtspPort() string {
-	c.mu.Lock()
+	c.netMu.Lock()
 	addr := c.rtspAddr
-	c.mu.Unlock()
+	c.netMu.Unlock()
 	if _, port, err := net.SplitHostPort(addr); err == nil {
 		return port
 	}
