@@ -49,16 +49,16 @@ type Camera struct {
 	quit chan struct{} // closed by Close: stops pending reboots and timers
 	wg   sync.WaitGroup
 
-	mu        sync.Mutex
-	st        State
-	bootID    string
-	bootAt    time.Time
+	mu     sync.Mutex
+	st     State
+	bootID string
+	bootAt time.Time
 
 	// netMu guards the addresses apart from mu, so that param values can read them
 	// while mu is held.
-	netMu    sync.Mutex
-	addr     string // resolved HTTP address, kept across reboots
-	rtspAddr string // resolved RTSP address, kept across reboots
+	netMu     sync.Mutex
+	addr      string // resolved HTTP address, kept across reboots
+	rtspAddr  string // resolved RTSP address, kept across reboots
 	srv       *http.Server
 	ln        net.Listener
 	up        bool // answering on the network

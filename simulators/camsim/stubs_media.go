@@ -3,9 +3,6 @@ package camsim
 import "net/http"
 
 // Endpoints being written in their own files; each answers 501 until then.
-func (c *Camera) handleAppList(q *request)        { q.text(http.StatusNotImplemented, "") }
-func (c *Camera) handleAppUpload(q *request)      { q.text(http.StatusNotImplemented, "") }
-func (c *Camera) handleAppControl(q *request)     { q.text(http.StatusNotImplemented, "") }
 func (c *Camera) handleDynamicOverlay(q *request) { q.text(http.StatusNotImplemented, "") }
 func (c *Camera) handlePTZ(q *request)            { q.text(http.StatusNotImplemented, "") }
 func (c *Camera) handleSnapshot(q *request)       { q.text(http.StatusNotImplemented, "") }
