@@ -63,7 +63,8 @@ type Camera struct {
 	ln        net.Listener
 	up        bool // answering on the network
 	rebooting bool
-	upgrading bool // an image is being received
+	upgrading bool      // an image is being received
+	ptzMotion ptzMotion // a continuous move in progress
 	closed    bool
 }
 

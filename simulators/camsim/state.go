@@ -142,10 +142,14 @@ type Overlay struct {
 
 // PTZState is the pan/tilt/zoom position and the presets of a PTZ camera.
 type PTZState struct {
-	Pan     float64              `json:"pan"`
-	Tilt    float64              `json:"tilt"`
-	Zoom    float64              `json:"zoom"`
-	Presets map[string]PTZPreset `json:"presets,omitempty"`
+	Pan        float64              `json:"pan"`
+	Tilt       float64              `json:"tilt"`
+	Zoom       float64              `json:"zoom"`
+	Focus      float64              `json:"focus,omitempty"`
+	Iris       float64              `json:"iris,omitempty"`
+	Brightness float64              `json:"brightness,omitempty"`
+	Speed      int                  `json:"speed,omitempty"` // 1..100; 0 means 100
+	Presets    map[string]PTZPreset `json:"presets,omitempty"`
 }
 
 // PTZPreset is a stored position.

@@ -3,8 +3,5 @@ package camsim
 import "net/http"
 
 // Endpoints being written in their own files; each answers 501 until then.
-func (c *Camera) handleDynamicOverlay(q *request) { q.text(http.StatusNotImplemented, "") }
-func (c *Camera) handlePTZ(q *request)            { q.text(http.StatusNotImplemented, "") }
-func (c *Camera) handleSnapshot(q *request)       { q.text(http.StatusNotImplemented, "") }
-func (c *Camera) handleWSSession(q *request)      { q.text(http.StatusNotImplemented, "") }
-func (c *Camera) handleEventStream(q *request)    { q.text(http.StatusNotImplemented, "") }
+func (c *Camera) handleWSSession(q *request)   { q.text(http.StatusNotImplemented, "") }
+func (c *Camera) handleEventStream(q *request) { q.text(http.StatusNotImplemented, "") }
