@@ -63,8 +63,9 @@ type Camera struct {
 	ln        net.Listener
 	up        bool // answering on the network
 	rebooting bool
-	upgrading bool      // an image is being received
-	ptzMotion ptzMotion // a continuous move in progress
+	upgrading bool                 // an image is being received
+	ptzMotion ptzMotion            // a continuous move in progress
+	wsTokens  map[string]time.Time // wssession.cgi tokens and their expiry
 	closed    bool
 }
 
