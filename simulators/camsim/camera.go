@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/opencamcloud/camcloud/simulators/media"
 )
 
 // Info is how a camera is reached; camsim prints one per camera, as JSON, when it is ready.
@@ -26,6 +28,8 @@ type Info struct {
 // cameraConfig is what a fleet hands each of its cameras.
 type cameraConfig struct {
 	listen      string // HTTP listen address; its port may be 0
+	rtspListen  string // RTSP listen address; its port may be 0
+	source      *media.Source
 	user        string // the out-of-the-box admin account
 	password    string
 	stateDir    string // "" keeps state in memory only
@@ -44,6 +48,7 @@ type Camera struct {
 	events   *eventHub
 	counters counters
 	faults   faultBox
+	rtsp     *media.Server
 	now      func() time.Time
 
 	quit chan struct{} // closed by Close: stops pending reboots and timers
@@ -87,6 +92,16 @@ func newCamera(id Identity, cfg cameraConfig) (*Camera, error) {
 		quit:   make(chan struct{}),
 		st:     st,
 	}
+	c.rtsp = media.NewServer(cfg.source, media.ServerConfig{
+		Listen: cfg.rtspListen,
+		Realm:  id.Realm(),
+		Credentials: func(name string) (string, bool) {
+			u, ok := c.lookupUser(name)
+			return u.Password, ok && u.Level() >= Viewer
+		},
+		OnPlay: func() { c.counters.rtspSessions.Add(1) },
+		Logger: c.log,
+	})
 	return c, nil
 }
 
@@ -215,8 +230,13 @@ func (c *Camera) boot() error {
 	if err != nil {
 		return fmt.Errorf("camera %s: listen %s: %w", c.id.Serial, addr, err)
 	}
+	if err := c.rtsp.Start(); err != nil {
+		ln.Close()
+		return fmt.Errorf("camera %s: %w", c.id.Serial, err)
+	}
 	c.netMu.Lock()
 	c.addr = ln.Addr().String()
+	c.rtspAddr = c.rtsp.Addr()
 	c.netMu.Unlock()
 	srv := &http.Server{
 		Handler:           c,
@@ -259,6 +279,7 @@ func (c *Camera) halt() {
 		cancel()
 		_ = srv.Close()
 	}
+	c.rtsp.Close()
 	c.events.closeAll()
 }
 

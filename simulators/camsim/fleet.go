@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/opencamcloud/camcloud/simulators/media"
 )
 
 // Config describes a fleet. Zero values mean the defaults given in each comment.
@@ -126,6 +128,9 @@ func addrAt(base string, i int) string {
 // Fleet is a set of simulated cameras in one process.
 type Fleet struct {
 	cfg     Config
+	source  *media.Source
+	stop    context.CancelFunc // stops the source
+	done    chan struct{}      // closed when the source returned
 	cameras []*Camera
 	bySN    map[string]*Camera
 
@@ -143,11 +148,17 @@ func New(cfg Config) (*Fleet, error) {
 			return nil, fmt.Errorf("camsim: state dir: %w", err)
 		}
 	}
-	f := &Fleet{cfg: cfg, bySN: make(map[string]*Camera, cfg.Count)}
+	clip, err := media.DefaultClip()
+	if err != nil {
+		return nil, fmt.Errorf("camsim: %w", err)
+	}
+	f := &Fleet{cfg: cfg, bySN: make(map[string]*Camera, cfg.Count), source: media.NewSource(clip), done: make(chan struct{})}
 	for i := 0; i < cfg.Count; i++ {
 		id := NewIdentity(i, cfg.SerialOffset)
 		cam, err := newCamera(id, cameraConfig{
 			listen:      addrAt(cfg.Listen, i),
+			rtspListen:  addrAt(cfg.RTSPListen, i),
+			source:      f.source,
 			user:        cfg.User,
 			password:    cfg.Password,
 			stateDir:    cfg.StateDir,
@@ -175,6 +186,12 @@ func (f *Fleet) Start(ctx context.Context) error {
 		return errors.New("camsim: fleet already started")
 	}
 	f.started = true
+	srcCtx, stop := context.WithCancel(context.Background())
+	f.stop = stop
+	go func() {
+		defer close(f.done)
+		_ = f.source.Run(srcCtx)
+	}()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
 	for _, cam := range f.cameras {
@@ -186,9 +203,7 @@ func (f *Fleet) Start(ctx context.Context) error {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		for _, cam := range f.cameras {
-			_ = cam.Close()
-		}
+		_ = f.Close()
 		return fmt.Errorf("camsim: start: %w", err)
 	}
 	return nil
@@ -214,5 +229,13 @@ func (f *Fleet) Close() error {
 		}()
 	}
 	wg.Wait()
+	f.mu.Lock()
+	stop := f.stop
+	f.stop = nil
+	f.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-f.done
+	}
 	return nil
 }
