@@ -40,11 +40,43 @@ type digestAuth struct {
 	now    func() time.Time
 
 	mu   sync.Mutex
-	seen map[string]uint32 // nonce -> highest nc accepted
+	seen map[string]*ncWindow // nonce -> nonce counts accepted
+}
+
+// ncWindow remembers the nonce counts accepted for one nonce: the highest, and which of
+// the 64 below it were used. Concurrent requests of one client may arrive out of order,
+// so a count is accepted once, in any order, as long as it is not too old.
+type ncWindow struct {
+	max  uint32
+	used uint64 // bit i: max-i was accepted
+}
+
+func (w *ncWindow) accept(nc uint32) bool {
+	switch {
+	case nc > w.max:
+		shift := nc - w.max
+		if shift >= 64 {
+			w.used = 0
+		} else {
+			w.used <<= shift
+		}
+		w.used |= 1
+		w.max = nc
+		return true
+	case w.max-nc >= 64:
+		return false
+	default:
+		bit := uint64(1) << (w.max - nc)
+		if w.used&bit != 0 {
+			return false
+		}
+		w.used |= bit
+		return true
+	}
 }
 
 func newDigestAuth(realm string) *digestAuth {
-	d := &digestAuth{realm: realm, now: time.Now, seen: map[string]uint32{}}
+	d := &digestAuth{realm: realm, now: time.Now, seen: map[string]*ncWindow{}}
 	if _, err := rand.Read(d.secret[:]); err != nil {
 		panic(fmt.Sprintf("camsim: no randomness for nonces: %v", err))
 	}
@@ -127,18 +159,19 @@ func (d *digestAuth) Verify(r *http.Request, lookup func(name string) (User, boo
 	return u, authOK
 }
 
-// acceptCount enforces strictly increasing nonce counts per nonce, which stops replays.
+// acceptCount accepts each nonce count of a nonce once, which stops replays.
 func (d *digestAuth) acceptCount(nonce string, nc uint32) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if last, ok := d.seen[nonce]; ok && nc <= last {
-		return false
+	w, ok := d.seen[nonce]
+	if !ok {
+		if len(d.seen) > 4096 {
+			d.prune()
+		}
+		w = &ncWindow{}
+		d.seen[nonce] = w
 	}
-	if len(d.seen) > 4096 {
-		d.prune()
-	}
-	d.seen[nonce] = nc
-	return true
+	return w.accept(nc)
 }
 
 // prune forgets expired nonces; they are refused as stale before their count matters.

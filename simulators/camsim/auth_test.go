@@ -167,3 +167,20 @@ func TestDigestStaleNonce(t *testing.T) {
 		t.Fatalf("request after nonce expiry took %d round trips, want 2", got)
 	}
 }
+
+func TestNonceCountWindow(t *testing.T) {
+	var w ncWindow
+	for _, nc := range []uint32{1, 3, 2, 10, 5} {
+		if !w.accept(nc) {
+			t.Fatalf("count %d refused: out-of-order counts from concurrent requests must pass once", nc)
+		}
+	}
+	for _, nc := range []uint32{1, 3, 10} {
+		if w.accept(nc) {
+			t.Fatalf("count %d accepted twice", nc)
+		}
+	}
+	if !w.accept(100) || w.accept(30) {
+		t.Fatal("a count more than 64 below the highest must be refused")
+	}
+}
