@@ -1,0 +1,208 @@
+package vapix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/icholy/digest"
+)
+
+// Config describes how to reach one device. Zero values mean the defaults in the comments.
+type Config struct {
+	// BaseURL of the device, e.g. http://192.168.0.90 (required).
+	BaseURL string
+	// User and Password of a VAPIX account (required for all but anonymous calls).
+	User, Password string
+	// Transport carries the requests (default: a tuned *http.Transport of its own).
+	Transport http.RoundTripper
+	// Timeout bounds each call whose context has no deadline (default 30s). Uploads are
+	// bounded by their context only.
+	Timeout time.Duration
+	// Logger receives debug logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// Client calls VAPIX on one device. It is safe for concurrent use.
+type Client struct {
+	base    *url.URL
+	http    *http.Client // Digest-authenticated
+	anon    *http.Client // no credentials, for anonymous calls
+	timeout time.Duration
+	log     *slog.Logger
+	digest  *digest.Transport
+}
+
+// New checks cfg (every bad field reported at once) and returns a client.
+func New(cfg Config) (*Client, error) {
+	var errs []error
+	u, err := url.Parse(cfg.BaseURL)
+	if cfg.BaseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL))
+	}
+	if cfg.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", cfg.Timeout))
+	}
+	if (cfg.User == "") != (cfg.Password == "") {
+		errs = append(errs, errors.New("user and password go together"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("vapix: config: %w", errors.Join(errs...))
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	tr := cfg.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:               nil, // cameras are on the local network
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 64, // many concurrent calls to one device reuse connections
+			IdleConnTimeout:     55 * time.Second,
+		}
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	dt := &digest.Transport{Username: cfg.User, Password: cfg.Password, Transport: tr}
+	return &Client{
+		base:    u,
+		http:    &http.Client{Transport: dt, CheckRedirect: noRedirect},
+		anon:    &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		timeout: cfg.Timeout,
+		log:     cfg.Logger.With("component", "vapix", "device", u.Host),
+		digest:  dt,
+	}, nil
+}
+
+// noRedirect: a camera has no reason to redirect an API call; following one could send
+// credentials elsewhere.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// CloseIdleConnections releases the client's idle connections.
+func (c *Client) CloseIdleConnections() { c.digest.CloseIdleConnections() }
+
+func (c *Client) url(path string, q url.Values) string {
+	u := *c.base
+	u.Path += path
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// withTimeout applies the default timeout to a context without a deadline.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// maxReply bounds replies read into memory (snapshots excepted, which have their own).
+const maxReply = 8 << 20
+
+// do sends a request and returns the whole body of a 2xx answer; other statuses become
+// typed errors.
+func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, q url.Values, contentType string, body []byte) ([]byte, http.Header, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, transportError(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReply+1))
+	if err != nil {
+		return nil, nil, transportError(err)
+	}
+	if len(b) > maxReply {
+		return nil, nil, fmt.Errorf("%w: reply larger than %d bytes", ErrMalformed, maxReply)
+	}
+	if err := statusError(resp.StatusCode, b); err != nil {
+		return nil, nil, err
+	}
+	return b, resp.Header, nil
+}
+
+func statusError(status int, body []byte) error {
+	switch {
+	case status >= 200 && status < 300:
+		return nil
+	case status == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case status == http.StatusForbidden:
+		return ErrForbidden
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusServiceUnavailable || status == http.StatusBadGateway:
+		return fmt.Errorf("%w: HTTP %d", ErrUnavailable, status)
+	}
+	snippet := string(body)
+	if len(snippet) > 200 {
+		snippet = snippet[:200]
+	}
+	return &HTTPError{Status: status, Body: strings.TrimSpace(snippet)}
+}
+
+// transportError marks failures to reach the device as ErrUnavailable.
+func transportError(err error) error {
+	var ne net.Error
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+// jsonCall posts a JSON API request and decodes data into out (when not nil). A JSON
+// error object becomes *Error.
+func (c *Client) jsonCall(ctx context.Context, hc *http.Client, cgi, apiVersion, method string, params, out any) error {
+	req := map[string]any{"apiVersion": apiVersion, "context": "camcloud", "method": method}
+	if params != nil {
+		req["params"] = params
+	}
+	body, _ := json.Marshal(req)
+	b, _, err := c.do(ctx, hc, http.MethodPost, "/axis-cgi/"+cgi, nil, "application/json", body)
+	if err != nil {
+		return err
+	}
+	return decodeJSONReply(cgi, b, out)
+}
+
+// cgi calls a legacy CGI with form arguments posted in the body (as Axis clients do) and
+// returns the text reply; a reply starting "Error" or "# Error" becomes *Error.
+func (c *Client) cgi(ctx context.Context, path string, args url.Values) (string, error) {
+	b, _, err := c.do(ctx, c.http, http.MethodPost, path, nil, "application/x-www-form-urlencoded", []byte(args.Encode()))
+	if err != nil {
+		return "", err
+	}
+	text := string(b)
+	if err := legacyError(path, text); err != nil {
+		return "", err
+	}
+	return text, nil
+}

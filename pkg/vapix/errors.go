@@ -1,0 +1,44 @@
+package vapix
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrUnauthorized: the device refused the credentials (HTTP 401 after authenticating).
+	ErrUnauthorized = errors.New("vapix: unauthorized")
+	// ErrForbidden: the account lacks the privilege for the call.
+	ErrForbidden = errors.New("vapix: forbidden")
+	// ErrNotFound: the device does not have this API (HTTP 404).
+	ErrNotFound = errors.New("vapix: not found")
+	// ErrUnavailable: the device does not answer (refused, reset, rebooting).
+	ErrUnavailable = errors.New("vapix: device unavailable")
+	// ErrMalformed: the device answered something this client cannot read.
+	ErrMalformed = errors.New("vapix: malformed reply")
+)
+
+// Error is an error the device reported in its reply body: a JSON error object (sent
+// with HTTP 200), an "Error: n" line of a legacy CGI, or a "# Error:" line of param.cgi.
+type Error struct {
+	API     string // the CGI, e.g. "firmwaremanagement.cgi"
+	Code    int    // the device's code; 0 when the reply carried only text
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("vapix %s: error %d: %s", e.API, e.Code, e.Message)
+	}
+	return fmt.Sprintf("vapix %s: %s", e.API, e.Message)
+}
+
+// HTTPError is an unexpected HTTP status from the device.
+type HTTPError struct {
+	Status int
+	Body   string // the start of the body, for diagnostics
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("vapix: HTTP %d: %s", e.Status, e.Body)
+}
