@@ -472,4 +472,3 @@ func TestEventStreamEndsOnReboot(t *testing.T) {
 		t.Fatal("stream did not end when the camera rebooted")
 	}
 }
-
