@@ -44,33 +44,43 @@ type digestAuth struct {
 }
 
 // ncWindow remembers the nonce counts accepted for one nonce: the highest, and which of
-// the 64 below it were used. Concurrent requests of one client may arrive out of order,
-// so a count is accepted once, in any order, as long as it is not too old.
+// the ncWindowSize below it were used. Concurrent requests of one client arrive out of
+// order, so a count is accepted once, in any order, as long as it is not too old.
 type ncWindow struct {
 	max  uint32
-	used uint64 // bit i: max-i was accepted
+	used [ncWindowSize / 64]uint64 // bit nc%ncWindowSize
+}
+
+const ncWindowSize = 4096
+
+func (w *ncWindow) bit(nc uint32) (int, uint64) {
+	i := nc % ncWindowSize
+	return int(i / 64), uint64(1) << (i % 64)
 }
 
 func (w *ncWindow) accept(nc uint32) bool {
 	switch {
 	case nc > w.max:
-		shift := nc - w.max
-		if shift >= 64 {
-			w.used = 0
+		if nc-w.max >= ncWindowSize {
+			w.used = [ncWindowSize / 64]uint64{}
 		} else {
-			w.used <<= shift
+			for n := w.max + 1; n < nc; n++ {
+				i, b := w.bit(n)
+				w.used[i] &^= b
+			}
 		}
-		w.used |= 1
 		w.max = nc
+		i, b := w.bit(nc)
+		w.used[i] |= b
 		return true
-	case w.max-nc >= 64:
+	case w.max-nc >= ncWindowSize:
 		return false
 	default:
-		bit := uint64(1) << (w.max - nc)
-		if w.used&bit != 0 {
+		i, b := w.bit(nc)
+		if w.used[i]&b != 0 {
 			return false
 		}
-		w.used |= bit
+		w.used[i] |= b
 		return true
 	}
 }
