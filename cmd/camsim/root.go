@@ -60,6 +60,8 @@ func newRootCommand() *cobra.Command {
 	f.BoolVar(&cfg.AllowBasic, "basic", false, "also accept HTTP Basic authentication")
 	f.DurationVar(&rebootTime, "reboot-time", 2*time.Second, "how long a reboot keeps a camera offline")
 	f.StringVar(&faultSpec, "fault", "", "faults every camera shows (see above)")
+	f.BoolVar(&cfg.MDNS, "mdns", false, "announce every camera over mDNS (_axis-video._tcp)")
+	f.StringVar(&cfg.MDNSInterface, "mdns-interface", "lo", "interface for mDNS announcements (needs multicast on)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
 	root.Args = cobra.NoArgs

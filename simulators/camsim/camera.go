@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencamcloud/camcloud/simulators/mdns"
 	"github.com/opencamcloud/camcloud/simulators/media"
 )
 
@@ -30,7 +31,8 @@ type cameraConfig struct {
 	listen      string // HTTP listen address; its port may be 0
 	rtspListen  string // RTSP listen address; its port may be 0
 	source      *media.Source
-	user        string // the out-of-the-box admin account
+	mdnsIfaces  []net.Interface // announce over mDNS on these; nil: no announcement
+	user        string          // the out-of-the-box admin account
 	password    string
 	stateDir    string // "" keeps state in memory only
 	allowBasic  bool
@@ -49,6 +51,7 @@ type Camera struct {
 	counters counters
 	faults   faultBox
 	rtsp     *media.Server
+	ann      *mdns.Announcement // guarded by mu
 	now      func() time.Time
 
 	quit chan struct{} // closed by Close: stops pending reboots and timers
@@ -256,6 +259,14 @@ func (c *Camera) boot() error {
 		}
 	}()
 	c.scheduleBootTimers()
+	if c.cfg.mdnsIfaces != nil {
+		host, port, _ := splitHostPort(c.addr)
+		ann, err := mdns.Announce(mdns.Camera{Serial: c.id.Serial, ProdShortName: c.id.Model.ProdShortName(), IP: host, Port: port}, c.cfg.mdnsIfaces)
+		if err != nil {
+			c.log.Warn("mDNS announcement", "err", err)
+		}
+		c.ann = ann
+	}
 	return nil
 }
 
@@ -263,10 +274,11 @@ func (c *Camera) boot() error {
 // are finished or dropped, event streams end.
 func (c *Camera) halt() {
 	c.mu.Lock()
-	srv, ln := c.srv, c.ln
-	c.srv, c.ln = nil, nil
+	srv, ln, ann := c.srv, c.ln, c.ann
+	c.srv, c.ln, c.ann = nil, nil, nil
 	c.up = false
 	c.mu.Unlock()
+	ann.Close() // goodbye packets: the camera leaves the network
 	if ln != nil {
 		// Closed here, not only by Shutdown: Serve may not have taken the listener yet.
 		_ = ln.Close()

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/opencamcloud/camcloud/simulators/mdns"
 	"github.com/opencamcloud/camcloud/simulators/media"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	// RollbackMinute is how long one minute of fwmgr's autoRollback lasts (default a
 	// minute; tests shorten it to see an uncommitted upgrade roll back).
 	RollbackMinute time.Duration
+	// MDNS announces every camera over mDNS (_axis-video._tcp) on MDNSInterface
+	// (default lo, which needs multicast on: ip link set lo multicast on).
+	MDNS          bool
+	MDNSInterface string
 	// Faults apply to every camera from the start.
 	Faults Faults
 	// Logger receives the fleet's logs (default: discarded).
@@ -152,6 +157,14 @@ func New(cfg Config) (*Fleet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("camsim: %w", err)
 	}
+	var ifaces []net.Interface
+	if cfg.MDNS {
+		iface, err := mdns.InterfaceByName(cfg.MDNSInterface)
+		if err != nil {
+			return nil, fmt.Errorf("camsim: %w", err)
+		}
+		ifaces = []net.Interface{iface}
+	}
 	f := &Fleet{cfg: cfg, bySN: make(map[string]*Camera, cfg.Count), source: media.NewSource(clip), done: make(chan struct{})}
 	for i := 0; i < cfg.Count; i++ {
 		id := NewIdentity(i, cfg.SerialOffset)
@@ -159,6 +172,7 @@ func New(cfg Config) (*Fleet, error) {
 			listen:      addrAt(cfg.Listen, i),
 			rtspListen:  addrAt(cfg.RTSPListen, i),
 			source:      f.source,
+			mdnsIfaces:  ifaces,
 			user:        cfg.User,
 			password:    cfg.Password,
 			stateDir:    cfg.StateDir,
