@@ -1,0 +1,440 @@
+package edgelink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/hashicorp/yamux"
+)
+
+// The wire contract. PROTOCOL.md describes each of these and TestProtocolDoc keeps the
+// two in agreement: change one, change both.
+const (
+	// ProtocolVersion is the edgelink protocol version this package speaks. A
+	// version changes only for an incompatible change to the framing or to who opens
+	// which streams; new HTTP routes on the streams need no new version.
+	ProtocolVersion = 1
+
+	// Subprotocol is the WebSocket subprotocol (Sec-WebSocket-Protocol) of
+	// ProtocolVersion. The agent offers it and the relay must select it.
+	Subprotocol = "camcloud-edgelink.v1"
+
+	// DefaultKeepAliveInterval is how often the agent pings the relay (a yamux ping).
+	DefaultKeepAliveInterval = 10 * time.Second
+
+	// DefaultIdleTimeout is how long the relay waits without receiving a single byte
+	// before it declares the agent offline: three missed keepalive pings.
+	DefaultIdleTimeout = 30 * time.Second
+
+	// DefaultWriteTimeout bounds one write to the connection, and is how long the agent
+	// waits for the answer to a keepalive ping. A dead relay is noticed by the agent
+	// within DefaultKeepAliveInterval + DefaultWriteTimeout.
+	DefaultWriteTimeout = 10 * time.Second
+
+	// DefaultStreamWindow is the largest receive window of one stream: how many bytes
+	// a sender may have in flight on one stream before the receiver reads them. It
+	// bounds memory per stream on the receiving side and throughput per stream on a
+	// long path (window / RTT: 2 MiB at 50 ms RTT is about 40 MB/s).
+	DefaultStreamWindow = 2 << 20
+
+	// MaxFrame is the largest yamux data frame this package sends. yamux keeps the
+	// send buffer of its largest frame for the life of a session, so the cap bounds
+	// what an idle link holds after a transfer; on loopback 64 KiB frames already move
+	// data at the speed of TLS itself.
+	MaxFrame = 64 << 10
+
+	// AgentHostSuffix makes a URL host name an agent for the relay's Transport:
+	// http://<agentID>.agent/path is a request to agentID over its link.
+	AgentHostSuffix = ".agent"
+)
+
+// WebSocket close codes the link uses besides the standard ones (1000 normal, 1001
+// going away, 1002 protocol error, 1003 unsupported data). 4000-4999 are for
+// applications (RFC 6455 section 7.4.2).
+const (
+	// CloseReplaced: the relay closes an older session of an agent that connected again.
+	CloseReplaced = 4000
+)
+
+// agentIDPattern is the shape of agent IDs: the same as the relay's certificate
+// identities (internal/relay/pki), and valid as a DNS label sequence so that
+// AgentHost(id) is a valid URL host.
+var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// ValidAgentID reports whether id has the shape of an agent ID: 1 to 128 letters,
+// digits, '_', '.' and '-', starting with a letter or digit.
+func ValidAgentID(id string) bool { return agentIDPattern.MatchString(id) }
+
+// AgentHost is the URL host that names agentID for [Relay.Transport]:
+// "http://" + AgentHost(id) + "/path".
+func AgentHost(agentID string) string { return agentID + AgentHostSuffix }
+
+// agentFromAddr is the inverse of AgentHost for a dial address ("host:port").
+func agentFromAddr(addr string) (string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	id, ok := strings.CutSuffix(host, AgentHostSuffix)
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrNotAgentHost, host)
+	}
+	if !ValidAgentID(id) {
+		return "", fmt.Errorf("%w: %q", ErrBadAgentID, id)
+	}
+	return id, nil
+}
+
+// yamuxConfig is the multiplexer configuration of both ends. keepAlive zero disables
+// yamux's own pings: the relay does not ping (10,000 idle links would each need a
+// goroutine and a timer for it) and notices silence with a read deadline instead
+// (watchConn); the agent pings.
+func yamuxConfig(window uint32, writeTimeout, keepAlive time.Duration, log *slog.Logger) *yamux.Config {
+	return &yamux.Config{
+		// Streams opened by the peer and not yet accepted. Accepting is a tight loop
+		// (http.Server.Serve), so a small backlog suffices; each slot is a pointer in
+		// a channel buffer that every idle link carries.
+		AcceptBacklog:   128,
+		EnableKeepAlive: keepAlive > 0,
+		// yamux insists on a positive interval even when keepalives are off.
+		KeepAliveInterval:      cmpOr(keepAlive, time.Hour),
+		ConnectionWriteTimeout: writeTimeout,
+		MaxStreamWindowSize:    window,
+		// A peer that does not acknowledge a new stream within this time is wedged;
+		// yamux then closes the whole session, and the agent reconnects.
+		StreamOpenTimeout: 30 * time.Second,
+		// How long a half-closed stream waits for the peer's FIN before it is reset.
+		StreamCloseTimeout: time.Minute,
+		Logger:             yamuxLogger{log},
+	}
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// yamuxLogger sends yamux's printf-style log lines to slog. They are mostly the noise of
+// connections ending ("Failed to read header: EOF"), so they go to Debug, except a full
+// accept backlog, which means streams are being refused.
+type yamuxLogger struct{ log *slog.Logger }
+
+func (l yamuxLogger) Print(v ...any)                 { l.emit(fmt.Sprint(v...)) }
+func (l yamuxLogger) Println(v ...any)               { l.emit(fmt.Sprintln(v...)) }
+func (l yamuxLogger) Printf(format string, v ...any) { l.emit(fmt.Sprintf(format, v...)) }
+
+func (l yamuxLogger) emit(msg string) {
+	msg = strings.TrimSpace(msg)
+	level := slog.LevelDebug
+	if strings.Contains(msg, "backlog exceeded") {
+		level = slog.LevelWarn
+	}
+	// yamux's logger interface carries no context.
+	l.log.Log(context.Background(), level, msg, "src", "yamux")
+}
+
+// wsConn is a WebSocket carrying binary messages as a net.Conn byte stream: yamux frames
+// are written one per message (with the header coalesced into its body), and reads
+// run across message boundaries, so neither side depends on how the other splits the
+// stream. Control frames are handled by gorilla inside NextReader; a text message, a
+// malformed frame or a close frame ends the stream with an error (io.EOF for a normal
+// close), and the error is sticky: gorilla panics on the thousandth read after a failure,
+// so a failed wsConn never calls it again.
+type wsConn struct {
+	ws           *websocket.Conn
+	writeTimeout time.Duration
+
+	rmu  sync.Mutex // serializes readers; guards r and rerr
+	r    io.Reader  // the current message, nil between messages
+	rerr error
+
+	wmu       sync.Mutex // one writer at a time, as gorilla requires; guards the fields below
+	wdeadline time.Time  // set by SetWriteDeadline; zero means now+writeTimeout per write
+	held      [yamuxHeaderSize]byte
+	holding   bool
+
+	closeOnce sync.Once
+	closeCode atomic.Int32 // the close code Close sends; 0 means 1000
+}
+
+const yamuxHeaderSize = 12
+
+func newWSConn(ws *websocket.Conn, writeTimeout time.Duration) *wsConn {
+	return &wsConn{ws: ws, writeTimeout: writeTimeout}
+}
+
+func (c *wsConn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.rerr != nil {
+		return 0, c.rerr
+	}
+	for {
+		if c.r == nil {
+			typ, r, err := c.ws.NextReader()
+			if err != nil {
+				c.rerr = readError(err)
+				return 0, c.rerr
+			}
+			if typ != websocket.BinaryMessage {
+				c.rerr = ErrUnexpectedMessage
+				c.setCloseCode(websocket.CloseUnsupportedData)
+				// Close so that the peer learns why at once; yamux closes the session
+				// when this read fails anyway.
+				_ = c.Close()
+				return 0, c.rerr
+			}
+			c.r = r
+		}
+		n, err := c.r.Read(p)
+		if errors.Is(err, io.EOF) {
+			c.r = nil
+			if n == 0 {
+				continue // empty message, or the end of one: go on with the next
+			}
+			err = nil
+		}
+		if err != nil {
+			c.rerr = readError(err)
+		}
+		return n, c.rerr
+	}
+}
+
+// readError maps a normal WebSocket close to io.EOF, as a TCP FIN would be, and wraps
+// the rest.
+func readError(err error) error {
+	if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
+		return io.EOF
+	}
+	return fmt.Errorf("edgelink: read: %w", err)
+}
+
+func (c *wsConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	// yamux writes a data frame as its 12-byte header, then the body, from one
+	// goroutine (the session's send loop). Holding such a header until its body comes
+	// makes one WebSocket message, one TLS write, per frame instead of two. Anything
+	// else (window updates, pings: a header without a body) goes out as it is.
+	if !c.holding && len(p) == yamuxHeaderSize && isDataHeader(p) {
+		copy(c.held[:], p)
+		c.holding = true
+		return len(p), nil
+	}
+	deadline := c.wdeadline
+	if deadline.IsZero() && c.writeTimeout > 0 {
+		deadline = time.Now().Add(c.writeTimeout)
+	}
+	if err := c.ws.SetWriteDeadline(deadline); err != nil {
+		return 0, fmt.Errorf("edgelink: write: %w", err)
+	}
+	var err error
+	if c.holding {
+		c.holding = false
+		err = c.writeMessage(c.held[:], p)
+	} else {
+		err = c.writeMessage(p)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("edgelink: write: %w", err)
+	}
+	return len(p), nil
+}
+
+// isDataHeader reports whether h is a yamux header (version 0) of a data frame
+// (type 0) with a body.
+func isDataHeader(h []byte) bool {
+	return h[0] == 0 && h[1] == 0 && (h[8]|h[9]|h[10]|h[11]) != 0
+}
+
+func (c *wsConn) writeMessage(parts ...[]byte) error {
+	if len(parts) == 1 {
+		return c.ws.WriteMessage(websocket.BinaryMessage, parts[0])
+	}
+	w, err := c.ws.NextWriter(websocket.BinaryMessage)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+func (c *wsConn) setCloseCode(code int) { c.closeCode.CompareAndSwap(0, int32(code)) }
+
+// Close sends a close frame (the code set by setCloseCode, else 1000) and closes the
+// connection. It is safe to call from any goroutine, more than once.
+func (c *wsConn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		code := int(c.closeCode.Load())
+		if code == 0 {
+			code = websocket.CloseNormalClosure
+		}
+		// Best effort and bounded: a peer that does not read must not hold up Close.
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""),
+			time.Now().Add(time.Second))
+		err = c.ws.Close()
+	})
+	return err
+}
+
+func (c *wsConn) LocalAddr() net.Addr  { return c.ws.LocalAddr() }
+func (c *wsConn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+
+func (c *wsConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
+}
+
+func (c *wsConn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(t) }
+
+func (c *wsConn) SetWriteDeadline(t time.Time) error {
+	c.wmu.Lock()
+	c.wdeadline = t
+	c.wmu.Unlock()
+	return nil
+}
+
+// closeCoder is a connection that can be told which WebSocket close code to send.
+type closeCoder interface{ setCloseCode(code int) }
+
+// writeBufferPool lends gorilla its write buffers only while a message is being
+// written, so that an idle link holds none. One buffer takes a whole frame (MaxFrame
+// plus the yamux and WebSocket headers), so a frame is one write to TLS.
+var writeBufferPool = &sync.Pool{}
+
+// wsWriteBufferSize is the size gorilla is told to allocate for writeBufferPool.
+const wsWriteBufferSize = MaxFrame + yamuxHeaderSize
+
+// watchConn records what the session above it needs to know about the connection: when
+// a byte last arrived (the agent's last-seen time), and why it failed. With idle set,
+// each Read carries a deadline of idle from now, so a peer that goes silent without
+// closing (a cut cable, a host that froze) fails the session after idle.
+type watchConn struct {
+	net.Conn
+	idle     time.Duration
+	lastRead atomic.Int64 // UnixNano of the last Read that returned data
+	err      atomic.Pointer[error]
+}
+
+func newWatchConn(c net.Conn, idle time.Duration) *watchConn {
+	w := &watchConn{Conn: c, idle: idle}
+	w.lastRead.Store(time.Now().UnixNano())
+	return w
+}
+
+func (c *watchConn) Read(p []byte) (int, error) {
+	if c.idle > 0 {
+		if err := c.Conn.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
+			c.fail(err)
+			return 0, err
+		}
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.lastRead.Store(time.Now().UnixNano())
+	}
+	if err != nil {
+		if c.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("%w (%v)", ErrIdleTimeout, c.idle)
+		}
+		c.fail(err)
+	}
+	return n, err
+}
+
+func (c *watchConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.fail(err)
+	}
+	return n, err
+}
+
+func (c *watchConn) fail(err error) { c.err.CompareAndSwap(nil, &err) }
+
+// failure is the first error the connection returned, nil if none.
+func (c *watchConn) failure() error {
+	if p := c.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (c *watchConn) lastSeen() time.Time { return time.Unix(0, c.lastRead.Load()) }
+
+func (c *watchConn) setCloseCode(code int) {
+	if cc, ok := c.Conn.(closeCoder); ok {
+		cc.setCloseCode(code)
+	}
+}
+
+// endError is why a connection ended, from its first error: nil for a clean end (the
+// peer closed it), the error otherwise.
+func endError(err error) error {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.ErrClosedPipe) {
+		return nil
+	}
+	return err
+}
+
+// streamConn is a yamux stream as the net.Conn the HTTP client and server use. It
+// caps frames at MaxFrame, and gives the standard library's copies (request bodies in
+// http.Transport, io.Copy into a ResponseWriter) a ReadFrom with frame-sized buffers:
+// without it they copy through 4 KiB bufio buffers, and every 4 KiB becomes a frame.
+type streamConn struct{ *yamux.Stream }
+
+func (c streamConn) Write(p []byte) (int, error) {
+	var total int
+	for len(p) > 0 {
+		n, err := c.Stream.Write(p[:min(len(p), MaxFrame)])
+		total += n
+		if err != nil {
+			return total, err
+		}
+		p = p[n:]
+	}
+	return total, nil
+}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, MaxFrame); return &b }}
+
+func (c streamConn) ReadFrom(r io.Reader) (int64, error) {
+	bp := copyBufferPool.Get().(*[]byte)
+	defer copyBufferPool.Put(bp)
+	return io.CopyBuffer(struct{ io.Writer }{c}, r, *bp)
+}
+
+// sessionListener serves a session's incoming streams to an http.Server. Closing it
+// closes nothing: the session belongs to whoever made it.
+type sessionListener struct{ sess *yamux.Session }
+
+func (l sessionListener) Accept() (net.Conn, error) {
+	st, err := l.sess.AcceptStream()
+	if err != nil {
+		return nil, err
+	}
+	return streamConn{st}, nil
+}
+
+func (l sessionListener) Close() error   { return nil }
+func (l sessionListener) Addr() net.Addr { return l.sess.Addr() }
