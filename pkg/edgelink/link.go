@@ -46,7 +46,7 @@ const (
 	// a sender may have in flight on one stream before the receiver reads them. It
 	// bounds memory per stream on the receiving side and throughput per stream on a
 	// long path (window / RTT: 2 MiB at 50 ms RTT is about 40 MB/s).
-	DefaultStreamWindow = 2 << 20
+	DefaultStreamWindow = 1 << 20
 
 	// MaxFrame is the largest yamux data frame this package sends. yamux keeps the
 	// send buffer of its largest frame for the life of a session, so the cap bounds

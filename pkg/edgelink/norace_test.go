@@ -1,0 +1,5 @@
+//go:build !race
+
+package edgelink
+
+const raceEnabled = false
