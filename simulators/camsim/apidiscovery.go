@@ -40,24 +40,16 @@ var apiList = []apiEntry{
 }
 
 func (c *Camera) handleAPIDiscovery(q *request) {
-	api := apiDiscovery
-	req, ok := q.readJSON(api)
-	if !ok {
-		return
-	}
-	switch req.Method {
-	case "getSupportedVersions":
-		q.supportedVersions(api, req)
-	case "getApiList":
-		list := make([]apiEntry, 0, len(apiList))
-		for _, e := range apiList {
-			if e.ID == "ptz-control" && !c.id.Model.PTZ {
-				continue
+	q.serveJSON(apiDiscovery, map[string]func(jsonRequest){
+		"getApiList": func(req jsonRequest) {
+			list := make([]apiEntry, 0, len(apiList))
+			for _, e := range apiList {
+				if e.ID == "ptz-control" && !c.id.Model.PTZ {
+					continue
+				}
+				list = append(list, e)
 			}
-			list = append(list, e)
-		}
-		q.jsonData(api, req, map[string]any{"apiList": list})
-	default:
-		q.jsonError(api, req, api.badMethod, "Method not supported")
-	}
+			q.jsonData(apiDiscovery, req, map[string]any{"apiList": list})
+		},
+	})
 }

@@ -34,54 +34,48 @@ func (c *Camera) deviceProperties() map[string]string {
 
 func (c *Camera) handleBasicDeviceInfo(q *request) {
 	api := apiBasicDeviceInfo
-	req, ok := q.readJSON(api)
-	if !ok {
-		return
-	}
-	switch req.Method {
-	case "getSupportedVersions":
-		q.supportedVersions(api, req)
-	case "getAllUnrestrictedProperties":
-		props := c.deviceProperties()
-		for k := range props {
-			if !unrestrictedProperties[k] {
-				delete(props, k)
+	q.serveJSON(api, map[string]func(jsonRequest){
+		"getAllUnrestrictedProperties": func(req jsonRequest) {
+			props := c.deviceProperties()
+			for k := range props {
+				if !unrestrictedProperties[k] {
+					delete(props, k)
+				}
 			}
-		}
-		q.jsonData(api, req, map[string]any{"propertyList": props})
-	case "getAllProperties":
-		if !q.require(Viewer, true) {
-			return
-		}
-		q.jsonData(api, req, map[string]any{"propertyList": c.deviceProperties()})
-	case "getProperties":
-		if !q.require(Viewer, true) {
-			return
-		}
-		var p struct {
-			PropertyList []string `json:"propertyList"`
-		}
-		if !q.params(api, req, &p) {
-			return
-		}
-		if len(p.PropertyList) == 0 {
-			q.jsonError(api, req, api.badParams, "Required parameter missing or invalid")
-			return
-		}
-		all := c.deviceProperties()
-		out := map[string]string{}
-		for _, k := range p.PropertyList {
-			v, ok := all[k]
-			if !ok {
-				q.jsonError(api, req, 1000, "Invalid parameter value")
+			q.jsonData(api, req, map[string]any{"propertyList": props})
+		},
+		"getAllProperties": func(req jsonRequest) {
+			if q.require(Viewer, true) {
+				q.jsonData(api, req, map[string]any{"propertyList": c.deviceProperties()})
+			}
+		},
+		"getProperties": func(req jsonRequest) {
+			if !q.require(Viewer, true) {
 				return
 			}
-			out[k] = v
-		}
-		q.jsonData(api, req, map[string]any{"propertyList": out})
-	default:
-		q.jsonError(api, req, api.badMethod, "Method not supported")
-	}
+			var p struct {
+				PropertyList []string `json:"propertyList"`
+			}
+			if !q.params(api, req, &p) {
+				return
+			}
+			if len(p.PropertyList) == 0 {
+				q.jsonError(api, req, api.badParams, "Required parameter missing or invalid")
+				return
+			}
+			all := c.deviceProperties()
+			out := map[string]string{}
+			for _, k := range p.PropertyList {
+				v, ok := all[k]
+				if !ok {
+					q.jsonError(api, req, 1000, "Invalid parameter value")
+					return
+				}
+				out[k] = v
+			}
+			q.jsonData(api, req, map[string]any{"propertyList": out})
+		},
+	})
 }
 
 // socSerial is a stable per-device SoC serial in the recorded form 4C711179-0101030D.

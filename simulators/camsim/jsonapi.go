@@ -13,14 +13,15 @@ const maxJSONBody = 1 << 20
 // jsonAPI describes one JSON API family: the version it implements and its error codes,
 // which differ between families (vapix.md section 2).
 type jsonAPI struct {
-	version     string // newest implemented, e.g. "1.3"
-	omitMethod  bool   // basicdeviceinfo leaves "method" out of its replies
-	badJSON     int    // code for a body that is not JSON
-	badMethod   int    // unknown method
-	badVersion  int    // unsupported major version
-	notPost     int    // anything but POST (0: accepted)
-	badParams   int    // invalid or missing params
-	badJSONText string
+	version       string // newest implemented, e.g. "1.3"
+	omitMethod    bool   // basicdeviceinfo leaves "method" out of its replies
+	badJSON       int    // code for a body that is not JSON
+	badMethod     int    // unknown method
+	badVersion    int    // unsupported major version
+	notPost       int    // anything but POST (0: accepted)
+	badParams     int    // invalid or missing params
+	badJSONText   string
+	badMethodText string
 	// authFirst: a request without credentials that is not a valid anonymous call is
 	// challenged rather than answered with an error, so that clients which probe with an
 	// empty body (curl --digest) authenticate.
@@ -28,12 +29,12 @@ type jsonAPI struct {
 }
 
 var (
-	apiBasicDeviceInfo = jsonAPI{version: "1.3", omitMethod: true, authFirst: true, badJSON: 4000, badMethod: 2004, badVersion: 2003, notPost: 2002, badParams: 4002, badJSONText: "Invalid JSON"}
-	apiDiscovery       = jsonAPI{version: "1.1", badJSON: 4000, badMethod: 2004, badVersion: 2003, notPost: 2002, badParams: 4002, badJSONText: "Invalid JSON"}
-	apiFirmware        = jsonAPI{version: "1.10", badJSON: 400, badMethod: 405, badVersion: 417, badParams: 400, badJSONText: "Bad request"}
-	apiSystemReady     = jsonAPI{version: "1.5", badJSON: 1000, badMethod: 1000, badVersion: 1000, badParams: 1000, badJSONText: "Invalid JSON input"}
-	apiOAK             = jsonAPI{version: "1.0", badJSON: 1000, badMethod: 1000, badVersion: 1000, badParams: 1000, badJSONText: "Invalid JSON input"}
-	apiOverlay         = jsonAPI{version: "1.8", badJSON: 1000, badMethod: 1000, badVersion: 1000, badParams: 1000, badJSONText: "Invalid parameter"}
+	apiBasicDeviceInfo = jsonAPI{version: "1.3", omitMethod: true, authFirst: true, badMethodText: "Method not supported", badJSON: 4000, badMethod: 2004, badVersion: 2003, notPost: 2002, badParams: 4002, badJSONText: "Invalid JSON"}
+	apiDiscovery       = jsonAPI{version: "1.1", badJSON: 4000, badMethod: 2004, badVersion: 2003, notPost: 2002, badParams: 4002, badJSONText: "Invalid JSON", badMethodText: "Method not supported"}
+	apiFirmware        = jsonAPI{version: "1.10", badJSON: 400, badMethod: 405, badVersion: 417, badParams: 400, badJSONText: "Bad request", badMethodText: "Unknown method in request."}
+	apiSystemReady     = jsonAPI{version: "1.5", badJSON: 1000, badMethod: 1000, badVersion: 1000, badParams: 1000, badJSONText: "Invalid JSON input", badMethodText: "Invalid JSON input"}
+	apiOAK             = jsonAPI{version: "1.0", badJSON: 1000, badMethod: 1000, badVersion: 1000, badParams: 1000, badJSONText: "Invalid JSON input", badMethodText: "Method not supported"}
+	apiOverlay         = jsonAPI{version: "1.8", badJSON: 1000, badMethod: 1000, badVersion: 1000, badParams: 1000, badJSONText: "Invalid parameter", badMethodText: "Method not supported"}
 )
 
 // readJSON decodes a JSON API request, answering the family's error itself when the
@@ -108,4 +109,23 @@ func (q *request) params(api jsonAPI, req jsonRequest, v any) bool {
 		return false
 	}
 	return true
+}
+
+// serveJSON answers a JSON API call with the handler of its method; getSupportedVersions,
+// malformed requests and unknown methods are answered here, the same way for every API.
+func (q *request) serveJSON(api jsonAPI, methods map[string]func(jsonRequest)) {
+	req, ok := q.readJSON(api)
+	if !ok {
+		return
+	}
+	if req.Method == "getSupportedVersions" {
+		q.supportedVersions(api, req)
+		return
+	}
+	h, ok := methods[req.Method]
+	if !ok {
+		q.jsonError(api, req, api.badMethod, api.badMethodText)
+		return
+	}
+	h(req)
 }

@@ -184,12 +184,12 @@ type handler Server
 
 func (h *handler) srv() *Server { return (*Server)(h) }
 
-func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	s := h.srv()
-	if ctx.Path != StreamPath {
+// serve answers DESCRIBE and SETUP alike: the one path, authenticated, while serving.
+func (s *Server) serve(path string, req *base.Request) (*base.Response, *gortsplib.ServerStream, error) {
+	if path != StreamPath {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
-	if res, ok := s.authorize(ctx.Request); !ok {
+	if res, ok := s.authorize(req); !ok {
 		return res, nil, nil
 	}
 	s.mu.Lock()
@@ -201,21 +201,12 @@ func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.R
 	return &base.Response{StatusCode: base.StatusOK}, stream, nil
 }
 
+func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	return h.srv().serve(ctx.Path, ctx.Request)
+}
+
 func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	s := h.srv()
-	if ctx.Path != StreamPath {
-		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
-	}
-	if res, ok := s.authorize(ctx.Request); !ok {
-		return res, nil, nil
-	}
-	s.mu.Lock()
-	stream := s.stream
-	s.mu.Unlock()
-	if stream == nil {
-		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil, nil
-	}
-	return &base.Response{StatusCode: base.StatusOK}, stream, nil
+	return h.srv().serve(ctx.Path, ctx.Request)
 }
 
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
