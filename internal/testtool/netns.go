@@ -25,7 +25,12 @@ func InNetns(t *testing.T) bool {
 	unshare := Require(t, "unshare")
 	ip := Require(t, "ip")
 	script := fmt.Sprintf(`%s link set lo up && %s link set lo multicast on && exec "$0" -test.run '^%s$' -test.v -test.count=1`, ip, ip, t.Name())
-	cmd := exec.Command(unshare, "--net", "sh", "-c", script, os.Args[0])
+	args := []string{"--net"}
+	if os.Geteuid() != 0 {
+		// Without root, a user namespace in which we are root may create the network one.
+		args = []string{"--user", "--map-root-user", "--net"}
+	}
+	cmd := exec.Command(unshare, append(args, "sh", "-c", script, os.Args[0])...)
 	cmd.Env = append(os.Environ(), "CAMCLOUD_IN_NETNS=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
