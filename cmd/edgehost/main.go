@@ -1,8 +1,8 @@
-// Command edgehost: The camcloud edge agent for an on-premise host managing many cameras.
+// Command edgehost is the camcloud edge agent for an on-premise host managing many cameras.
 package main
 
 import "github.com/opencamcloud/camcloud/internal/cli"
 
 func main() {
-	cli.Main(cli.Root("edgehost", "EDGEHOST", "The camcloud edge agent for an on-premise host managing many cameras.", ""))
+	cli.Main(newRootCommand())
 }

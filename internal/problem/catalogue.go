@@ -33,6 +33,12 @@ var (
 	InvitationExpired = Type{base + "invitation-expired", http.StatusGone, "Invitation expired"}
 	// InvitationUsed: the invitation code has already been accepted.
 	InvitationUsed = Type{base + "invitation-used", http.StatusGone, "Invitation already used"}
+	// EnrollmentTokenUnknown: no such enrollment token (never issued, or its edge host was deleted).
+	EnrollmentTokenUnknown = Type{base + "enrollment-token-unknown", http.StatusUnauthorized, "Unknown enrollment token"}
+	// EnrollmentTokenUsed: the one-time enrollment token was already used.
+	EnrollmentTokenUsed = Type{base + "enrollment-token-used", http.StatusGone, "Enrollment token already used"}
+	// EnrollmentTokenExpired: the enrollment token is past its expiry.
+	EnrollmentTokenExpired = Type{base + "enrollment-token-expired", http.StatusGone, "Enrollment token expired"}
 	// TooLarge: the body is over the size limit.
 	TooLarge = Type{base + "too-large", http.StatusRequestEntityTooLarge, "Request body too large"}
 	// UnsupportedMediaType: the body is not of the media type the operation takes.
@@ -49,6 +55,6 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
-		TooLarge, UnsupportedMediaType, Unavailable, Internal,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, TooLarge, UnsupportedMediaType, Unavailable, Internal,
 	}
 }

@@ -21,12 +21,14 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
 // Config is what the API needs. Zero durations mean the documented defaults.
 type Config struct {
 	Store  *store.Store // required
+	CA     *pki.CA      // signs agent certificates at enrollment; nil: enrollment answers 503
 	Hasher *auth.Hasher // nil: auth.NewHasher(auth.DefaultParams, 0)
 	Logger *slog.Logger // nil: discard
 	// Registry receives the HTTP metrics and is served on /metrics; nil: a new registry
@@ -213,6 +215,12 @@ func storeProblem(err error) *problem.Problem {
 		return problem.Invalid("cursor", "not a cursor from a previous page")
 	case errors.Is(err, store.ErrBadEmail):
 		return problem.Invalid("email", "not an e-mail address")
+	case errors.Is(err, store.ErrEnrollmentTokenUnknown):
+		return problem.New(problem.EnrollmentTokenUnknown, "this enrollment token was never issued, or its edge host was deleted")
+	case errors.Is(err, store.ErrEnrollmentTokenUsed):
+		return problem.New(problem.EnrollmentTokenUsed, "this enrollment token was already used; an admin can create a new edge host")
+	case errors.Is(err, store.ErrEnrollmentTokenExpired):
+		return problem.New(problem.EnrollmentTokenExpired, "this enrollment token has expired; an admin can create a new edge host")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem.New(problem.Unavailable, "the request was cancelled")
 	}

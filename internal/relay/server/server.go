@@ -129,7 +129,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	a, err := api.New(api.Config{
-		Store: st, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
+		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
 		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL,
 	})
 	if err != nil {
