@@ -1,8 +1,9 @@
-// Command devicehost: The camcloud agent that runs on one camera and manages it through its local VAPIX.
+// Command devicehost is the camcloud agent that runs on one camera and manages it through
+// its local VAPIX.
 package main
 
 import "github.com/opencamcloud/camcloud/internal/cli"
 
 func main() {
-	cli.Main(cli.Root("devicehost", "DEVICEHOST", "The camcloud agent that runs on one camera and manages it through its local VAPIX.", ""))
+	cli.Main(newRootCommand())
 }

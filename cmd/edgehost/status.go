@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
@@ -19,17 +17,7 @@ func newStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			notAfter, err := id.NotAfter()
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "edge host:    %s\n", id.AgentID)
-			fmt.Fprintf(w, "organization: %s\n", id.Org)
-			fmt.Fprintf(w, "relay:        %s\n", id.Relay)
-			fmt.Fprintf(w, "enrolled:     %s\n", id.EnrolledAt.Format("2006-01-02 15:04:05 MST"))
-			fmt.Fprintf(w, "certificate:  valid until %s\n", notAfter.UTC().Format("2006-01-02 15:04:05 MST"))
-			return nil
+			return id.Describe(cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "/var/lib/edgehost", "data directory of this agent")

@@ -39,6 +39,10 @@ var (
 	EnrollmentTokenUsed = Type{base + "enrollment-token-used", http.StatusGone, "Enrollment token already used"}
 	// EnrollmentTokenExpired: the enrollment token is past its expiry.
 	EnrollmentTokenExpired = Type{base + "enrollment-token-expired", http.StatusGone, "Enrollment token expired"}
+	// ChallengeUnknown: the enrollment challenge was never issued for this device, was used, or expired.
+	ChallengeUnknown = Type{base + "challenge-unknown", http.StatusUnauthorized, "Unknown or expired challenge"}
+	// ProofRejected: the owner authentication key proof does not match the claim.
+	ProofRejected = Type{base + "proof-rejected", http.StatusUnauthorized, "Owner authentication key proof rejected"}
 	// TooLarge: the body is over the size limit.
 	TooLarge = Type{base + "too-large", http.StatusRequestEntityTooLarge, "Request body too large"}
 	// UnsupportedMediaType: the body is not of the media type the operation takes.
@@ -55,6 +59,6 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
-		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, TooLarge, UnsupportedMediaType, Unavailable, Internal,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, Unavailable, Internal,
 	}
 }

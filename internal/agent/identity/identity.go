@@ -10,8 +10,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -22,6 +24,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/relay/oak"
 )
 
 // Files in the data directory.
@@ -51,6 +55,53 @@ var ErrNotEnrolled = errors.New("identity: not enrolled (run the enroll command 
 // EnrollEdgeHost makes a key pair, sends its certificate request with the one-time token
 // to the relay (trusting only caPEM), and returns the enrolled identity.
 func EnrollEdgeHost(ctx context.Context, relayURL string, caPEM []byte, token string) (*Identity, error) {
+	e, err := newEnrollment(relayURL, caPEM)
+	if err != nil {
+		return nil, err
+	}
+	return e.finish(ctx, "/api/v1/agent/enroll", map[string]string{"token": token, "csr": e.csrPEM})
+}
+
+// EnrollDevice enrolls the agent on a camera that a user claimed for an organization: it
+// proves the camera's owner authentication key (read from the camera over VAPIX) without
+// sending it, over a fresh challenge and bound to the new key pair.
+func EnrollDevice(ctx context.Context, relayURL string, caPEM []byte, serial, ownerKey string) (*Identity, error) {
+	e, err := newEnrollment(relayURL, caPEM)
+	if err != nil {
+		return nil, err
+	}
+	derived, err := oak.DeriveKey(serial, ownerKey)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	var ch struct {
+		Nonce string `json:"nonce"`
+	}
+	if err := e.post(ctx, "/api/v1/agent/challenge", map[string]string{"serial": serial}, &ch); err != nil {
+		return nil, err
+	}
+	nonce, err := base64.StdEncoding.DecodeString(ch.Nonce)
+	if err != nil {
+		return nil, fmt.Errorf("identity: unreadable challenge from the relay")
+	}
+	binding := sha256.Sum256(e.spki)
+	proof := oak.Proof(derived, serial, nonce, binding[:])
+	return e.finish(ctx, "/api/v1/agent/enroll-device", map[string]string{
+		"serial": serial, "nonce": ch.Nonce, "csr": e.csrPEM, "proof": base64.StdEncoding.EncodeToString(proof),
+	})
+}
+
+// enrollment is one attempt: the key pair made for it and the client trusting the relay.
+type enrollment struct {
+	relay  string
+	caPEM  []byte
+	key    *ecdsa.PrivateKey
+	csrPEM string
+	spki   []byte // DER SubjectPublicKeyInfo of the key, which device proofs bind to
+	hc     *http.Client
+}
+
+func newEnrollment(relayURL string, caPEM []byte) (*enrollment, error) {
 	relayURL = strings.TrimSuffix(relayURL, "/")
 	if !strings.HasPrefix(relayURL, "https://") && !strings.HasPrefix(relayURL, "http://") {
 		return nil, fmt.Errorf("identity: relay URL %q: want https://host:port", relayURL)
@@ -68,48 +119,65 @@ func EnrollEdgeHost(ctx context.Context, relayURL string, caPEM []byte, token st
 	if err != nil {
 		return nil, fmt.Errorf("identity: certificate request: %w", err)
 	}
-	body, _ := json.Marshal(map[string]string{
-		"token": token,
-		"csr":   string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})),
-	})
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, relayURL+"/api/v1/agent/enroll", bytes.NewReader(body))
+	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	return &enrollment{
+		relay: relayURL, caPEM: caPEM, key: key, spki: spki,
+		csrPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})),
+		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}},
+	}, nil
+}
+
+// post sends a JSON request and decodes a 201 answer into out; a problem answer becomes
+// an error carrying its title and detail.
+func (e *enrollment) post(ctx context.Context, path string, body, out any) error {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.relay+path, bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("identity: enroll at %s: %w", relayURL, err)
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("identity: enroll at %s: %w", e.relay, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusCreated {
 		var p struct {
 			Title  string `json:"title"`
 			Detail string `json:"detail"`
 		}
-		if json.Unmarshal(b, &p) == nil && p.Title != "" {
-			return nil, fmt.Errorf("identity: enroll refused (%d %s): %s", resp.StatusCode, p.Title, p.Detail)
+		if json.Unmarshal(rb, &p) == nil && p.Title != "" {
+			return fmt.Errorf("identity: enroll refused (%d %s): %s", resp.StatusCode, p.Title, p.Detail)
 		}
-		return nil, fmt.Errorf("identity: enroll refused: HTTP %d", resp.StatusCode)
+		return fmt.Errorf("identity: enroll refused: HTTP %d", resp.StatusCode)
 	}
+	if err := json.Unmarshal(rb, out); err != nil {
+		return fmt.Errorf("identity: enroll: unreadable answer from the relay")
+	}
+	return nil
+}
+
+func (e *enrollment) finish(ctx context.Context, path string, body any) (*Identity, error) {
 	var res struct {
 		AgentID     string `json:"agentId"`
 		Org         string `json:"org"`
 		Certificate string `json:"certificate"`
-		CA          string `json:"ca"`
 	}
-	if err := json.Unmarshal(b, &res); err != nil || res.AgentID == "" || res.Certificate == "" {
-		return nil, fmt.Errorf("identity: enroll: unreadable answer from the relay")
+	if err := e.post(ctx, path, body, &res); err != nil {
+		return nil, err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(e.key)
 	if err != nil {
 		return nil, err
 	}
 	id := &Identity{
-		AgentID: res.AgentID, Org: res.Org, Relay: relayURL, EnrolledAt: time.Now().UTC(),
-		CertPEM: []byte(res.Certificate), CAPEM: caPEM,
+		AgentID: res.AgentID, Org: res.Org, Relay: e.relay, EnrolledAt: time.Now().UTC(),
+		CertPEM: []byte(res.Certificate), CAPEM: e.caPEM,
 		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}
 	if _, err := id.TLSCertificate(); err != nil {
@@ -199,4 +267,15 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Describe writes the identity for a person: who, where, and until when.
+func (id *Identity) Describe(w io.Writer) error {
+	notAfter, err := id.NotAfter()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "agent:        %s\norganization: %s\nrelay:        %s\nenrolled:     %s\ncertificate:  valid until %s\n",
+		id.AgentID, id.Org, id.Relay, id.EnrolledAt.Format("2006-01-02 15:04:05 MST"), notAfter.UTC().Format("2006-01-02 15:04:05 MST"))
+	return err
 }

@@ -62,6 +62,8 @@ type API struct {
 	metrics *httpMetrics
 	reg     *prometheus.Registry
 	handler http.Handler
+
+	challenges *challenges // device enrollment nonces
 }
 
 // New validates cfg and builds the router.
@@ -105,6 +107,8 @@ func New(cfg Config) (*API, error) {
 		cfg: cfg, store: cfg.Store, hasher: cfg.Hasher, reg: cfg.Registry,
 		log: cfg.Logger.With("component", "api"),
 		mux: http.NewServeMux(),
+
+		challenges: newChallenges(),
 	}
 	m, err := newHTTPMetrics(cfg.Registry)
 	if err != nil {
@@ -221,6 +225,8 @@ func storeProblem(err error) *problem.Problem {
 		return problem.New(problem.EnrollmentTokenUsed, "this enrollment token was already used; an admin can create a new edge host")
 	case errors.Is(err, store.ErrEnrollmentTokenExpired):
 		return problem.New(problem.EnrollmentTokenExpired, "this enrollment token has expired; an admin can create a new edge host")
+	case errors.Is(err, store.ErrProof):
+		return problem.New(problem.ProofRejected, "the proof does not match the owner authentication key the device was claimed with")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem.New(problem.Unavailable, "the request was cancelled")
 	}

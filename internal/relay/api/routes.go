@@ -69,6 +69,8 @@ var table = []Route{
 	{Method: "POST", Pattern: "/api/v1/auth/token", Access: Public, handle: (*API).token},
 	{Method: "POST", Pattern: "/api/v1/auth/revoke", Access: Authenticated, handle: (*API).revoke},
 	{Method: "POST", Pattern: "/api/v1/agent/enroll", Access: Public, handle: (*API).enrollEdgeHost},
+	{Method: "POST", Pattern: "/api/v1/agent/challenge", Access: Public, handle: (*API).deviceChallenge},
+	{Method: "POST", Pattern: "/api/v1/agent/enroll-device", Access: Public, handle: (*API).enrollDevice},
 	{Method: "POST", Pattern: "/api/v1/invitations/{code}/accept", Access: OptionalAuth, SecretPath: true, handle: (*API).acceptInvitation},
 
 	{Method: "POST", Pattern: "/api/v1/orgs", Access: UserOnly, handle: (*API).createOrg},

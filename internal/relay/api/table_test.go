@@ -16,6 +16,8 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"POST /api/v1/auth/token":                        "public",
 		"POST /api/v1/auth/revoke":                       "authenticated",
 		"POST /api/v1/agent/enroll":                      "public",
+		"POST /api/v1/agent/challenge":                   "public",
+		"POST /api/v1/agent/enroll-device":               "public",
 		"POST /api/v1/invitations/{code}/accept":         "optional-auth",
 		"POST /api/v1/orgs":                              "user",
 		"GET /api/v1/orgs":                               "authenticated",
