@@ -19,7 +19,7 @@ Flags can also be set as DEVICEHOST_<FLAG> environment variables or keys of a --
 
 func newRootCommand() *cobra.Command {
 	root := cli.Root("devicehost", "DEVICEHOST", "The camcloud agent that runs on one camera and manages it through its local VAPIX", long)
-	root.AddCommand(newEnrollCommand(), newStatusCommand())
+	root.AddCommand(newEnrollCommand(), newStatusCommand(), newRunCommand())
 	return root
 }
 

@@ -18,6 +18,6 @@ Flags can also be set as EDGEHOST_<FLAG> environment variables or keys of a --co
 
 func newRootCommand() *cobra.Command {
 	root := cli.Root("edgehost", "EDGEHOST", "The camcloud edge agent for an on-premise host managing many cameras", long)
-	root.AddCommand(newEnrollCommand(), newStatusCommand())
+	root.AddCommand(newEnrollCommand(), newStatusCommand(), newRunCommand())
 	return root
 }

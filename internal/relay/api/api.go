@@ -27,10 +27,13 @@ import (
 
 // Config is what the API needs. Zero durations mean the documented defaults.
 type Config struct {
-	Store  *store.Store // required
-	CA     *pki.CA      // signs agent certificates at enrollment; nil: enrollment answers 503
-	Hasher *auth.Hasher // nil: auth.NewHasher(auth.DefaultParams, 0)
-	Logger *slog.Logger // nil: discard
+	Store *store.Store // required
+	CA    *pki.CA      // signs agent certificates at enrollment; nil: enrollment answers 503
+	// AgentLink upgrades an authenticated agent's request to its link (the WebSocket of
+	// pkg/edgelink); PrincipalFrom(r.Context()) names the agent. nil answers 503.
+	AgentLink http.Handler
+	Hasher    *auth.Hasher // nil: auth.NewHasher(auth.DefaultParams, 0)
+	Logger    *slog.Logger // nil: discard
 	// Registry receives the HTTP metrics and is served on /metrics; nil: a new registry
 	// with the Go and process collectors.
 	Registry *prometheus.Registry

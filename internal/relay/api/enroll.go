@@ -54,3 +54,12 @@ func (a *API) enrollEdgeHost(w http.ResponseWriter, r *http.Request) error {
 		CA: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.cfg.CA.Cert.Raw})),
 	})
 }
+
+// agentLink hands an enrolled agent's WebSocket upgrade to the link (pkg/edgelink).
+func (a *API) agentLink(w http.ResponseWriter, r *http.Request) error {
+	if a.cfg.AgentLink == nil {
+		return problem.New(problem.Unavailable, "this relay does not accept agent links")
+	}
+	a.cfg.AgentLink.ServeHTTP(w, r)
+	return nil
+}

@@ -23,7 +23,7 @@ const (
 	// (else 404) and hold at least MinRole there (else 403).
 	Org
 	// Agent routes take an enrolled agent's client certificate (mutual TLS with the
-	// relay's CA) instead of a bearer token: the agent link. No route uses it yet.
+	// relay's CA) instead of a bearer token: the agent link.
 	Agent
 )
 
@@ -69,6 +69,7 @@ var table = []Route{
 	{Method: "POST", Pattern: "/api/v1/auth/token", Access: Public, handle: (*API).token},
 	{Method: "POST", Pattern: "/api/v1/auth/revoke", Access: Authenticated, handle: (*API).revoke},
 	{Method: "POST", Pattern: "/api/v1/agent/enroll", Access: Public, handle: (*API).enrollEdgeHost},
+	{Method: "GET", Pattern: "/api/v1/agent/link", Access: Agent, handle: (*API).agentLink},
 	{Method: "POST", Pattern: "/api/v1/agent/challenge", Access: Public, handle: (*API).deviceChallenge},
 	{Method: "POST", Pattern: "/api/v1/agent/enroll-device", Access: Public, handle: (*API).enrollDevice},
 	{Method: "POST", Pattern: "/api/v1/invitations/{code}/accept", Access: OptionalAuth, SecretPath: true, handle: (*API).acceptInvitation},

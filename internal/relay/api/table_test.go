@@ -16,6 +16,7 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"POST /api/v1/auth/token":                        "public",
 		"POST /api/v1/auth/revoke":                       "authenticated",
 		"POST /api/v1/agent/enroll":                      "public",
+		"GET /api/v1/agent/link":                         "agent",
 		"POST /api/v1/agent/challenge":                   "public",
 		"POST /api/v1/agent/enroll-device":               "public",
 		"POST /api/v1/invitations/{code}/accept":         "optional-auth",

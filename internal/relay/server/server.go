@@ -128,8 +128,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	links, err := newAgentLinks(context.WithoutCancel(ctx), st, s.log)
+	if err != nil {
+		return err
+	}
+	defer links.close()
 	a, err := api.New(api.Config{
-		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
+		AgentLink: links.handler(),
+		Store:     st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
 		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL,
 	})
 	if err != nil {
@@ -177,6 +183,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	// Agent links are hijacked connections Shutdown does not wait for: end them first.
+	_ = links.close()
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
 		s.log.Warn("shutdown cut requests short", "err", err)

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/agent/identity"
+	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+)
+
+// TestRunConnectsAndRelayTracksIt enrolls an edge host, runs it, and watches the relay's
+// inventory: connected while it runs, disconnected once it stops.
+func TestRunConnectsAndRelayTracksIt(t *testing.T) {
+	r := relaytest.Start(t)
+	data := t.TempDir()
+	if out, err := run(t, "enroll", "--relay", r.URL, "--token", newEdgeHost(t, r), "--ca", r.CAFile, "--data", data); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	id, err := identity.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := newRootCommand()
+		root.SetArgs([]string{"run", "--data", data, "--log-level", "error"})
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		done <- root.ExecuteContext(ctx)
+	}()
+	connected := func() bool {
+		h, err := r.Store.EdgeHost(context.Background(), id.Org, id.AgentID)
+		return err == nil && h.Connected
+	}
+	waitUntil(t, 15*time.Second, "the relay shows the edge host connected", connected)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop when cancelled")
+	}
+	waitUntil(t, 15*time.Second, "the relay shows the edge host disconnected", func() bool { return !connected() })
+}
+
+func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
