@@ -65,7 +65,7 @@ func newEnrollCommand() *cobra.Command {
 	f.StringVar(&device, "device", "http://127.0.0.1", "VAPIX base URL of the camera this agent runs on")
 	f.StringVar(&user, "device-user", "", "VAPIX admin account on the camera")
 	f.StringVar(&password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD)")
-	f.StringVar(&dataDir, "data", "/var/lib/devicehost", "data directory of this agent")
+	f.StringVar(&dataDir, "data", defaultData, "data directory of this agent")
 	f.BoolVar(&force, "force", false, "replace an identity already enrolled in --data")
 	return cmd
 }

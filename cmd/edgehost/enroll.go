@@ -52,7 +52,7 @@ and the relay's CA in --data. The token works once.`,
 	f.StringVar(&relay, "relay", "", "relay URL, e.g. https://relay.example:8443")
 	f.StringVar(&token, "token", "", "one-time enrollment token (env EDGEHOST_TOKEN)")
 	f.StringVar(&caFile, "ca", "", "the relay's CA certificate (the relay's DATA/ca.pem)")
-	f.StringVar(&dataDir, "data", "/var/lib/edgehost", "data directory of this agent")
+	f.StringVar(&dataDir, "data", defaultData, "data directory of this agent")
 	f.BoolVar(&force, "force", false, "replace an identity already enrolled in --data")
 	return cmd
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/opencamcloud/camcloud/internal/agent/agentcmd"
 	"github.com/opencamcloud/camcloud/internal/cli"
 )
+
+const defaultData = "/var/lib/edgehost"
 
 const long = `edgehost is the camcloud agent for an on-premise host. It keeps one outbound,
 mutually authenticated connection to the relay and manages the cameras on its network.
@@ -18,6 +21,6 @@ Flags can also be set as EDGEHOST_<FLAG> environment variables or keys of a --co
 
 func newRootCommand() *cobra.Command {
 	root := cli.Root("edgehost", "EDGEHOST", "The camcloud edge agent for an on-premise host managing many cameras", long)
-	root.AddCommand(newEnrollCommand(), newStatusCommand(), newRunCommand())
+	root.AddCommand(newEnrollCommand(), agentcmd.Status(defaultData), agentcmd.Run("edgehost", defaultData))
 	return root
 }
