@@ -342,6 +342,7 @@ func (a *Agent) connectAndServe(ctx context.Context) (time.Duration, error) {
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 1 << 20,
 		ErrorLog:       a.errorLog,
+		TLSNextProto:   noHTTP2,
 	}
 	_ = srv.Serve(sessionListener{sess})
 	upFor := time.Since(start)

@@ -2,11 +2,13 @@ package edgelink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -325,6 +327,13 @@ var writeBufferPool = &sync.Pool{}
 
 // wsWriteBufferSize is the size gorilla is told to allocate for writeBufferPool.
 const wsWriteBufferSize = MaxFrame + yamuxHeaderSize
+
+// wsReadBufferSize is the relay's WebSocket read buffer (see Relay.upgrader).
+const wsReadBufferSize = 512
+
+// noHTTP2 keeps the servers on streams at HTTP/1.1 (the protocol) and spares each
+// session's http.Server the HTTP/2 set-up it would otherwise allocate.
+var noHTTP2 = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 
 // watchConn records what the session above it needs to know about the connection: when
 // a byte last arrived (the agent's last-seen time), and why it failed. With idle set,
