@@ -58,3 +58,39 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestAgentReturnsAfterRelayRestart restarts the relay under a running edge host: the
+// edge host must be back on its own within 10 s (issue acceptance).
+func TestAgentReturnsAfterRelayRestart(t *testing.T) {
+	r := relaytest.Start(t)
+	data := t.TempDir()
+	if out, err := run(t, "enroll", "--relay", r.URL, "--token", newEdgeHost(t, r), "--ca", r.CAFile, "--data", data); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	id, err := identity.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := newRootCommand()
+		root.SetArgs([]string{"run", "--data", data, "--log-level", "error"})
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		done <- root.ExecuteContext(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	connected := func() bool {
+		h, err := r.Store.EdgeHost(context.Background(), id.Org, id.AgentID)
+		return err == nil && h.Connected
+	}
+	waitUntil(t, 15*time.Second, "the edge host connects", connected)
+	r.Restart(t)
+	start := time.Now()
+	waitUntil(t, 10*time.Second, "the edge host is back within 10 s of the relay restart", connected)
+	t.Logf("back %s after the relay restarted", time.Since(start).Round(time.Millisecond))
+}

@@ -67,6 +67,9 @@ type Relay struct {
 	Store   *store.Store
 	Clock   *Clock
 	Hasher  *auth.Hasher
+
+	cfg  server.Config
+	stop func() // stops the running server and waits for it
 }
 
 // Option changes the configuration before start.
@@ -89,40 +92,72 @@ func Start(t testing.TB, opts ...Option) *Relay {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv, err := server.New(cfg)
+	r := &Relay{DataDir: dir, CAFile: filepath.Join(dir, pki.CAFile), Clock: clock, Hasher: auth.NewHasher(FastParams, 0), cfg: cfg}
+	r.start(t, "127.0.0.1:0")
+	t.Cleanup(func() { r.Stop(t) })
+	r.Client = TrustingClient(t, r.CAFile)
+	return r
+}
+
+// Restart stops the relay and starts it again on the same address and data directory,
+// as an operator restarting the process would.
+func (r *Relay) Restart(t testing.TB) {
+	t.Helper()
+	r.Stop(t)
+	addr := strings.TrimPrefix(strings.TrimPrefix(r.URL, "https://"), "http://")
+	r.start(t, addr)
+}
+
+// Stop stops the relay (Start's cleanup does it too); Restart brings it back.
+func (r *Relay) Stop(t testing.TB) {
+	t.Helper()
+	if r.stop != nil {
+		r.stop()
+		r.stop = nil
+	}
+}
+
+func (r *Relay) start(t testing.TB, addr string) {
+	t.Helper()
+	srv, err := server.New(r.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var ln net.Listener
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// The old listener's port may take a moment to be free again.
+		ln, err = net.Listen("tcp", addr)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, ln) }()
-	t.Cleanup(func() {
+	r.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("relay: %v", err)
 		}
-	})
+	}
 	select {
 	case <-srv.Ready():
 	case err := <-done:
-		done <- err // for the cleanup
+		r.stop = nil
 		t.Fatalf("relay did not start: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("relay did not start within 10s")
 	}
-	r := &Relay{
-		URL: "https://" + ln.Addr().String(), DataDir: dir, CAFile: filepath.Join(dir, pki.CAFile),
-		Server: srv, Store: srv.Store(), Clock: clock, Hasher: auth.NewHasher(FastParams, 0),
-	}
-	if cfg.InsecureHTTP {
+	r.URL = "https://" + ln.Addr().String()
+	if r.cfg.InsecureHTTP {
 		r.URL = "http://" + ln.Addr().String()
 	}
-	r.Client = TrustingClient(t, r.CAFile)
-	return r
+	r.Server, r.Store = srv, srv.Store()
 }
 
 // TrustingClient is an HTTP client that trusts the CA in caFile.
