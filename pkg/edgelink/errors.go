@@ -15,6 +15,11 @@ var ErrAgentOffline = errors.New("edgelink: agent offline")
 // callers journal what they owe the relay and send it again after reconnecting.
 var ErrNotConnected = errors.New("edgelink: not connected to the relay")
 
+// ErrLinkLost is returned by reads on a stream whose link went down: yamux would
+// report a plain io.EOF, which on an upgraded or close-delimited stream looks like the
+// peer's clean end.
+var ErrLinkLost = errors.New("edgelink: link lost")
+
 // ErrReplaced ends a relay-side session when the same agent connects again: the newer
 // session wins, since the older one is usually a half-dead connection the agent has
 // already given up on.

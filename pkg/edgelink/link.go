@@ -364,7 +364,10 @@ func (c *watchConn) Read(p []byte) (int, error) {
 		c.lastRead.Store(time.Now().UnixNano())
 	}
 	if err != nil {
-		if c.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		// gorilla rebuilds net errors as its own type, dropping the wrapped
+		// os.ErrDeadlineExceeded, but keeps Timeout(); the only deadline here is ours.
+		var ne net.Error
+		if c.idle > 0 && (errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
 			err = fmt.Errorf("%w (%v)", ErrIdleTimeout, c.idle)
 		}
 		c.fail(err)
@@ -409,10 +412,21 @@ func endError(err error) error {
 }
 
 // streamConn is a yamux stream as the net.Conn the HTTP client and server use. It
-// caps frames at MaxFrame, and gives the standard library's copies (request bodies in
+// reports a stream cut short by the session's end as ErrLinkLost rather than io.EOF
+// (a FIN that arrived just before the link died reads as ErrLinkLost too; the
+// reverse, a lost link passing for a clean end, is the worse mistake), caps frames at
+// MaxFrame, and gives the standard library's copies (request bodies in
 // http.Transport, io.Copy into a ResponseWriter) a ReadFrom with frame-sized buffers:
 // without it they copy through 4 KiB bufio buffers, and every 4 KiB becomes a frame.
 type streamConn struct{ *yamux.Stream }
+
+func (c streamConn) Read(p []byte) (int, error) {
+	n, err := c.Stream.Read(p)
+	if errors.Is(err, io.EOF) && c.Session().IsClosed() {
+		err = ErrLinkLost
+	}
+	return n, err
+}
 
 func (c streamConn) Write(p []byte) (int, error) {
 	var total int

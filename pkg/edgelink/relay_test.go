@@ -570,3 +570,89 @@ func TestAgentClientFailsFastWhileDisconnected(t *testing.T) {
 		t.Errorf("states = %v, want connecting, backoff, ...", states)
 	}
 }
+
+// TestLinkDropMidResponse cuts the link while the agent is half-way through a
+// response: the relay's caller must get an error, not a short body that looks whole,
+// and promptly (EdgeLink answers 502/503 from it).
+func TestLinkDropMidResponse(t *testing.T) {
+	testConnTypes(t, func(t *testing.T, kind connKind) {
+		checkGoroutines(t)
+		halfway := make(chan struct{})
+		release := make(chan struct{})
+		mux := http.NewServeMux()
+		for _, path := range []string{"/chunked", "/sized", "/raw"} {
+			mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+				if path == "/sized" {
+					w.Header().Set("Content-Length", "2000000")
+				}
+				if path == "/raw" { // a hijacked stream, as a proxied WebSocket is
+					c, brw, _ := http.NewResponseController(w).Hijack()
+					defer c.Close()
+					brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n")
+					brw.Write(make([]byte, 1000))
+					brw.Flush()
+				} else {
+					w.Write(make([]byte, 1000))
+					http.NewResponseController(w).Flush()
+				}
+				halfway <- struct{}{}
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			})
+		}
+		e := startLink(t, kind, linkOptions{relayHandler: relayTestHandler(), agentHandler: mux})
+		defer close(release)
+		for _, path := range []string{"/chunked", "/sized", "/raw"} {
+			e.waitConnected()
+			req, _ := http.NewRequest("GET", e.agentURL(path), nil)
+			if path == "/raw" {
+				req.Header.Set("Connection", "Upgrade")
+				req.Header.Set("Upgrade", "test")
+			}
+			resp, err := e.relayClient().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-halfway
+			e.cutAgentConn()
+			start := time.Now()
+			n, err := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if !errors.Is(err, ErrLinkLost) {
+				t.Errorf("%s: read %d bytes, then %v after the link dropped mid-response; want ErrLinkLost", path, n, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s: the error took %v", path, d)
+			}
+		}
+	})
+}
+
+// TestRelayDropsSilentAgent checks the idle timeout in real time over every kind of
+// connection (the virtual-time test uses a pipe only): an agent that stops pinging is
+// dropped after the relay's IdleTimeout, and reconnects.
+func TestRelayDropsSilentAgent(t *testing.T) {
+	testConnTypes(t, func(t *testing.T, kind connKind) {
+		checkGoroutines(t)
+		const idle = 300 * time.Millisecond
+		e := startLink(t, kind, linkOptions{
+			relayCfg: func(c *RelayConfig) { c.IdleTimeout = idle },
+			agentCfg: func(c *AgentConfig) { c.KeepAliveInterval = time.Hour },
+		})
+		e.waitConnected()
+		waitFor(t, 10*time.Second, "a disconnect", func() bool { return e.events.count(EventDisconnected) > 0 })
+		evs := e.events.list()
+		if len(evs) < 2 || evs[0].Kind != EventConnected || evs[1].Kind != EventDisconnected {
+			t.Fatalf("events = %v, want connected then disconnected", evs)
+		}
+		connected, ev := evs[0], evs[1]
+		if !errors.Is(ev.Err, ErrIdleTimeout) {
+			t.Errorf("disconnect reason %v, want ErrIdleTimeout", ev.Err)
+		}
+		if d := ev.Time.Sub(connected.Time); d < idle || d > idle+2*time.Second {
+			t.Errorf("dropped %v after connecting, want about %v", d, idle)
+		}
+	})
+}
