@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
@@ -88,5 +91,52 @@ func TestEnrollRefusals(t *testing.T) {
 	unclaimed.SetFaults(camsim.Faults{OAKUnavailable: true})
 	if _, err := run(t, enrollArgs(r, unclaimed, t.TempDir())...); err == nil || !strings.Contains(err.Error(), "owner authentication key") {
 		t.Errorf("camera without OAK: %v", err)
+	}
+}
+
+// TestRunReportsTheCamera runs an enrolled devicehost: the relay shows the device
+// connected, with the firmware its camera reports, and offline once the agent stops.
+func TestRunReportsTheCamera(t *testing.T) {
+	r := relaytest.Start(t)
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	org := claim(t, r, cam.Info().Serial, cam.Info().OAK)
+	data := t.TempDir()
+	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := newRootCommand()
+		root.SetArgs([]string{"run", "--data", data, "--log-level", "error", "--device", cam.Info().HTTP,
+			"--device-user", camsimtest.User, "--device-password", camsimtest.Password})
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		done <- root.ExecuteContext(ctx)
+	}()
+	device := func() store.Device {
+		d, err := r.Store.Device(context.Background(), org, cam.Info().Serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for d := device(); !d.Connected || d.FirmwareVersion != cam.FirmwareVersion(); d = device() {
+		if time.Now().After(deadline) {
+			t.Fatalf("device in the relay's inventory: %+v; want connected with firmware %s", d, cam.FirmwareVersion())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for device().Connected {
+		if time.Now().After(deadline) {
+			t.Fatal("device still connected after its agent stopped")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
