@@ -471,6 +471,17 @@ func (e *linkEnv) waitConnected() {
 	})
 }
 
+// waitReconnectedSince waits for a session that began after since, on both sides.
+func (e *linkEnv) waitReconnectedSince(since time.Time) {
+	e.tb.Helper()
+	waitFor(e.tb, 10*time.Second, "a new session", func() bool {
+		st, ok := e.currentRelay().Status(e.agentID)
+		as := e.agent.Status()
+		return ok && st.Connected && st.ConnectedAt.After(since) &&
+			as.State == StateConnected && as.ConnectedAt.After(since)
+	})
+}
+
 // eventLog records a relay's events.
 type eventLog struct {
 	mu     sync.Mutex

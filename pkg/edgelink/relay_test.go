@@ -604,8 +604,12 @@ func TestLinkDropMidResponse(t *testing.T) {
 		}
 		e := startLink(t, kind, linkOptions{relayHandler: relayTestHandler(), agentHandler: mux})
 		defer close(release)
+		e.waitConnected()
+		var cutAt time.Time
 		for _, path := range []string{"/chunked", "/sized", "/raw"} {
-			e.waitConnected()
+			if !cutAt.IsZero() {
+				e.waitReconnectedSince(cutAt)
+			}
 			req, _ := http.NewRequest("GET", e.agentURL(path), nil)
 			if path == "/raw" {
 				req.Header.Set("Connection", "Upgrade")
@@ -616,6 +620,7 @@ func TestLinkDropMidResponse(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-halfway
+			cutAt = time.Now()
 			e.cutAgentConn()
 			start := time.Now()
 			n, err := io.Copy(io.Discard, resp.Body)
