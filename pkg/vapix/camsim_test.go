@@ -472,3 +472,42 @@ func TestEventStreamEndsOnReboot(t *testing.T) {
 		t.Fatal("stream did not end when the camera rebooted")
 	}
 }
+
+// The system log shows each login session once, with the account's privilege: this is
+// how a manager learns that someone used the camera's local admin account.
+func TestSystemLogRecordsLoginSessions(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	ctx := ctxT(t)
+	root := newClient(t, cam, camsimtest.User, camsimtest.Password)
+	if err := root.AddUser(ctx, "agent", "agent-pass", vapix.RoleAdmin, ""); err != nil {
+		t.Fatal(err)
+	}
+	agent := newClient(t, cam, "agent", "agent-pass")
+	for range 3 { // one session: the client keeps its nonce
+		if _, err := agent.DeviceInfo(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := agent.SystemLog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins := map[string]int{}
+	booted := false
+	for _, e := range entries {
+		if e.Time.IsZero() || e.Host != "axis-"+strings.ToLower(cam.Info().Serial) {
+			t.Fatalf("unparsed log line %q", e.Raw)
+		}
+		if l, ok := e.Login(); ok {
+			logins[l.User+"/"+l.Privilege]++
+		}
+		booted = booted || strings.Contains(e.Message, "Startup finished")
+	}
+	if logins["root/admin"] != 1 || logins["agent/admin"] != 1 || !booted {
+		t.Fatalf("logins %v, boot line %v in %d entries", logins, booted, len(entries))
+	}
+	viewer := newClient(t, cam, "viewer1", "x")
+	if _, err := viewer.SystemLog(ctx); err == nil {
+		t.Fatal("the system log was readable without an admin account")
+	}
+}

@@ -75,3 +75,18 @@ func FuzzLegacyError(f *testing.F) {
 	f.Add("# Error: Error setting 'root.X.Y' to 'z'!\n")
 	f.Fuzz(func(t *testing.T, s string) { _ = legacyError("/axis-cgi/x.cgi", s) })
 }
+
+func FuzzParseSystemLog(f *testing.F) {
+	f.Add("2026-11-26T10:11:12.123+00:00 axis-accc8e000001 [ INFO ] httpd[312]: session opened for user root (admin) from 127.0.0.1\n")
+	f.Add("garbage line\n2026-11-26T10:11:12Z h [ ERR ] x: y\r\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, e := range ParseSystemLog(s) {
+			if e.Raw == "" {
+				t.Fatalf("entry without its line from %q", s)
+			}
+			if l, ok := e.Login(); ok && l.User == "" {
+				t.Fatalf("login without a user from %q", s)
+			}
+		}
+	})
+}

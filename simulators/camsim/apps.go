@@ -91,6 +91,7 @@ func (c *Camera) handleAppUpload(q *request) {
 			return
 		}
 		c.installApp(m)
+		c.logf("INFO", "acapmgr[498]", "installed application %s %s by %s", m.AppName, m.Version, q.user.Name)
 		q.text(http.StatusOK, "OK\n")
 		return
 	}

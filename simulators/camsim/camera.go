@@ -50,6 +50,7 @@ type Camera struct {
 	events   *eventHub
 	counters counters
 	faults   faultBox
+	syslog   systemLog
 	rtsp     *media.Server
 	ann      *mdns.Announcement // guarded by mu
 	now      func() time.Time
@@ -223,6 +224,7 @@ func (c *Camera) boot() error {
 	c.st = next
 	c.bootID = newUUID()
 	c.bootAt = c.now()
+	c.logf("INFO", "systemd[1]", "Startup finished; AXIS OS %s, boot %s", c.st.Firmware.Version, c.bootID)
 	c.netMu.Lock()
 	addr := c.addr
 	c.netMu.Unlock()

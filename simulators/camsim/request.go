@@ -60,6 +60,9 @@ func (c *Camera) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := &request{cam: c, w: w, r: r}
 	q.user, q.auth = c.authenticate(r)
+	if q.auth == authOK {
+		c.noteLogin(q.user, r)
+	}
 	if rt.min > Anonymous && !q.require(rt.min, rt.json) {
 		return
 	}

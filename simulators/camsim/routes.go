@@ -21,6 +21,8 @@ var routes = map[string]route{
 	"/axis-cgi/usergroup.cgi":          {Viewer, false, (*Camera).handleUserGroup},
 	"/axis-cgi/oak.cgi":                {Admin, true, (*Camera).handleOAK},
 	"/axis-cgi/restart.cgi":            {Admin, false, (*Camera).handleRestart},
+	"/axis-cgi/systemlog.cgi":          {Admin, false, (*Camera).handleSystemLog},
+	"/axis-cgi/admin/systemlog.cgi":    {Admin, false, (*Camera).handleSystemLog},
 
 	"/axis-cgi/applications/list.cgi":             {Admin, false, (*Camera).handleAppList},
 	"/axis-cgi/applications/upload.cgi":           {Admin, false, (*Camera).handleAppUpload},
