@@ -1,0 +1,88 @@
+// Package profile is the device profile model: the system composition (AXIS OS version or
+// track, ACAP applications, parameters, a text overlay) an organization wants its devices
+// to have; how a device's actual state differs from it; and the drift that takes a
+// managed device out of management (managed -> connected). The relay stores profiles and
+// the agent, which sees the devices, computes differences and drift with this package.
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Profile is what a device should run.
+type Profile struct {
+	Name string `json:"name"`
+	// OSTrack is the AXIS OS track the device must stay on: "active", an LTS track such
+	// as "lts-2024", or empty for any supported track (see TrackOf).
+	OSTrack string `json:"osTrack,omitempty"`
+	// OSVersion, when set, is the exact version the device should run (within OSTrack).
+	OSVersion string `json:"osVersion,omitempty"`
+	// Apps are the ACAP applications the device must have; any other installed
+	// application is drift.
+	Apps []App `json:"apps,omitempty"`
+	// Params are parameter values (names without "root."), e.g. "Image.I0.Appearance.Resolution".
+	Params map[string]string `json:"params,omitempty"`
+	// Overlay, when set, is a text overlay the device should show.
+	Overlay string `json:"overlay,omitempty"`
+	// Default marks the organization's default profile, used at onboarding when none is named.
+	Default bool `json:"default,omitempty"`
+}
+
+// App is an application a profile requires.
+type App struct {
+	Name    string `json:"name"`              // package name as list.cgi shows it
+	Version string `json:"version,omitempty"` // empty: any version
+	Running bool   `json:"running"`
+}
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	versionRE = regexp.MustCompile(`^\d+(\.\d+){1,3}$`)
+	appRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,26}$`)
+	paramRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$`)
+)
+
+// Validate checks a profile and says what is wrong with each field.
+func (p Profile) Validate() error {
+	var errs []error
+	if !nameRE.MatchString(p.Name) {
+		errs = append(errs, fmt.Errorf("name %q: 1 to 63 lower-case letters, digits, '.', '_' or '-'", p.Name))
+	}
+	if p.OSTrack != "" && !KnownTrack(p.OSTrack) {
+		errs = append(errs, fmt.Errorf("osTrack %q: want one of %s", p.OSTrack, strings.Join(Tracks(), ", ")))
+	}
+	if p.OSVersion != "" {
+		if !versionRE.MatchString(p.OSVersion) {
+			errs = append(errs, fmt.Errorf("osVersion %q: want a version such as 11.11.124", p.OSVersion))
+		} else if p.OSTrack != "" && TrackOf(p.OSVersion) != p.OSTrack {
+			errs = append(errs, fmt.Errorf("osVersion %s is not on track %s", p.OSVersion, p.OSTrack))
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range p.Apps {
+		switch {
+		case !appRE.MatchString(a.Name):
+			errs = append(errs, fmt.Errorf("app %q: a package name of up to 26 letters, digits, '_', '.' or '-'", a.Name))
+		case seen[a.Name]:
+			errs = append(errs, fmt.Errorf("app %q listed twice", a.Name))
+		case a.Version != "" && !versionRE.MatchString(a.Version):
+			errs = append(errs, fmt.Errorf("app %s version %q: want a version such as 1.2.3", a.Name, a.Version))
+		}
+		seen[a.Name] = true
+	}
+	for k, v := range p.Params {
+		if !paramRE.MatchString(strings.TrimPrefix(k, "root.")) || len(k) > 200 {
+			errs = append(errs, fmt.Errorf("param %q: want a dotted parameter name such as Image.I0.Appearance.Resolution", k))
+		}
+		if len(v) > 1000 || strings.ContainsAny(v, "\r\n") {
+			errs = append(errs, fmt.Errorf("param %s: value must be one line of at most 1000 bytes", k))
+		}
+	}
+	if len(p.Overlay) > 200 || strings.ContainsAny(p.Overlay, "\r\n") {
+		errs = append(errs, errors.New("overlay: one line of at most 200 bytes"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,98 @@
+package profile
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTrackOf(t *testing.T) {
+	for v, want := range map[string]string{
+		"12.11.77": TrackActive, "13.2.1": TrackActive, "11.11.124": "lts-2024", "10.12.250": "lts-2022",
+		"9.80.3": "lts-2020", "11.8.61": "", "10.9.4": "", "garbage": "", "": "",
+	} {
+		if got := TrackOf(v); got != want {
+			t.Errorf("TrackOf(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := Profile{Name: "lts-fleet", OSTrack: "lts-2024", OSVersion: "11.11.124",
+		Apps: []App{{Name: "AxisExampleApp", Version: "1.2.0", Running: true}},
+		Params: map[string]string{"Image.I0.Appearance.Resolution": "1920x1080"}, Overlay: "Lobby %D %T"}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := Profile{Name: "Bad Name", OSTrack: "beta", OSVersion: "x",
+		Apps:   []App{{Name: "a b"}, {Name: "ok", Version: "v1"}, {Name: "ok"}},
+		Params: map[string]string{"notdotted": "1", "Image.I0.Name": "two\nlines"}}
+	err := bad.Validate()
+	if err == nil {
+		t.Fatal("bad profile accepted")
+	}
+	for _, want := range []string{"name", "osTrack", "osVersion", `app "a b"`, "app ok version", `app "ok" listed twice`, `param "notdotted"`, "Image.I0.Name: value"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	if err := (Profile{Name: "p", OSTrack: "lts-2024", OSVersion: "12.11.77"}).Validate(); err == nil {
+		t.Error("a version off the profile's own track was accepted")
+	}
+}
+
+func TestDiff(t *testing.T) {
+	p := Profile{Name: "p", OSVersion: "11.11.124",
+		Apps:    []App{{Name: "Want", Version: "2.0.0", Running: true}, {Name: "Missing", Running: true}, {Name: "Stopped"}},
+		Params:  map[string]string{"root.Image.I0.Name": "Lobby", "Image.I0.Appearance.Resolution": "1920x1080"},
+		Overlay: "Lobby"}
+	s := State{OSVersion: "11.11.100",
+		Apps:   []InstalledApp{{Name: "Want", Version: "1.0.0"}, {Name: "Stopped", Version: "1", Running: true}, {Name: "Extra", Version: "3"}},
+		Params: map[string]string{"Image.I0.Name": "Lobby", "Image.I0.Appearance.Resolution": "1280x720"}}
+	var got []string
+	for _, c := range Diff(p, s) {
+		got = append(got, c.String())
+	}
+	want := []string{
+		`os: "11.11.100" -> "11.11.124"`,
+		`app-upgrade Want: "1.0.0" -> "2.0.0"`, "app-start Want",
+		"app-install Missing", "app-stop Stopped",
+		`app-remove Extra: "3" -> ""`,
+		`param Image.I0.Appearance.Resolution: "1280x720" -> "1920x1080"`,
+		`overlay: "" -> "Lobby"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("diff:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	s = State{OSVersion: "11.11.124", Apps: []InstalledApp{{Name: "Want", Version: "2.0.0", Running: true}, {Name: "Missing", Running: true}, {Name: "Stopped"}},
+		Params: map[string]string{"Image.I0.Name": "Lobby", "Image.I0.Appearance.Resolution": "1920x1080"}, Overlays: []string{"Lobby"}}
+	if d := Diff(p, s); len(d) != 0 {
+		t.Fatalf("a device matching its profile differs: %v", d)
+	}
+}
+
+func TestDriftOf(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	p := Profile{Name: "p", OSTrack: "lts-2024", Apps: []App{{Name: "Allowed"}}}
+	for name, tc := range map[string]struct {
+		s     State
+		cause string
+	}{
+		"in profile":       {State{OSVersion: "11.11.124", Apps: []InstalledApp{{Name: "Allowed"}}}, ""},
+		"other track":      {State{OSVersion: "12.11.77"}, DriftOSOffTrack},
+		"off every track":  {State{OSVersion: "11.8.61"}, DriftOSOffTrack},
+		"app outside":      {State{OSVersion: "11.11.124", Apps: []InstalledApp{{Name: "Rogue", Version: "1.0"}}}, DriftUnexpectedApp},
+		"local admin used": {State{OSVersion: "11.11.124", Logins: []Login{{User: "root", From: "10.0.0.9", At: at}}}, DriftLocalAdminUsed},
+	} {
+		d := DriftOf(p, tc.s)
+		switch {
+		case tc.cause == "" && len(d) != 0:
+			t.Errorf("%s: drift %v", name, d)
+		case tc.cause != "" && (len(d) != 1 || d[0].Cause != tc.cause || d[0].Detail == ""):
+			t.Errorf("%s: drift %v, want one %s", name, d, tc.cause)
+		}
+	}
+	if d := DriftOf(Profile{Name: "any"}, State{OSVersion: "10.12.250"}); len(d) != 0 {
+		t.Errorf("an LTS version drifts from a profile without a track: %v", d)
+	}
+}
