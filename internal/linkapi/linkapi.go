@@ -3,6 +3,12 @@
 // for both sides.
 package linkapi
 
+import (
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/profile"
+)
+
 // InventoryPath takes an agent's inventory report (agent -> relay): POST, a JSON array of
 // DeviceReport, answered 204. An edge host reports every device it manages; an agent on
 // a device reports that device only.
@@ -13,10 +19,105 @@ const StatusPath = "/v1/status"
 
 // DeviceReport is one device's state as its agent sees it.
 type DeviceReport struct {
-	Serial          string `json:"serial"`
-	Model           string `json:"model,omitempty"`
-	FirmwareVersion string `json:"firmwareVersion,omitempty"`
-	Reachable       bool   `json:"reachable"`
+	Serial          string                 `json:"serial"`
+	Model           string                 `json:"model,omitempty"`
+	HardwareID      string                 `json:"hardwareId,omitempty"`
+	FirmwareVersion string                 `json:"firmwareVersion,omitempty"`
+	Reachable       bool                   `json:"reachable"`
+	Address         string                 `json:"address,omitempty"` // host:port on the agent's network
+	Apps            []profile.InstalledApp `json:"apps,omitempty"`
+	// Profile names the profile Drift and Diff were computed against.
+	Profile string           `json:"profile,omitempty"`
+	Drift   []profile.Drift  `json:"drift,omitempty"`
+	Diff    []profile.Change `json:"diff,omitempty"`
+}
+
+// DiscoveredPath takes what an edge host found on its network (agent -> relay): POST, a
+// JSON array of DiscoveredDevice replacing the previous one, answered 204.
+const DiscoveredPath = "/v1/discovered"
+
+// DiscoveredDevice is a device an edge host found on its network.
+type DiscoveredDevice struct {
+	Serial       string    `json:"serial"`
+	Address      string    `json:"address"` // host:port of its VAPIX
+	Source       string    `json:"source"`  // mdns, manual or scan
+	Model        string    `json:"model,omitempty"`
+	ProdFullName string    `json:"prodFullName,omitempty"`
+	HardwareID   string    `json:"hardwareId,omitempty"`
+	Firmware     string    `json:"firmware,omitempty"`
+	FirstSeen    time.Time `json:"firstSeen"`
+	LastSeen     time.Time `json:"lastSeen"`
+	Onboarded    bool      `json:"onboarded"` // already managed by this edge host
+}
+
+// ConfigPath is what the relay wants of an agent's devices (agent -> relay): GET,
+// answered with a JSON array of DeviceConfig.
+const ConfigPath = "/v1/config"
+
+// DeviceConfig is a device's management mode and profile.
+type DeviceConfig struct {
+	Serial  string          `json:"serial"`
+	Mode    string          `json:"mode"` // managed, connected or standalone
+	Profile profile.Profile `json:"profile"`
+	// ManagedSince is when the device last became managed: admin logins before it are
+	// not drift.
+	ManagedSince time.Time `json:"managedSince,omitzero"`
+}
+
+// TasksPath takes task progress (agent -> relay): POST, a JSON array of TaskReport,
+// answered 204. Reports are idempotent: the relay keeps the latest of each task ID.
+const TasksPath = "/v1/tasks"
+
+// Task states.
+const (
+	TaskQueued    = "queued"
+	TaskRunning   = "running"
+	TaskSucceeded = "succeeded"
+	TaskFailed    = "failed"
+)
+
+// TaskReport is a task and its every transition.
+type TaskReport struct {
+	ID          string       `json:"id"`
+	Kind        string       `json:"kind"` // onboard, ...
+	Serial      string       `json:"serial"`
+	State       string       `json:"state"`
+	Detail      string       `json:"detail,omitempty"`
+	CreatedBy   string       `json:"createdBy"` // "agent" for tasks the agent created itself
+	Transitions []Transition `json:"transitions"`
+}
+
+// Transition is one state change of a task.
+type Transition struct {
+	State  string    `json:"state"`
+	At     time.Time `json:"at"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Final reports whether a task state is final.
+func Final(state string) bool { return state == TaskSucceeded || state == TaskFailed }
+
+// OnboardPath asks an edge host to onboard discovered devices (relay -> agent): POST an
+// OnboardRequest, answered 202 with OnboardResponse. The admin credentials in it are used
+// once to create the agent's own account on each device and are never stored.
+const OnboardPath = "/v1/onboard"
+
+// OnboardRequest lists the devices to onboard and the profile they get.
+type OnboardRequest struct {
+	Devices []OnboardDevice `json:"devices"`
+	Profile profile.Profile `json:"profile"`
+}
+
+// OnboardDevice is one device and its admin credentials.
+type OnboardDevice struct {
+	Serial   string `json:"serial"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// OnboardResponse lists the onboarding tasks the agent created, one per device.
+type OnboardResponse struct {
+	Tasks []TaskReport `json:"tasks"`
 }
 
 // Status describes a running agent.
