@@ -206,8 +206,11 @@ func TopicMatches(filter, topic string) bool {
 		alt = strings.TrimSpace(alt)
 		subtree := strings.HasSuffix(alt, "//.")
 		alt = strings.TrimSuffix(alt, "//.")
-		if alt == "" && subtree {
-			return true
+		if alt == "" {
+			if subtree {
+				return true
+			}
+			continue // an empty alternative names no topic
 		}
 		fs, ts := topicSegments(alt), topicSegments(topic)
 		if len(fs) > len(ts) || !subtree && len(fs) != len(ts) {
