@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -35,9 +36,25 @@ type Config struct {
 	// Inventory, when set, lists the devices this agent manages with their current
 	// state; it is reported to the relay whenever the link comes up and every
 	// ReportEvery while it stays up.
-	Inventory   func(ctx context.Context) ([]linkapi.DeviceReport, error)
+	Inventory func(ctx context.Context) ([]linkapi.DeviceReport, error)
+	// Fleet, when set, is an edge host's devices: it also takes the relay's device
+	// configuration and onboarding requests, and reports discoveries and tasks. It
+	// replaces Inventory.
+	Fleet       Fleet
 	ReportEvery time.Duration // 0: 10 minutes
 	Logger      *slog.Logger  // nil: discard
+}
+
+// Fleet is what an edge host manages (a *fleet.Manager).
+type Fleet interface {
+	Inventory(ctx context.Context) ([]linkapi.DeviceReport, error)
+	Discovered() []linkapi.DiscoveredDevice
+	PendingTasks() ([]linkapi.TaskReport, error)
+	TasksReported([]linkapi.TaskReport) error
+	ApplyConfig([]linkapi.DeviceConfig)
+	Onboard(linkapi.OnboardRequest) (linkapi.OnboardResponse, error)
+	// Changed is signalled when there is something new to report.
+	Changed() <-chan struct{}
 }
 
 // Run keeps the link to the relay until ctx is done, reconnecting with backoff.
@@ -83,6 +100,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	if cfg.Fleet != nil {
+		cfg.Inventory = cfg.Fleet.Inventory
+	}
 	if cfg.Inventory == nil {
 		return a.Run(ctx)
 	}
@@ -101,39 +121,96 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var changed <-chan struct{}
+	if cfg.Fleet != nil {
+		changed = cfg.Fleet.Changed()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-up:
 		case <-t.C:
+		case <-changed:
 		}
-		if err := report(ctx, cfg, hc); err != nil && ctx.Err() == nil {
-			cfg.Logger.Warn("inventory report", "err", err)
+		if err := syncRelay(ctx, cfg, hc); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("report to the relay", "err", err)
 		}
 	}
 }
 
-func report(ctx context.Context, cfg Config, hc *http.Client) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+// syncRelay brings the relay up to date: an edge host first takes the relay's configuration
+// of its devices, then reports their state, its discoveries and its tasks.
+func syncRelay(ctx context.Context, cfg Config, hc *http.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	devices, err := cfg.Inventory(ctx)
+	f := cfg.Fleet
+	if f != nil {
+		var configs []linkapi.DeviceConfig
+		if err := call(ctx, hc, http.MethodGet, linkapi.ConfigPath, nil, &configs); err != nil {
+			return fmt.Errorf("device configuration: %w", err)
+		}
+		f.ApplyConfig(configs)
+	}
+	if err := report(ctx, cfg, hc); err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	if f == nil {
+		return nil
+	}
+	if err := call(ctx, hc, http.MethodPost, linkapi.DiscoveredPath, f.Discovered(), nil); err != nil {
+		return fmt.Errorf("discovered devices: %w", err)
+	}
+	tasks, err := f.PendingTasks()
+	if err != nil || len(tasks) == 0 {
+		return err
+	}
+	if err := call(ctx, hc, http.MethodPost, linkapi.TasksPath, tasks, nil); err != nil {
+		return fmt.Errorf("tasks: %w", err)
+	}
+	return f.TasksReported(tasks)
+}
+
+// call makes one request to the relay over the link: in, when not nil, is the JSON body;
+// out, when not nil, takes the JSON answer.
+func call(ctx context.Context, hc *http.Client, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://relay"+path, body)
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(devices)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://relay"+linkapi.InventoryPath, bytes.NewReader(body))
-	if err != nil {
-		return err
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("relay answered %s", resp.Status)
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("relay answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+func report(ctx context.Context, cfg Config, hc *http.Client) error {
+	devices, err := cfg.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	if err := call(ctx, hc, http.MethodPost, linkapi.InventoryPath, devices, nil); err != nil {
+		return err
 	}
 	cfg.Logger.Debug("inventory reported", "devices", len(devices))
 	return nil
@@ -159,5 +236,24 @@ func handler(cfg Config) http.Handler {
 			AgentID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Kind: cfg.Kind, Version: buildinfo.String(),
 		})
 	})
+	if f := cfg.Fleet; f != nil {
+		mux.HandleFunc("POST "+linkapi.OnboardPath, func(w http.ResponseWriter, r *http.Request) {
+			var req linkapi.OnboardRequest
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				http.Error(w, "onboard: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			resp, err := f.Onboard(req)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			_ = json.NewEncoder(w).Encode(resp)
+		})
+	}
 	return mux
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
@@ -31,6 +32,9 @@ func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*age
 	l := &agentLinks{st: st, log: log, ctx: ctx}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+linkapi.InventoryPath, l.inventory)
+	mux.HandleFunc("POST "+linkapi.DiscoveredPath, l.discovered)
+	mux.HandleFunc("POST "+linkapi.TasksPath, l.tasks)
+	mux.HandleFunc("GET "+linkapi.ConfigPath, l.config)
 	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, OnEvent: l.onEvent, Logger: log})
 	if err != nil {
 		return nil, err
@@ -62,20 +66,37 @@ func (l *agentLinks) onEvent(ev edgelink.Event) {
 	}
 }
 
+// agentOrg is the organization of the agent making the request.
+func (l *agentLinks) agentOrg(r *http.Request) (agentID, org string, ok bool) {
+	agentID, _ = edgelink.AgentID(r.Context())
+	o, ok := l.orgs.Load(agentID)
+	if !ok {
+		return agentID, "", false
+	}
+	return agentID, o.(string), true
+}
+
+// decodeLink reads an agent's JSON body strictly, within limit bytes.
+func decodeLink(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 // inventory records an agent's report of the devices it manages: an edge host's become
 // (or stay) onboarded under it; a device agent updates its own device only.
 func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
-	agentID, _ := edgelink.AgentID(r.Context())
-	org, ok := l.orgs.Load(agentID)
+	agentID, org, ok := l.agentOrg(r)
 	if !ok {
 		http.Error(w, "unknown agent", http.StatusForbidden)
 		return
 	}
 	var reports []linkapi.DeviceReport
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&reports); err != nil {
-		http.Error(w, "inventory: "+err.Error(), http.StatusBadRequest)
+	if !decodeLink(w, r, 32<<20, &reports) {
 		return
 	}
 	ctx := r.Context()
@@ -85,16 +106,8 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "a device agent reports its own device only", http.StatusForbidden)
 				return
 			}
-			_, err := l.st.UpdateDevice(ctx, org.(string), serial, func(d *store.Device) error {
-				if rep.Model != "" {
-					d.Model = rep.Model
-				}
-				if rep.FirmwareVersion != "" {
-					d.FirmwareVersion = rep.FirmwareVersion
-				}
-				return nil
-			})
-			if err != nil {
+			rep.Serial = serial
+			if _, err := l.st.ReportOwnDevice(ctx, org, rep); err != nil {
 				l.log.Warn("inventory", "agent", agentID, "err", err)
 				http.Error(w, "inventory not recorded", http.StatusInternalServerError)
 				return
@@ -103,11 +116,7 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	out := make([]store.DeviceReport, 0, len(reports))
-	for _, rep := range reports {
-		out = append(out, store.DeviceReport{Serial: rep.Serial, Model: rep.Model, FirmwareVersion: rep.FirmwareVersion, Reachable: rep.Reachable})
-	}
-	refused, err := l.st.ReportDevices(ctx, org.(string), agentID, out)
+	refused, err := l.st.ReportDevices(ctx, org, agentID, reports)
 	if err != nil {
 		l.log.Warn("inventory", "agent", agentID, "err", err)
 		http.Error(w, "inventory not recorded", http.StatusInternalServerError)
@@ -117,6 +126,104 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 		l.log.Warn("inventory: devices refused (other organization or bad serial)", "agent", agentID, "serials", refused)
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// discovered records what an edge host found on its network.
+func (l *agentLinks) discovered(w http.ResponseWriter, r *http.Request) {
+	agentID, org, ok := l.agentOrg(r)
+	if !ok || strings.HasPrefix(agentID, "dev_") {
+		http.Error(w, "only edge hosts report discoveries", http.StatusForbidden)
+		return
+	}
+	var found []linkapi.DiscoveredDevice
+	if !decodeLink(w, r, 32<<20, &found) {
+		return
+	}
+	if err := l.st.SetDiscovered(r.Context(), org, agentID, found); err != nil {
+		l.log.Warn("discovered", "agent", agentID, "err", err)
+		http.Error(w, "not recorded", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// tasks records an agent's task reports.
+func (l *agentLinks) tasks(w http.ResponseWriter, r *http.Request) {
+	agentID, org, ok := l.agentOrg(r)
+	if !ok {
+		http.Error(w, "unknown agent", http.StatusForbidden)
+		return
+	}
+	var reports []linkapi.TaskReport
+	if !decodeLink(w, r, 32<<20, &reports) {
+		return
+	}
+	if err := l.st.PutTasks(r.Context(), org, agentID, reports); err != nil {
+		l.log.Warn("tasks", "agent", agentID, "err", err)
+		http.Error(w, "not recorded", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// config answers an edge host with the mode and profile of each device it manages.
+func (l *agentLinks) config(w http.ResponseWriter, r *http.Request) {
+	agentID, org, ok := l.agentOrg(r)
+	if !ok {
+		http.Error(w, "unknown agent", http.StatusForbidden)
+		return
+	}
+	out, err := l.deviceConfigs(r.Context(), org, agentID)
+	if err != nil {
+		l.log.Warn("device configuration", "agent", agentID, "err", err)
+		http.Error(w, "configuration unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]linkapi.DeviceConfig, error) {
+	out := []linkapi.DeviceConfig{}
+	profiles := map[string]profile.Profile{}
+	list := func(cursor string) ([]store.Device, string, error) {
+		return l.st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID}, cursor, 1000)
+	}
+	if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
+		list = func(string) ([]store.Device, string, error) {
+			d, err := l.st.Device(ctx, org, serial)
+			return []store.Device{d}, "", err
+		}
+	}
+	for cursor := ""; ; {
+		ds, next, err := list(cursor)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if d.EdgeHost != agentID && d.AgentID != agentID {
+				continue
+			}
+			p, ok := profiles[d.Profile]
+			if !ok {
+				if d.Profile != "" {
+					p, err = l.st.Profile(ctx, org, d.Profile)
+				}
+				if d.Profile == "" || errors.Is(err, store.ErrNotFound) {
+					p, err = l.st.DefaultProfile(ctx, org)
+				}
+				if err != nil {
+					return nil, err
+				}
+				profiles[d.Profile] = p
+			}
+			out = append(out, linkapi.DeviceConfig{Serial: d.Serial, Mode: string(d.EffectiveMode()), Profile: p, ManagedSince: d.ManagedSince})
+		}
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
 }
 
 // close ends every link (agents reconnect to the next relay) and waits for them.

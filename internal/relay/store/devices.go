@@ -5,11 +5,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/oak"
 )
 
@@ -78,6 +81,111 @@ type Device struct {
 	LastSeen        time.Time `json:"lastSeen,omitzero"`
 	CreatedAt       time.Time `json:"createdAt"`
 	ClaimedAt       time.Time `json:"claimedAt,omitzero"`
+
+	// What the managing agent last reported.
+	HardwareID string                 `json:"hardwareId,omitempty"`
+	Address    string                 `json:"address,omitempty"`
+	Apps       []profile.InstalledApp `json:"apps,omitempty"`
+	Drift      []profile.Drift        `json:"drift,omitempty"`
+	Diff       []profile.Change       `json:"diff,omitempty"`
+	ReportedAt time.Time              `json:"reportedAt,omitzero"`
+
+	// Mode is managed or connected for an onboarded device; empty (standalone) before.
+	Mode         Mode         `json:"mode,omitempty"`
+	ManagedSince time.Time    `json:"managedSince,omitzero"`
+	ModeHistory  []ModeChange `json:"modeHistory,omitempty"`
+	// Profile names the device profile it should follow.
+	Profile string `json:"profile,omitempty"`
+}
+
+// Mode is how far the organization manages a device (F7).
+type Mode string
+
+// Management modes.
+const (
+	// ModeManaged: the system keeps the device on its profile (upgrades, apps, settings).
+	ModeManaged Mode = "managed"
+	// ModeConnected: connected and monitored, but changed only on request; a managed
+	// device drops to it when it drifts from its profile.
+	ModeConnected Mode = "connected"
+	// ModeStandalone: registered, not onboarded.
+	ModeStandalone Mode = "standalone"
+)
+
+// ParseMode checks a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeManaged, ModeConnected, ModeStandalone:
+		return m, nil
+	}
+	return "", fmt.Errorf("mode %q: want managed, connected or standalone", s)
+}
+
+// EffectiveMode is the device's mode, standalone when it is not onboarded.
+func (d Device) EffectiveMode() Mode {
+	if d.Status != StatusOnboarded || d.Mode == "" {
+		return ModeStandalone
+	}
+	return d.Mode
+}
+
+// ModeChange is one switch of a device's mode, with why and by whom.
+type ModeChange struct {
+	At     time.Time `json:"at"`
+	From   Mode      `json:"from"`
+	To     Mode      `json:"to"`
+	Reason string    `json:"reason"`
+	By     string    `json:"by"` // a user or client ID, or "system" for drift
+}
+
+// maxModeHistory bounds the mode changes a device keeps.
+const maxModeHistory = 50
+
+// SetMode switches the device's mode and records the change; no-op when it is already in it.
+func (d *Device) SetMode(to Mode, reason, by string, at time.Time) {
+	from := d.EffectiveMode()
+	if from == to {
+		return
+	}
+	d.Mode = to
+	if to == ModeManaged {
+		d.ManagedSince = at
+	}
+	d.ModeHistory = append(d.ModeHistory, ModeChange{At: at, From: from, To: to, Reason: reason, By: by})
+	if n := len(d.ModeHistory); n > maxModeHistory {
+		d.ModeHistory = slices.Clone(d.ModeHistory[n-maxModeHistory:])
+	}
+}
+
+// applyReport takes an agent's report of the device: its state, and, for a managed
+// device, the drift that switches it to connected. Drift that happened before the
+// device last became managed (an old admin login) does not count.
+func (d *Device) applyReport(r linkapi.DeviceReport, now time.Time) {
+	d.Model = cmpStr(r.Model, d.Model)
+	d.FirmwareVersion = cmpStr(r.FirmwareVersion, d.FirmwareVersion)
+	d.HardwareID = cmpStr(r.HardwareID, d.HardwareID)
+	d.Address = cmpStr(r.Address, d.Address)
+	d.Connected = r.Reachable
+	if !r.Reachable {
+		return // nothing read: keep the last known state
+	}
+	d.LastSeen, d.ReportedAt = now, now
+	d.Apps, d.Drift, d.Diff = r.Apps, r.Drift, r.Diff
+	if d.Profile == "" {
+		d.Profile = r.Profile
+	}
+	if d.EffectiveMode() != ModeManaged {
+		return
+	}
+	var reasons []string
+	for _, dr := range r.Drift {
+		if dr.At.IsZero() || dr.At.After(d.ManagedSince) {
+			reasons = append(reasons, dr.Cause+": "+dr.Detail)
+		}
+	}
+	if len(reasons) > 0 {
+		d.SetMode(ModeConnected, strings.Join(reasons, "; "), "system", now)
+	}
 }
 
 // Deep reports whether an agent manages the device (deep integration) rather than the
@@ -86,15 +194,21 @@ func (d Device) Deep() bool { return d.EdgeHost != "" || d.AgentID != "" }
 
 // DeviceFilter selects devices in ListDevices; empty fields match everything.
 type DeviceFilter struct {
-	Status DeviceStatus
-	Model  string
-	Group  string
+	Status    DeviceStatus
+	Model     string
+	Group     string
+	Mode      Mode
+	EdgeHost  string
+	Connected *bool
 }
 
 func (f DeviceFilter) match(d Device) bool {
 	return (f.Status == "" || d.Status == f.Status) &&
 		(f.Model == "" || strings.EqualFold(d.Model, f.Model)) &&
-		(f.Group == "" || d.Group == f.Group)
+		(f.Group == "" || d.Group == f.Group) &&
+		(f.Mode == "" || d.EffectiveMode() == f.Mode) &&
+		(f.EdgeHost == "" || d.EdgeHost == f.EdgeHost) &&
+		(f.Connected == nil || d.Connected == *f.Connected)
 }
 
 // RegisterDevice adds a device by its static facts (light integration). ErrExists if the
@@ -293,25 +407,22 @@ func DeviceAgentID(serial string) string { return "dev_" + strings.ToUpper(seria
 // MarkDeviceEnrolled records that the agent on the device enrolled (after
 // VerifyDeviceProof): the device becomes onboarded under DeviceAgentID(serial).
 func (s *Store) MarkDeviceEnrolled(ctx context.Context, org, serial string) (Device, error) {
+	now := s.now().UTC()
 	return s.UpdateDevice(ctx, org, serial, func(d *Device) error {
 		d.Status, d.AgentID = StatusOnboarded, DeviceAgentID(d.Serial)
+		if d.Mode == "" {
+			d.SetMode(ModeManaged, "on-device agent enrolled", "system", now)
+		}
 		return nil
 	})
 }
 
-// DeviceReport is what an edge host tells about a device it manages.
-type DeviceReport struct {
-	Serial          string
-	Model           string
-	FirmwareVersion string
-	Reachable       bool
-}
-
 // ReportDevices records an edge host's view of the devices it manages: unknown devices
-// join the organization as onboarded under that edge host, known ones get their dynamic
-// state updated. Devices that belong to another organization are left alone and returned
-// in refused; so are reports with a bad serial.
-func (s *Store) ReportDevices(ctx context.Context, org, edgeHostID string, reports []DeviceReport) (refused []string, _ error) {
+// join the organization as onboarded (and managed) under that edge host, known ones get
+// their dynamic state updated, and managed ones that drifted switch to connected.
+// Devices that belong to another organization are left alone and returned in refused;
+// so are reports with a bad serial.
+func (s *Store) ReportDevices(ctx context.Context, org, edgeHostID string, reports []linkapi.DeviceReport) (refused []string, _ error) {
 	now := s.now().UTC()
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketEdgeHosts).Get(pair(org, edgeHostID)) == nil {
@@ -335,12 +446,10 @@ func (s *Store) ReportDevices(ctx context.Context, org, edgeHostID string, repor
 				continue
 			}
 			d.Status, d.EdgeHost = StatusOnboarded, edgeHostID
-			d.Model = cmpStr(r.Model, d.Model)
-			d.FirmwareVersion = cmpStr(r.FirmwareVersion, d.FirmwareVersion)
-			d.Connected = r.Reachable
-			if r.Reachable {
-				d.LastSeen = now
+			if d.Mode == "" {
+				d.SetMode(ModeManaged, "onboarded by edge host "+edgeHostID, "system", now)
 			}
+			d.applyReport(r, now)
 			if err := putDevice(tx, d); err != nil {
 				return err
 			}
@@ -348,6 +457,18 @@ func (s *Store) ReportDevices(ctx context.Context, org, edgeHostID string, repor
 		return nil
 	})
 	return refused, err
+}
+
+// ReportOwnDevice records what the agent on a device reports of it.
+func (s *Store) ReportOwnDevice(ctx context.Context, org string, r linkapi.DeviceReport) (Device, error) {
+	now := s.now().UTC()
+	return s.UpdateDevice(ctx, org, r.Serial, func(d *Device) error {
+		if d.AgentID != DeviceAgentID(d.Serial) {
+			return ErrNotFound
+		}
+		d.applyReport(r, now)
+		return nil
+	})
 }
 
 func putDevice(tx *bolt.Tx, d Device) error {

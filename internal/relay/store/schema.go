@@ -22,6 +22,9 @@ package store
 //	org_devices       orgID "/" SERIAL              -> empty (per-organization, ordered by serial)
 //	edgehosts         orgID "/" edgehostID          -> EdgeHost
 //	enrollment_tokens sha256(token)                 -> EnrollmentToken
+//	profiles          orgID "/" name                -> profile.Profile
+//	discovered        orgID "/" edgehostID          -> []linkapi.DiscoveredDevice (the last report)
+//	tasks             orgID "/" taskID              -> Task
 //
 // IDs are a type prefix and random base32 (see newID) and never contain "/", so
 // "orgID/" is a safe prefix for a cursor scan. Keep the buckets and the indexes in step
@@ -47,13 +50,16 @@ var (
 	bucketOrgDevices       = []byte("org_devices")
 	bucketEdgeHosts        = []byte("edgehosts")
 	bucketEnrollmentTokens = []byte("enrollment_tokens")
+	bucketProfiles         = []byte("profiles")
+	bucketDiscovered       = []byte("discovered")
+	bucketTasks            = []byte("tasks")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketUsers, bucketUsersByEmail, bucketOrgs, bucketMembers, bucketMemberOrgs,
 	bucketTokens, bucketTokenSubjects, bucketClients, bucketOrgClients, bucketInvitations,
 	bucketInvitationCodes, bucketGroups, bucketDevices, bucketOrgDevices, bucketEdgeHosts,
-	bucketEnrollmentTokens,
+	bucketEnrollmentTokens, bucketProfiles, bucketDiscovered, bucketTasks,
 }
 
 var keySchema = []byte("schema")

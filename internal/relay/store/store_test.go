@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
@@ -262,7 +263,7 @@ func TestEnrollmentAndConnection(t *testing.T) {
 		t.Errorf("expired: %v", err)
 	}
 
-	refused, err := s.ReportDevices(ctx, org.ID, h.ID, []DeviceReport{{Serial: "ACCC8E0000AA", Model: "P3265-V", FirmwareVersion: "11.11.1", Reachable: true}, {Serial: "bad"}})
+	refused, err := s.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: "ACCC8E0000AA", Model: "P3265-V", FirmwareVersion: "11.11.1", Reachable: true}, {Serial: "bad"}})
 	if err != nil || len(refused) != 1 {
 		t.Fatalf("report: %v %v", refused, err)
 	}

@@ -1,0 +1,191 @@
+// Package fleet is what an edge host does with the cameras on its network: it lists what
+// discovery found, onboards devices (creating its own VAPIX account on each, kept sealed
+// in devstore, so that the admin credentials are used once and never stored), and polls
+// the managed devices for the state the relay's inventory shows: AXIS OS version,
+// applications, and the drift and difference from each device's profile.
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/pkg/discovery"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+)
+
+// Finder lists the devices found on the network (a *discovery.Watcher).
+type Finder interface {
+	Devices() []discovery.Device
+}
+
+// Config is what a Manager needs.
+type Config struct {
+	Store  *devstore.Store // required
+	Finder Finder          // nil: nothing is discovered (devices are reached at their stored address)
+	// Account is the name of the VAPIX account the agent makes on each device.
+	Account string
+	// Concurrency bounds the devices polled or onboarded at once (default 16).
+	Concurrency int
+	// Timeout bounds each VAPIX call (default 10 s).
+	Timeout time.Duration
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Manager manages an edge host's devices. Run must be running for onboarding to proceed.
+type Manager struct {
+	cfg     Config
+	sem     chan struct{}
+	changed chan struct{}
+
+	mu      sync.Mutex
+	ctx     context.Context // Run's; onboarding tasks run under it
+	wg      sync.WaitGroup
+	clients map[string]deviceClient // by serial
+}
+
+// New makes a Manager; tasks that were running when the agent last stopped are failed,
+// since onboarding cannot resume without the admin password it never stored.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("fleet: Config.Store is required")
+	}
+	if cfg.Account == "" {
+		cfg.Account = "camcloud"
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), clients: map[string]deviceClient{}}
+	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	} else if len(failed) > 0 {
+		cfg.Logger.Warn("tasks interrupted by a restart marked failed", "tasks", len(failed))
+		m.notify()
+	}
+	return m, nil
+}
+
+// Run lets onboarding tasks run until ctx is done, then waits for them to stop.
+func (m *Manager) Run(ctx context.Context) error {
+	m.mu.Lock()
+	m.ctx = ctx
+	m.mu.Unlock()
+	<-ctx.Done()
+	m.wg.Wait()
+	m.mu.Lock()
+	for _, c := range m.clients {
+		c.c.CloseIdleConnections()
+	}
+	m.mu.Unlock()
+	return nil
+}
+
+// Changed is signalled when there is something new to report (a task moved, a device
+// was onboarded).
+func (m *Manager) Changed() <-chan struct{} { return m.changed }
+
+func (m *Manager) notify() {
+	select {
+	case m.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Discovered lists the devices found on the network, marking those this agent manages.
+func (m *Manager) Discovered() []linkapi.DiscoveredDevice {
+	if m.cfg.Finder == nil {
+		return []linkapi.DiscoveredDevice{}
+	}
+	managed := map[string]bool{}
+	if ds, err := m.cfg.Store.Devices(); err == nil {
+		for _, d := range ds {
+			managed[d.Serial] = true
+		}
+	}
+	found := m.cfg.Finder.Devices()
+	out := make([]linkapi.DiscoveredDevice, 0, len(found))
+	for _, d := range found {
+		out = append(out, linkapi.DiscoveredDevice{
+			Serial: d.Serial, Address: d.Addr, Source: string(d.Source), Model: d.Model, ProdFullName: d.ProdFullName,
+			HardwareID: d.HardwareID, Firmware: d.Firmware, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen,
+			Onboarded: managed[d.Serial],
+		})
+	}
+	return out
+}
+
+// find is where the device with serial is now: as discovery last saw it, else "".
+func (m *Manager) find(serial string) (discovery.Device, bool) {
+	if m.cfg.Finder == nil {
+		return discovery.Device{}, false
+	}
+	for _, d := range m.cfg.Finder.Devices() {
+		if d.Serial == serial {
+			return d, true
+		}
+	}
+	return discovery.Device{}, false
+}
+
+// PendingTasks lists task states the relay has not acknowledged.
+func (m *Manager) PendingTasks() ([]linkapi.TaskReport, error) { return m.cfg.Store.Tasks(true) }
+
+// TasksReported records the relay's acknowledgement of reports.
+func (m *Manager) TasksReported(r []linkapi.TaskReport) error { return m.cfg.Store.MarkReported(r) }
+
+// ApplyConfig takes the relay's modes and profiles for the devices this agent manages.
+func (m *Manager) ApplyConfig(configs []linkapi.DeviceConfig) {
+	for _, c := range configs {
+		err := m.cfg.Store.UpdateDevice(c.Serial, func(d *devstore.Device) {
+			d.Mode, d.Profile, d.ManagedSince = c.Mode, c.Profile, c.ManagedSince
+		})
+		if err != nil && !errors.Is(err, devstore.ErrNotFound) {
+			m.cfg.Logger.Warn("apply device config", "serial", c.Serial, "err", err)
+		}
+	}
+}
+
+// client is a VAPIX client with the agent's account on d at addr, reused while the
+// address stays.
+func (m *Manager) client(d devstore.Device, addr string) (*vapix.Client, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.clients[d.Serial]; ok && c.addr == addr && c.user == d.User {
+		return c.c, nil
+	}
+	pass, err := m.cfg.Store.Password(d)
+	if err != nil {
+		return nil, err
+	}
+	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: m.cfg.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := m.clients[d.Serial]; ok {
+		old.c.CloseIdleConnections()
+	}
+	m.clients[d.Serial] = deviceClient{c: c, addr: addr, user: d.User}
+	return c, nil
+}
+
+// deviceClient is a cached client and what it was made for.
+type deviceClient struct {
+	c          *vapix.Client
+	addr, user string
+}

@@ -1,0 +1,176 @@
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+)
+
+// ModeManaged is the mode a device gets when onboarded.
+const ModeManaged = "managed"
+
+// MaxOnboard bounds the devices of one onboarding request.
+const MaxOnboard = 1000
+
+// Onboard starts one onboarding task per device and returns them as queued; they run in
+// the background (at most Config.Concurrency at once) and report each transition.
+func (m *Manager) Onboard(req linkapi.OnboardRequest) (linkapi.OnboardResponse, error) {
+	m.mu.Lock()
+	ctx := m.ctx
+	m.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return linkapi.OnboardResponse{}, errors.New("fleet: not running")
+	}
+	if len(req.Devices) == 0 || len(req.Devices) > MaxOnboard {
+		return linkapi.OnboardResponse{}, fmt.Errorf("fleet: onboard 1 to %d devices, not %d", MaxOnboard, len(req.Devices))
+	}
+	if err := req.Profile.Validate(); err != nil {
+		return linkapi.OnboardResponse{}, fmt.Errorf("fleet: profile: %w", err)
+	}
+	seen := map[string]bool{}
+	for i, d := range req.Devices {
+		s := strings.ToUpper(d.Serial)
+		switch {
+		case len(s) != 12:
+			return linkapi.OnboardResponse{}, fmt.Errorf("fleet: device %d: serial %q is not 12 hexadecimal digits", i, d.Serial)
+		case d.Username == "" || d.Password == "":
+			return linkapi.OnboardResponse{}, fmt.Errorf("fleet: device %s: admin username and password are required", s)
+		case seen[s]:
+			return linkapi.OnboardResponse{}, fmt.Errorf("fleet: device %s listed twice", s)
+		}
+		seen[s] = true
+		req.Devices[i].Serial = s
+	}
+	var resp linkapi.OnboardResponse
+	for _, d := range req.Devices {
+		t := &task{m: m, r: linkapi.TaskReport{ID: newTaskID(), Kind: "onboard", Serial: d.Serial, CreatedBy: "agent"}}
+		if err := t.move(linkapi.TaskQueued, ""); err != nil {
+			return resp, err
+		}
+		resp.Tasks = append(resp.Tasks, t.r)
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			select {
+			case m.sem <- struct{}{}:
+			case <-ctx.Done():
+				return // FailInterrupted ends it at the next start
+			}
+			defer func() { <-m.sem }()
+			m.onboardOne(ctx, t, d, req.Profile)
+		}()
+	}
+	return resp, nil
+}
+
+// onboardOne brings one device under management: reach it with the admin account, make
+// the agent's own admin account (its password sealed in the store before the device
+// learns it, so a crash in between loses nothing), and check that the account works.
+func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevice, p profile.Profile) {
+	fail := func(format string, args ...any) {
+		detail := fmt.Sprintf(format, args...)
+		m.cfg.Logger.Warn("onboarding failed", "serial", d.Serial, "task", t.r.ID, "detail", detail)
+		_ = t.move(linkapi.TaskFailed, detail)
+	}
+	found, ok := m.find(d.Serial)
+	addr := found.Addr
+	if !ok {
+		if old, err := m.cfg.Store.Device(d.Serial); err == nil {
+			addr = old.Address
+		}
+	}
+	if addr == "" {
+		fail("device %s is not on this edge host's network (not discovered; add it by address first)", d.Serial)
+		return
+	}
+	if err := t.move(linkapi.TaskRunning, "reaching "+addr+" with the admin account"); err != nil {
+		return
+	}
+	admin, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.Username, Password: d.Password, Timeout: m.cfg.Timeout})
+	if err != nil {
+		fail("%v", err)
+		return
+	}
+	defer admin.CloseIdleConnections()
+	info, err := admin.DeviceInfo(ctx)
+	if err != nil {
+		fail("device %s at %s: %v", d.Serial, addr, err)
+		return
+	}
+	if !strings.EqualFold(info.SerialNumber, d.Serial) {
+		fail("the device at %s has serial %s, not %s", addr, info.SerialNumber, d.Serial)
+		return
+	}
+	pass := newPassword()
+	now := m.cfg.Now().UTC()
+	rec := devstore.Device{Serial: d.Serial, Address: addr, User: m.cfg.Account, Model: info.ProdNbr,
+		Profile: p, Mode: ModeManaged, OnboardedAt: now, ManagedSince: now}
+	if err := m.cfg.Store.PutDevice(rec, pass); err != nil {
+		fail("store: %v", err)
+		return
+	}
+	err = admin.AddUser(ctx, m.cfg.Account, pass, vapix.RoleAdmin, "camcloud agent")
+	if err != nil {
+		// Onboarded before (or by another run): take the account over with a new password.
+		err = admin.UpdateUser(ctx, m.cfg.Account, pass, vapix.RoleAdmin)
+	}
+	if err != nil {
+		fail("create the agent's account on %s: %v", d.Serial, err)
+		return
+	}
+	c, err := m.client(rec, addr)
+	if err != nil {
+		fail("%v", err)
+		return
+	}
+	if name, _, err := c.WhoAmI(ctx); err != nil || name != m.cfg.Account {
+		fail("the agent's new account on %s does not work: %v", d.Serial, err)
+		return
+	}
+	// Admin sessions before this moment were the onboarding's own: not drift.
+	_ = m.cfg.Store.UpdateDevice(d.Serial, func(r *devstore.Device) { r.ManagedSince = m.cfg.Now().UTC() })
+	m.cfg.Logger.Info("device onboarded", "serial", d.Serial, "address", addr, "profile", p.Name)
+	_ = t.move(linkapi.TaskSucceeded, "managed with profile "+p.Name)
+}
+
+// task is a running task: each transition is journaled before the work it announces.
+type task struct {
+	m *Manager
+	r linkapi.TaskReport
+}
+
+func (t *task) move(state, detail string) error {
+	t.r.State, t.r.Detail = state, detail
+	t.r.Transitions = append(t.r.Transitions, linkapi.Transition{State: state, At: t.m.cfg.Now().UTC(), Detail: detail})
+	if err := t.m.cfg.Store.PutTask(t.r); err != nil {
+		t.m.cfg.Logger.Error("journal task", "task", t.r.ID, "err", err)
+		return err
+	}
+	t.m.notify()
+	return nil
+}
+
+func newTaskID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return "tsk_" + hex.EncodeToString(b)
+}
+
+// newPassword is 24 random letters and digits: within what AXIS OS accepts (vapix.md 10).
+func newPassword() string {
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
