@@ -47,6 +47,12 @@ var (
 	TooLarge = Type{base + "too-large", http.StatusRequestEntityTooLarge, "Request body too large"}
 	// UnsupportedMediaType: the body is not of the media type the operation takes.
 	UnsupportedMediaType = Type{base + "unsupported-media-type", http.StatusUnsupportedMediaType, "Unsupported media type"}
+	// ProfileInUse: a device profile that devices follow cannot be deleted.
+	ProfileInUse = Type{base + "profile-in-use", http.StatusConflict, "Profile in use"}
+	// AgentOffline: the agent that would serve the request is not connected.
+	AgentOffline = Type{base + "agent-offline", http.StatusServiceUnavailable, "Agent offline"}
+	// AgentError: the agent was reached but could not do what was asked.
+	AgentError = Type{base + "agent-error", http.StatusBadGateway, "Agent error"}
 	// Unavailable: the relay is starting or stopping.
 	Unavailable = Type{base + "unavailable", http.StatusServiceUnavailable, "Service unavailable"}
 	// Internal: a fault of the relay; the request ID finds it in the log.
@@ -59,6 +65,6 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
-		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, Unavailable, Internal,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError, Unavailable, Internal,
 	}
 }
