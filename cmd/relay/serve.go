@@ -48,6 +48,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "key (PEM) of --tls-cert")
 	f.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP (loopback addresses only)")
 	f.StringVar(&cfg.AdminEmail, "admin-email", "admin@localhost", "e-mail (login) of the first admin, created on first start")
+	f.StringVar(&cfg.Catalog, "catalog", "", "model catalog JSON file (family, warranty, end of support, recommended AXIS OS per model); default: built in")
 	f.DurationVar(&cfg.UserTokenTTL, "user-token-ttl", 0, "lifetime of a person's bearer token (default 12h)")
 	f.DurationVar(&cfg.ClientTokenTTL, "client-token-ttl", 0, "lifetime of an application's bearer token (default 1h)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/catalog"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -37,6 +38,11 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served on /metrics; nil: a new registry
 	// with the Go and process collectors.
 	Registry *prometheus.Registry
+	// Agents reaches agents over their links (edgelink.Relay.Transport): requests to
+	// http://<agentID>.agent/... nil: calls that need an agent answer 503.
+	Agents http.RoundTripper
+	// Catalog gives the static facts of device models; nil: the built-in catalog.
+	Catalog *catalog.Catalog
 	// Ready tells /healthz whether to answer 200; nil: always ready.
 	Ready func() bool
 
@@ -101,6 +107,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Catalog == nil {
+		cfg.Catalog = catalog.Builtin()
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -228,6 +237,8 @@ func storeProblem(err error) *problem.Problem {
 		return problem.New(problem.EnrollmentTokenUsed, "this enrollment token was already used; an admin can create a new edge host")
 	case errors.Is(err, store.ErrEnrollmentTokenExpired):
 		return problem.New(problem.EnrollmentTokenExpired, "this enrollment token has expired; an admin can create a new edge host")
+	case errors.Is(err, store.ErrProfileInUse):
+		return problem.New(problem.ProfileInUse, "devices follow this profile; give them another one first")
 	case errors.Is(err, store.ErrProof):
 		return problem.New(problem.ProofRejected, "the proof does not match the owner authentication key the device was claimed with")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
-	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
 // adminSetup starts a relay and returns it, the first admin's token and the default
@@ -495,7 +495,7 @@ func TestEdgeHostsAndStoreHooks(t *testing.T) {
 	if !h.Connected || !h.Enrolled || !h.LastSeen.Equal(seen.UTC().Round(0)) || h.EnrollmentToken != "" {
 		t.Errorf("edge host after link up: %s", res.Body)
 	}
-	if _, err := r.Store.ReportDevices(t.Context(), org, h.ID, []store.DeviceReport{{Serial: "ACCC8E030001", Model: "Q6135-LE", FirmwareVersion: "12.0.1", Reachable: true}}); err != nil {
+	if _, err := r.Store.ReportDevices(t.Context(), org, h.ID, []linkapi.DeviceReport{{Serial: "ACCC8E030001", Model: "Q6135-LE", FirmwareVersion: "12.0.1", Reachable: true}}); err != nil {
 		t.Fatal(err)
 	}
 	var d struct {

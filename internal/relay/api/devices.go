@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
+	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -30,12 +32,45 @@ type deviceView struct {
 	LastSeen        time.Time `json:"lastSeen,omitzero"`
 	CreatedAt       time.Time `json:"createdAt"`
 	ClaimedAt       time.Time `json:"claimedAt,omitzero"`
+
+	// Static facts from the model catalog.
+	HardwareID    string `json:"hardwareId,omitempty"`
+	ProductFamily string `json:"productFamily,omitempty"`
+	WarrantyEnd   string `json:"warrantyEnd,omitempty"`
+	EndOfSale     string `json:"endOfSale,omitempty"`
+	EndOfSupport  string `json:"endOfSupport,omitempty"`
+	RecommendedOS string `json:"recommendedOS,omitempty"`
+
+	// Management: mode (managed, connected, standalone) and why it last changed, the
+	// profile, and what the agent last saw.
+	Mode        store.Mode             `json:"mode"`
+	ModeHistory []store.ModeChange     `json:"modeHistory,omitempty"`
+	Profile     string                 `json:"profile,omitempty"`
+	Address     string                 `json:"address,omitempty"`
+	Apps        []profile.InstalledApp `json:"apps,omitempty"`
+	Drift       []profile.Drift        `json:"drift,omitempty"`
+	ProfileDiff []profile.Change       `json:"profileDiff,omitempty"`
+	ReportedAt  time.Time              `json:"reportedAt,omitzero"`
+	// OSRecommendation is set when a connected device runs another AXIS OS than its
+	// model's recommended one (managed devices are brought to their profile instead).
+	OSRecommendation string `json:"osRecommendation,omitempty"`
 }
 
-func viewDevice(d store.Device) deviceView {
+func (a *API) viewDevice(d store.Device) deviceView {
 	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status,
 		Integration: "light", EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion,
-		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt}
+		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt,
+		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: d.ModeHistory, Profile: d.Profile,
+		Address: d.Address, Apps: d.Apps, Drift: d.Drift, ProfileDiff: d.Diff, ReportedAt: d.ReportedAt}
+	if m, ok := a.cfg.Catalog.Lookup(d.Model); ok {
+		v.ProductFamily, v.EndOfSale, v.EndOfSupport, v.RecommendedOS = m.ProductFamily, m.EndOfSale, m.EndOfSupport, m.RecommendedOS
+		if end := m.WarrantyEnd(d.CreatedAt); !end.IsZero() {
+			v.WarrantyEnd = end.Format(time.DateOnly)
+		}
+		if v.Mode == store.ModeConnected && d.FirmwareVersion != "" && m.RecommendedOS != "" && d.FirmwareVersion != m.RecommendedOS {
+			v.OSRecommendation = "AXIS OS " + m.RecommendedOS + " is recommended for this model (runs " + d.FirmwareVersion + ")"
+		}
+	}
 	switch {
 	case d.AgentID != "":
 		v.Integration, v.Tier = "deep", "device"
@@ -49,9 +84,9 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
-		case "status", "model", "group", "limit", "cursor":
+		case "status", "model", "group", "mode", "edgehost", "connected", "limit", "cursor":
 		default:
-			return problem.Invalid(k, "unknown query parameter; use status, model, group, limit, cursor")
+			return problem.Invalid(k, "unknown query parameter; use status, model, group, mode, edgehost, connected, limit, cursor")
 		}
 	}
 	var f store.DeviceFilter
@@ -62,7 +97,21 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Status = st
 	}
-	f.Model, f.Group = q.Get("model"), q.Get("group")
+	if s := q.Get("mode"); s != "" {
+		m, err := store.ParseMode(s)
+		if err != nil {
+			return problem.Invalid("mode", "must be managed, connected or standalone")
+		}
+		f.Mode = m
+	}
+	if s := q.Get("connected"); s != "" {
+		c, err := strconv.ParseBool(s)
+		if err != nil {
+			return problem.Invalid("connected", "must be true or false")
+		}
+		f.Connected = &c
+	}
+	f.Model, f.Group, f.EdgeHost = q.Get("model"), q.Get("group"), q.Get("edgehost")
 	limit := defaultPageSize
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -77,7 +126,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := listOf(make([]deviceView, 0, len(ds)))
 	for _, d := range ds {
-		out.Items = append(out.Items, viewDevice(d))
+		out.Items = append(out.Items, a.viewDevice(d))
 	}
 	out.NextCursor = next
 	return writeJSON(w, http.StatusOK, out)
@@ -123,7 +172,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
-		return writeJSON(w, http.StatusCreated, viewDevice(d))
+		return writeJSON(w, http.StatusCreated, a.viewDevice(d))
 	}
 	key, err := oak.DeriveKey(serial, body.OAK)
 	if err != nil {
@@ -138,7 +187,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
 	}
-	return writeJSON(w, status, viewDevice(d))
+	return writeJSON(w, status, a.viewDevice(d))
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
@@ -146,12 +195,17 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewDevice(d))
+	return writeJSON(w, http.StatusOK, a.viewDevice(d))
 }
 
 type devicePatch struct {
 	Name  *string `json:"name"`
 	Group *string `json:"group"` // "" takes the device out of its group
+	// Mode switches an onboarded device between managed and connected.
+	Mode *string `json:"mode"`
+	// Reason is recorded with a mode switch.
+	Reason  string  `json:"reason"`
+	Profile *string `json:"profile"` // a profile of the organization
 }
 
 func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
@@ -166,19 +220,49 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	d, err := a.store.UpdateDevice(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("serial"), func(d *store.Device) error {
+	p := PrincipalFrom(r.Context())
+	var mode store.Mode
+	if body.Mode != nil {
+		m, err := store.ParseMode(*body.Mode)
+		if err != nil || m == store.ModeStandalone {
+			return problem.Invalid("mode", "must be managed or connected (standalone devices are those not onboarded)")
+		}
+		mode = m
+	}
+	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+p.Subject()), 200)
+	if err != nil {
+		return err
+	}
+	if body.Profile != nil {
+		if _, err := a.store.Profile(r.Context(), p.Org, *body.Profile); errors.Is(err, store.ErrNotFound) {
+			return problem.Invalid("profile", "no such profile in this organization")
+		} else if err != nil {
+			return err
+		}
+	}
+	now := a.store.Now()
+	d, err := a.store.UpdateDevice(r.Context(), p.Org, r.PathValue("serial"), func(d *store.Device) error {
 		if body.Name != nil {
 			d.Name = name
 		}
 		if body.Group != nil {
 			d.Group = *body.Group
 		}
+		if body.Profile != nil {
+			d.Profile = *body.Profile
+		}
+		if mode != "" {
+			if d.Status != store.StatusOnboarded {
+				return problem.Invalid("mode", "the device is not onboarded: it stays standalone until an agent manages it")
+			}
+			d.SetMode(mode, reason, p.Subject(), now)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewDevice(d))
+	return writeJSON(w, http.StatusOK, a.viewDevice(d))
 }
 
 func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request) error {

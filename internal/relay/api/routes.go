@@ -110,6 +110,17 @@ var table = []Route{
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Operator, handle: (*API).listEdgeHosts},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}", Access: Org, MinRole: role.Operator, handle: (*API).getEdgeHost},
 	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}", Access: Org, MinRole: role.Admin, handle: (*API).deleteEdgeHost},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/discovered", Access: Org, MinRole: role.Operator, handle: (*API).listDiscovered},
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/onboard", Access: Org, MinRole: role.Admin, handle: (*API).onboard},
+
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/profiles", Access: Org, MinRole: role.Operator, handle: (*API).listProfiles},
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/profiles", Access: Org, MinRole: role.Admin, handle: (*API).createProfile},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/profiles/{name}", Access: Org, MinRole: role.Operator, handle: (*API).getProfile},
+	{Method: "PUT", Pattern: "/api/v1/orgs/{org}/profiles/{name}", Access: Org, MinRole: role.Admin, handle: (*API).putProfile},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/profiles/{name}", Access: Org, MinRole: role.Admin, handle: (*API).deleteProfile},
+
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/tasks", Access: Org, MinRole: role.Operator, handle: (*API).listTasks},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/tasks/{id}", Access: Org, MinRole: role.Operator, handle: (*API).getTask},
 }
 
 // Routes returns a copy of the permission table.

@@ -50,6 +50,17 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"GET /api/v1/orgs/{org}/edgehosts":               "operator",
 		"GET /api/v1/orgs/{org}/edgehosts/{id}":          "operator",
 		"DELETE /api/v1/orgs/{org}/edgehosts/{id}":       "admin",
+		// Operators see what edge hosts found and the tasks; onboarding and profiles are
+		// device administration.
+		"GET /api/v1/orgs/{org}/edgehosts/{id}/discovered": "operator",
+		"POST /api/v1/orgs/{org}/edgehosts/{id}/onboard":   "admin",
+		"GET /api/v1/orgs/{org}/profiles":                  "operator",
+		"POST /api/v1/orgs/{org}/profiles":                 "admin",
+		"GET /api/v1/orgs/{org}/profiles/{name}":           "operator",
+		"PUT /api/v1/orgs/{org}/profiles/{name}":           "admin",
+		"DELETE /api/v1/orgs/{org}/profiles/{name}":        "admin",
+		"GET /api/v1/orgs/{org}/tasks":                     "operator",
+		"GET /api/v1/orgs/{org}/tasks/{id}":                "operator",
 	}
 	got := map[string]string{}
 	for _, rt := range api.Routes() {

@@ -42,6 +42,8 @@ type Config struct {
 	AdminPassword string
 	// Stderr receives the one-time generated password; nil discards it (tests only).
 	Stderr io.Writer
+	// Catalog is a model catalog file (see package catalog); empty: the built-in one.
+	Catalog string
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Now is the clock for tokens and expiries; nil means time.Now.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/relay/catalog"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -128,13 +129,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	models, err := catalog.Load(s.cfg.Catalog)
+	if err != nil {
+		return err
+	}
 	links, err := newAgentLinks(context.WithoutCancel(ctx), st, s.log)
 	if err != nil {
 		return err
 	}
 	defer links.close()
 	a, err := api.New(api.Config{
-		AgentLink: links.handler(),
+		AgentLink: links.handler(), Agents: links.relay.Transport(), Catalog: models,
 		Store:     st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
 		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL,
 	})

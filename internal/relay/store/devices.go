@@ -488,3 +488,13 @@ func cmpStr(a, b string) string {
 	}
 	return b
 }
+
+// DeviceExists reports whether any organization has the device.
+func (s *Store) DeviceExists(ctx context.Context, serial string) bool {
+	found := false
+	_ = s.view(ctx, func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucketDevices).Get([]byte(strings.ToUpper(serial))) != nil
+		return nil
+	})
+	return found
+}

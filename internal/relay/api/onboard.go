@@ -1,0 +1,141 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/problem"
+	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/pkg/edgelink"
+)
+
+// listDiscovered is what an edge host found on its network and does not manage yet.
+func (a *API) listDiscovered(w http.ResponseWriter, r *http.Request) error {
+	found, err := a.store.Discovered(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]linkapi.DiscoveredDevice, 0, len(found))
+	all := r.URL.Query().Get("all") == "true"
+	for _, d := range found {
+		if all || !d.Onboarded {
+			out = append(out, d)
+		}
+	}
+	return writeJSON(w, http.StatusOK, listOf(out))
+}
+
+type onboardBody struct {
+	Devices []linkapi.OnboardDevice `json:"devices"`
+	// Profile names the profile the devices get; empty: the organization's default.
+	Profile string `json:"profile"`
+}
+
+// onboard passes discovered devices with their admin credentials to the edge host, which
+// makes its own account on each and reports one task per device. The credentials pass
+// through the relay's memory only: they are neither stored nor logged.
+func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
+	var body onboardBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	p := PrincipalFrom(r.Context())
+	ctx := r.Context()
+	host, err := a.store.EdgeHost(ctx, p.Org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if len(body.Devices) == 0 || len(body.Devices) > 1000 {
+		return problem.Invalid("devices", "list 1 to 1000 devices")
+	}
+	seen := map[string]bool{}
+	for i := range body.Devices {
+		d := &body.Devices[i]
+		serial, err := store.NormalizeSerial(strings.TrimSpace(d.Serial))
+		if err != nil {
+			return problem.Invalid(fmt.Sprintf("devices[%d].serial", i), "must be 12 hexadecimal digits")
+		}
+		if seen[serial] {
+			return problem.Invalid(fmt.Sprintf("devices[%d].serial", i), "listed twice")
+		}
+		seen[serial] = true
+		if d.Username == "" || len(d.Username) > 64 || d.Password == "" || len(d.Password) > 128 {
+			return problem.Invalid(fmt.Sprintf("devices[%d]", i), "username (up to 64 bytes) and password (up to 128 bytes) of an admin account on the device are required")
+		}
+		d.Serial = serial
+		switch other, err := a.store.Device(ctx, p.Org, serial); {
+		case err == nil && other.Deep() && other.EdgeHost != host.ID:
+			return problem.Newf(problem.Conflict, "device %s is already managed by another agent", serial)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		case errors.Is(err, store.ErrNotFound) && a.store.DeviceExists(ctx, serial):
+			return problem.Newf(problem.DeviceClaimed, "device %s is registered to another organization", serial)
+		}
+	}
+	var prof profile.Profile
+	if body.Profile == "" {
+		prof, err = a.store.DefaultProfile(ctx, p.Org)
+	} else {
+		prof, err = a.store.Profile(ctx, p.Org, body.Profile)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem.Invalid("profile", "no such profile in this organization")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var resp linkapi.OnboardResponse
+	if err := a.callAgent(ctx, host.ID, http.MethodPost, linkapi.OnboardPath, linkapi.OnboardRequest{Devices: body.Devices, Profile: prof}, &resp); err != nil {
+		return err
+	}
+	if err := a.store.PutTasks(ctx, p.Org, host.ID, resp.Tasks); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "onboarding started", "edgehost", host.ID, "devices", len(body.Devices), "profile", prof.Name, "by", p.Subject())
+	return writeJSON(w, http.StatusAccepted, listOf(resp.Tasks))
+}
+
+// callAgent makes a JSON request to an agent over its link.
+func (a *API) callAgent(ctx context.Context, agentID, method, path string, in, out any) error {
+	if a.cfg.Agents == nil {
+		return problem.New(problem.AgentOffline, "this relay does not reach agents")
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+edgelink.AgentHost(agentID)+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.cfg.Agents.RoundTrip(req)
+	if errors.Is(err, edgelink.ErrAgentOffline) {
+		return problem.Newf(problem.AgentOffline, "agent %s is not connected; try again when it is back online", agentID)
+	}
+	if err != nil {
+		return problem.Newf(problem.AgentError, "agent %s: %v", agentID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return problem.Newf(problem.AgentError, "agent %s refused the request (%s): %s", agentID, resp.Status, bytes.TrimSpace(msg))
+	}
+	if out != nil {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
+			return problem.Newf(problem.AgentError, "agent %s: unreadable answer: %v", agentID, err)
+		}
+	}
+	return nil
+}
