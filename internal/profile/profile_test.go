@@ -19,7 +19,7 @@ func TestTrackOf(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	good := Profile{Name: "lts-fleet", OSTrack: "lts-2024", OSVersion: "11.11.124",
-		Apps: []App{{Name: "AxisExampleApp", Version: "1.2.0", Running: true}},
+		Apps:   []App{{Name: "AxisExampleApp", Version: "1.2.0", Running: true}},
 		Params: map[string]string{"Image.I0.Appearance.Resolution": "1920x1080"}, Overlay: "Lobby %D %T"}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
