@@ -28,7 +28,7 @@ func TestKilledAgentGoesOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "--data", data, "--log-level", "error")
+	cmd := exec.Command(bin, "run", "--data", data, "--log-level", "error", "--no-mdns")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

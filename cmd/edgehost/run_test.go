@@ -26,7 +26,7 @@ func TestRunConnectsAndRelayTracksIt(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		root := newRootCommand()
-		root.SetArgs([]string{"run", "--data", data, "--log-level", "error"})
+		root.SetArgs([]string{"run", "--data", data, "--log-level", "error", "--no-mdns"})
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)
 		done <- root.ExecuteContext(ctx)
@@ -75,7 +75,7 @@ func TestAgentReturnsAfterRelayRestart(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		root := newRootCommand()
-		root.SetArgs([]string{"run", "--data", data, "--log-level", "error"})
+		root.SetArgs([]string{"run", "--data", data, "--log-level", "error", "--no-mdns"})
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)
 		done <- root.ExecuteContext(ctx)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
@@ -14,21 +16,24 @@ import (
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
-// Inventory adds what a run command needs to list the agent's devices (its flags) and
-// returns the function that lists them.
-type Inventory func(cmd *cobra.Command) func(ctx context.Context) ([]linkapi.DeviceReport, error)
+// Setup adds what a run command needs to manage its devices (its flags) and returns the
+// function that, once the agent's identity is loaded, fills in cfg (Inventory or Fleet)
+// and returns what must run beside the link (nil for nothing) and what to close after.
+type Setup func(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (background func(context.Context) error, closeFn func(), err error)
 
-// Run is `KIND run`: keep the link to the relay up until stopped, reporting the devices
-// inventory lists (when not nil).
-func Run(kind, defaultData string, inventory Inventory) *cobra.Command {
+// Run is `KIND run`: keep the link to the relay up until stopped, with the devices setup
+// (when not nil) manages.
+func Run(kind, defaultData string, setup Setup) *cobra.Command {
 	var dataDir, logLevel string
-	var list func(ctx context.Context) ([]linkapi.DeviceReport, error)
+	var reportEvery time.Duration
+	var start func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Connect to the relay and serve it until stopped (Ctrl-C)",
 		Long: `run keeps this agent's link to the relay up: one outbound WebSocket with mutual
 TLS (the certificate from enroll), reconnecting with jittered exponential backoff when it
-drops.`,
+drops. Over it the agent reports its devices' state every --report-interval and whenever
+something changes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var lvl slog.Level
@@ -40,20 +45,45 @@ drops.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl})).With("agent", id.AgentID)
-			return agent.Run(cmd.Context(), agent.Config{Identity: id, Kind: kind, Logger: log, Inventory: list})
+			cfg := agent.Config{Identity: id, Kind: kind, Logger: log, ReportEvery: reportEvery}
+			if start == nil {
+				return agent.Run(cmd.Context(), cfg)
+			}
+			background, closeFn, err := start(cmd.Context(), dataDir, &cfg)
+			if err != nil {
+				return err
+			}
+			if closeFn != nil {
+				defer closeFn()
+			}
+			g, ctx := errgroup.WithContext(cmd.Context())
+			if background != nil {
+				g.Go(func() error { return background(ctx) })
+			}
+			g.Go(func() error { return agent.Run(ctx, cfg) })
+			return g.Wait()
 		},
 	}
-	if inventory != nil {
-		list = inventory(cmd)
+	if setup != nil {
+		start = setup(cmd)
 	}
 	cmd.Flags().StringVar(&dataDir, "data", defaultData, "data directory of this agent")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().DurationVar(&reportEvery, "report-interval", time.Minute, "how often the devices' state is read and reported to the relay")
 	return cmd
 }
 
-// CameraInventory is the inventory of an agent on a camera: --device, --device-user and
+// Camera is the setup of an agent on a camera: --device, --device-user and
 // --device-password reach the camera's VAPIX; the report is that one camera.
-func CameraInventory(cmd *cobra.Command) func(ctx context.Context) ([]linkapi.DeviceReport, error) {
+func Camera(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
+	list := cameraInventory(cmd)
+	return func(_ context.Context, _ string, cfg *agent.Config) (func(context.Context) error, func(), error) {
+		cfg.Inventory = list
+		return nil, nil, nil
+	}
+}
+
+func cameraInventory(cmd *cobra.Command) func(ctx context.Context) ([]linkapi.DeviceReport, error) {
 	var device, user, password string
 	f := cmd.Flags()
 	f.StringVar(&device, "device", "http://127.0.0.1", "VAPIX base URL of the camera this agent runs on")

@@ -100,6 +100,9 @@ func (m *Manager) Run(ctx context.Context) error {
 // was onboarded).
 func (m *Manager) Changed() <-chan struct{} { return m.changed }
 
+// Notify tells the manager there is something new to report (a discovery).
+func (m *Manager) Notify() { m.notify() }
+
 func (m *Manager) notify() {
 	select {
 	case m.changed <- struct{}{}:
@@ -153,7 +156,13 @@ func (m *Manager) TasksReported(r []linkapi.TaskReport) error { return m.cfg.Sto
 func (m *Manager) ApplyConfig(configs []linkapi.DeviceConfig) {
 	for _, c := range configs {
 		err := m.cfg.Store.UpdateDevice(c.Serial, func(d *devstore.Device) {
-			d.Mode, d.Profile, d.ManagedSince = c.Mode, c.Profile, c.ManagedSince
+			d.Mode, d.Profile = c.Mode, c.Profile
+			// Logins before the later of the two clocks' "managed since" are not drift:
+			// the agent's own (set after onboarding's admin session) or the relay's (set
+			// when an admin made the device managed again).
+			if c.ManagedSince.After(d.ManagedSince) {
+				d.ManagedSince = c.ManagedSince
+			}
 		})
 		if err != nil && !errors.Is(err, devstore.ErrNotFound) {
 			m.cfg.Logger.Warn("apply device config", "serial", c.Serial, "err", err)

@@ -117,6 +117,10 @@ func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevi
 		fail("store: %v", err)
 		return
 	}
+	if rec, err = m.cfg.Store.Device(d.Serial); err != nil {
+		fail("store: %v", err)
+		return
+	}
 	err = admin.AddUser(ctx, m.cfg.Account, pass, vapix.RoleAdmin, "camcloud agent")
 	if err != nil {
 		// Onboarded before (or by another run): take the account over with a new password.

@@ -75,6 +75,17 @@ type Relay struct {
 // Option changes the configuration before start.
 type Option func(*server.Config)
 
+// RealClock runs the relay on the real clock instead of the settable one, for tests
+// that compare the relay's times with those of other processes (device logs, agents).
+func RealClock(cfg *server.Config) { cfg.Now = time.Now }
+
+// LogTo sends the relay's log, at every level, to w (safe for concurrent writes).
+func LogTo(w io.Writer) Option {
+	return func(cfg *server.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+}
+
 // Start runs a relay until the test ends.
 func Start(t testing.TB, opts ...Option) *Relay {
 	t.Helper()

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/opencamcloud/camcloud/internal/agent"
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/agent/fleet"
+	"github.com/opencamcloud/camcloud/internal/agent/secrets"
+	"github.com/opencamcloud/camcloud/pkg/discovery"
+)
+
+// Files of the edge host's data directory beside its identity.
+const (
+	deviceKeyFile = "device-key" // seals the device credentials
+	deviceDBFile  = "devices.db" // managed devices and tasks
+)
+
+// fleetSetup adds the flags that say how the edge host finds cameras and starts the
+// discovery watcher and the fleet manager under `edgehost run`.
+func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
+	var (
+		mdnsIfaces []string
+		noMDNS     bool
+		sweep      time.Duration
+		addrs      []string
+		scans      []string
+		scanPorts  []int
+		account    string
+	)
+	f := cmd.Flags()
+	f.StringSliceVar(&mdnsIfaces, "mdns-interface", nil, "interface to browse mDNS on (repeatable; default: every interface that is up with multicast, loopback excepted)")
+	f.BoolVar(&noMDNS, "no-mdns", false, "do not browse mDNS (use --add and --scan where multicast is blocked)")
+	f.DurationVar(&sweep, "mdns-interval", 10*time.Second, "how often mDNS browsing is repeated")
+	f.StringSliceVar(&addrs, "add", nil, "address (host:port) of a camera to manage beside those found (repeatable)")
+	f.StringSliceVar(&scans, "scan", nil, "address range (CIDR, at most /16) to probe for cameras at start (repeatable)")
+	f.IntSliceVar(&scanPorts, "scan-port", []int{80}, "HTTP ports --scan probes")
+	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on each camera it onboards")
+
+	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
+		var prefixes []netip.Prefix
+		for _, s := range scans {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--scan %q: %w", s, err)
+			}
+			prefixes = append(prefixes, p)
+		}
+		ifaces, err := mdnsInterfaces(mdnsIfaces, noMDNS)
+		if err != nil {
+			return nil, nil, err
+		}
+		box, err := secrets.OpenBox(filepath.Join(dataDir, deviceKeyFile))
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := devstore.Open(filepath.Join(dataDir, deviceDBFile), box)
+		if err != nil {
+			return nil, nil, err
+		}
+		log := cfg.Logger
+		var mgr *fleet.Manager
+		w, err := discovery.New(discovery.Config{
+			Interfaces: ifaces, DisableMDNS: noMDNS, SweepInterval: sweep, Logger: log,
+			OnEvent: func(ev discovery.Event) {
+				log.Debug("discovery", "event", ev.Kind, "serial", ev.Device.Serial, "address", ev.Device.Addr)
+				if mgr != nil {
+					mgr.Notify()
+				}
+			},
+		})
+		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		mgr, err = fleet.New(fleet.Config{Store: st, Finder: w, Account: account, Logger: log})
+		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		cfg.Fleet = mgr
+		run := func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return w.Run(ctx) })
+			g.Go(func() error { return mgr.Run(ctx) })
+			g.Go(func() error {
+				for _, a := range addrs {
+					if _, err := w.Add(ctx, a); err != nil {
+						log.Warn("--add", "address", a, "err", err)
+					}
+				}
+				for _, p := range prefixes {
+					found, err := w.Scan(ctx, p, scanPorts)
+					if err != nil && ctx.Err() == nil {
+						log.Warn("--scan", "range", p, "err", err)
+					}
+					log.Info("scan done", "range", p, "cameras", len(found))
+				}
+				return nil
+			})
+			return g.Wait()
+		}
+		return run, func() { st.Close() }, nil
+	}
+}
+
+// mdnsInterfaces resolves --mdns-interface: the named interfaces, else every interface
+// that is up with multicast (loopback excepted), else loopback.
+func mdnsInterfaces(names []string, off bool) ([]net.Interface, error) {
+	if off {
+		return nil, nil
+	}
+	var out []net.Interface
+	for _, n := range names {
+		i, err := net.InterfaceByName(n)
+		if err != nil {
+			return nil, fmt.Errorf("--mdns-interface %s: %w", n, err)
+		}
+		if i.Flags&net.FlagMulticast == 0 {
+			return nil, fmt.Errorf("--mdns-interface %s: multicast is off on it (ip link set %s multicast on)", n, n)
+		}
+		out = append(out, *i)
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range all {
+		if i.Flags&net.FlagUp != 0 && i.Flags&net.FlagMulticast != 0 && i.Flags&net.FlagLoopback == 0 {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no interface to browse mDNS on: name one with --mdns-interface, or use --no-mdns")
+	}
+	return out, nil
+}
