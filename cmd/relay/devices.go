@@ -23,6 +23,11 @@ type deviceItem struct {
 	FirmwareVersion string    `json:"firmwareVersion,omitempty"`
 	Connected       bool      `json:"connected"`
 	LastSeen        time.Time `json:"lastSeen,omitzero"`
+	Mode            string    `json:"mode"`
+	Profile         string    `json:"profile,omitempty"`
+	ModeHistory     []struct {
+		Reason string `json:"reason"`
+	} `json:"modeHistory,omitempty"`
 }
 
 func newDevicesCommand() *cobra.Command {
@@ -30,6 +35,7 @@ func newDevicesCommand() *cobra.Command {
 	var (
 		cf                        clientFlags
 		org, status, model, group string
+		mode, edgehost, connected string
 		asJSON                    bool
 		pageSize                  int
 	)
@@ -51,7 +57,7 @@ func newDevicesCommand() *cobra.Command {
 			cursor := ""
 			for {
 				q := url.Values{"limit": {strconv.Itoa(pageSize)}}
-				for k, v := range map[string]string{"status": status, "model": model, "group": group, "cursor": cursor} {
+				for k, v := range map[string]string{"status": status, "model": model, "group": group, "mode": mode, "edgehost": edgehost, "connected": connected, "cursor": cursor} {
 					if v != "" {
 						q.Set(k, v)
 					}
@@ -76,9 +82,13 @@ func newDevicesCommand() *cobra.Command {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(all)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SERIAL\tMODEL\tSTATUS\tINTEGRATION\tCONNECTED\tFIRMWARE\tNAME")
+			fmt.Fprintln(tw, "SERIAL\tMODEL\tSTATUS\tMODE\tINTEGRATION\tCONNECTED\tFIRMWARE\tPROFILE\tNAME\tLAST MODE CHANGE")
 			for _, d := range all {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", d.Serial, d.Model, d.Status, d.Integration, d.Connected, d.FirmwareVersion, d.Name)
+				why := ""
+				if n := len(d.ModeHistory); n > 0 {
+					why = d.ModeHistory[n-1].Reason
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\t%s\n", d.Serial, d.Model, d.Status, d.Mode, d.Integration, d.Connected, d.FirmwareVersion, d.Profile, d.Name, why)
 			}
 			return tw.Flush()
 		},
@@ -89,6 +99,9 @@ func newDevicesCommand() *cobra.Command {
 	f.StringVar(&status, "status", "", "only devices with this status: registered, claimed or onboarded")
 	f.StringVar(&model, "model", "", "only devices of this model")
 	f.StringVar(&group, "group", "", "only devices in this resource group (ID)")
+	f.StringVar(&mode, "mode", "", "only devices in this management mode: managed, connected or standalone")
+	f.StringVar(&edgehost, "edgehost", "", "only devices managed by this edge host (ID)")
+	f.StringVar(&connected, "connected", "", "only connected (true) or disconnected (false) devices")
 	f.IntVar(&pageSize, "page-size", 500, "devices fetched per request")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	cmd.AddCommand(list)

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newEdgeHostsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "edgehosts", Short: "Edge hosts, what they found on their networks, and onboarding"}
+	cmd.AddCommand(newDiscoveredCommand(), newOnboardCommand())
+	return cmd
+}
+
+func newDiscoveredCommand() *cobra.Command {
+	var (
+		cf          clientFlags
+		org, host   string
+		all, asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "discovered",
+		Short: "List the cameras an edge host found and does not manage yet",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := cf.client(true)
+			if err != nil {
+				return err
+			}
+			orgID, err := cl.resolveOrg(cmd, org)
+			if err != nil {
+				return err
+			}
+			path := "/api/v1/orgs/" + url.PathEscape(orgID) + "/edgehosts/" + url.PathEscape(host) + "/discovered"
+			if all {
+				path += "?all=true"
+			}
+			var page struct {
+				Items []struct {
+					Serial    string    `json:"serial"`
+					Address   string    `json:"address"`
+					Source    string    `json:"source"`
+					Model     string    `json:"model"`
+					Firmware  string    `json:"firmware"`
+					LastSeen  time.Time `json:"lastSeen"`
+					Onboarded bool      `json:"onboarded"`
+				} `json:"items"`
+			}
+			if err := cl.do(cmd, "GET", path, nil, "", &page); err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(page.Items)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERIAL\tMODEL\tFIRMWARE\tADDRESS\tFOUND BY\tONBOARDED\tLAST SEEN")
+			for _, d := range page.Items {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", d.Serial, d.Model, d.Firmware, d.Address, d.Source, d.Onboarded, d.LastSeen.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	cf.add(c)
+	f := c.Flags()
+	f.StringVar(&org, "org", "", "organization ID or name (required)")
+	f.StringVar(&host, "edgehost", "", "edge host ID (required)")
+	f.BoolVar(&all, "all", false, "also list cameras already onboarded")
+	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	_ = c.MarkFlagRequired("edgehost")
+	return c
+}
+
+func newOnboardCommand() *cobra.Command {
+	var (
+		cf            clientFlags
+		org, host     string
+		serials       []string
+		user, profile string
+		passwordEnv   string
+	)
+	c := &cobra.Command{
+		Use:   "onboard",
+		Short: "Onboard discovered cameras: the edge host makes its own account on each and manages them",
+		Long: `onboard gives an edge host the admin credentials of cameras it found. It uses them once to
+create its own VAPIX account on each camera, keeps that account's password encrypted, and
+manages the cameras with --profile (default: the organization's default profile). The
+admin password is read from the environment variable named by --password-env, never
+from the command line, and is not stored by the relay. Follow the tasks it prints with
+GET /api/v1/orgs/{org}/tasks.`,
+		Example: `  CAMERA_PASSWORD=... relay edgehosts onboard --org default --edgehost eh_... \
+      --serial ACCC8E000001 --serial ACCC8E000002 --device-user root`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pass := os.Getenv(passwordEnv)
+			if pass == "" {
+				return fmt.Errorf("set the cameras' admin password in $%s", passwordEnv)
+			}
+			if len(serials) == 0 {
+				return errors.New("name the cameras with --serial (see relay edgehosts discovered)")
+			}
+			cl, err := cf.client(true)
+			if err != nil {
+				return err
+			}
+			orgID, err := cl.resolveOrg(cmd, org)
+			if err != nil {
+				return err
+			}
+			type dev struct {
+				Serial   string `json:"serial"`
+				Username string `json:"username"`
+				Password string `json:"password"`
+			}
+			body := struct {
+				Devices []dev  `json:"devices"`
+				Profile string `json:"profile,omitempty"`
+			}{Profile: profile}
+			for _, s := range serials {
+				body.Devices = append(body.Devices, dev{Serial: s, Username: user, Password: pass})
+			}
+			b, _ := json.Marshal(body)
+			var tasks struct {
+				Items []struct {
+					ID     string `json:"id"`
+					Serial string `json:"serial"`
+					State  string `json:"state"`
+				} `json:"items"`
+			}
+			path := "/api/v1/orgs/" + url.PathEscape(orgID) + "/edgehosts/" + url.PathEscape(host) + "/onboard"
+			if err := cl.do(cmd, "POST", path, bytes.NewReader(b), "application/json", &tasks); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TASK\tSERIAL\tSTATE")
+			for _, t := range tasks.Items {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, t.Serial, t.State)
+			}
+			return tw.Flush()
+		},
+	}
+	cf.add(c)
+	f := c.Flags()
+	f.StringVar(&org, "org", "", "organization ID or name (required)")
+	f.StringVar(&host, "edgehost", "", "edge host ID (required)")
+	f.StringSliceVar(&serials, "serial", nil, "serial number of a camera to onboard (repeatable)")
+	f.StringVar(&user, "device-user", "root", "admin account on the cameras")
+	f.StringVar(&passwordEnv, "password-env", "CAMERA_PASSWORD", "environment variable holding the cameras' admin password")
+	f.StringVar(&profile, "profile", "", "profile the cameras get (default: the organization's default)")
+	_ = c.MarkFlagRequired("edgehost")
+	return c
+}
