@@ -18,9 +18,8 @@ help: ## list the targets
 build: ## build relay, edgehost, devicehost and camsim into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-run: build ## start the system on loopback (for now: a fleet of simulated cameras)
-	@mkdir -p $(RUN_DIR)
-	$(BIN)/camsim --count $(CAMERAS) --listen 127.0.0.1:8081 --control 127.0.0.1:8080 --state $(RUN_DIR)/camsim
+run: build ## start the system on loopback: relay, simulated cameras, an enrolled edge host
+	@BIN=$(BIN) RUN_DIR=$(RUN_DIR) CAMERAS=$(CAMERAS) scripts/run.sh
 
 test: lint unit fuzz ## every test: lint, unit and integration tests with -race, short fuzz runs
 

@@ -15,8 +15,53 @@ import (
 
 func newEdgeHostsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "edgehosts", Short: "Edge hosts, what they found on their networks, and onboarding"}
-	cmd.AddCommand(newDiscoveredCommand(), newOnboardCommand())
+	cmd.AddCommand(newCreateEdgeHostCommand(), newDiscoveredCommand(), newOnboardCommand())
 	return cmd
+}
+
+func newCreateEdgeHostCommand() *cobra.Command {
+	var (
+		cf        clientFlags
+		org, name string
+		valid     time.Duration
+	)
+	c := &cobra.Command{
+		Use:   "create",
+		Short: "Create an edge host and print its one-time enrollment token",
+		Long: `create registers an edge host in --org and prints its one-time enrollment token, shown
+only this once. On the edge host run:
+
+  edgehost enroll --relay URL --ca ca.pem --token TOKEN --data DIR`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := cf.client(true)
+			if err != nil {
+				return err
+			}
+			orgID, err := cl.resolveOrg(cmd, org)
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(map[string]any{"name": name, "expiresIn": int64(valid / time.Second)})
+			var eh struct {
+				ID              string    `json:"id"`
+				EnrollmentToken string    `json:"enrollmentToken"`
+				ExpiresAt       time.Time `json:"expiresAt"`
+			}
+			if err := cl.do(cmd, "POST", "/api/v1/orgs/"+url.PathEscape(orgID)+"/edgehosts", bytes.NewReader(b), "application/json", &eh); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "edge host: %s\nenrollment token: %s (one use, until %s)\n", eh.ID, eh.EnrollmentToken, eh.ExpiresAt.Format(time.RFC3339))
+			return nil
+		},
+	}
+	cf.add(c)
+	f := c.Flags()
+	f.StringVar(&org, "org", "", "organization ID or name (required)")
+	f.StringVar(&name, "name", "", "name of the edge host, e.g. its site (required)")
+	f.DurationVar(&valid, "valid", 24*time.Hour, "how long the enrollment token stays valid (at most 168h)")
+	_ = c.MarkFlagRequired("name")
+	return c
 }
 
 func newDiscoveredCommand() *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -18,12 +19,14 @@ func TestEdgeHostsCommands(t *testing.T) {
 	res := r.Do(t, http.MethodPost, "/api/v1/orgs", tok, map[string]any{"name": "site-org"})
 	var org struct{ ID string }
 	res.JSON(t, &org)
-	res = r.Do(t, http.MethodPost, "/api/v1/orgs/"+org.ID+"/edgehosts", tok, map[string]any{"name": "site-1"})
-	var eh struct{ ID string }
-	res.JSON(t, &eh)
-	conn := []string{"--relay", r.URL, "--ca", r.CAFile, "--token", tok, "--org", org.ID, "--edgehost", eh.ID}
+	out, _, err := run(t, "edgehosts", "create", "--relay", r.URL, "--ca", r.CAFile, "--token", tok, "--org", "site-org", "--name", "site-1")
+	m := regexp.MustCompile(`edge host: (eh_\S+)\nenrollment token: (cce_\S+) `).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	conn := []string{"--relay", r.URL, "--ca", r.CAFile, "--token", tok, "--org", org.ID, "--edgehost", m[1]}
 
-	out, _, err := run(t, append([]string{"edgehosts", "discovered"}, conn...)...)
+	out, _, err = run(t, append([]string{"edgehosts", "discovered"}, conn...)...)
 	if err != nil || !strings.Contains(out, "SERIAL") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
 		t.Fatalf("discovered: %v\n%s", err, out)
 	}

@@ -133,7 +133,12 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 		case <-t.C:
 		case <-changed:
 		}
-		if err := syncRelay(ctx, cfg, hc); err != nil && ctx.Err() == nil {
+		switch err := syncRelay(ctx, cfg, hc); {
+		case err == nil, ctx.Err() != nil:
+		case errors.Is(err, edgelink.ErrNotConnected):
+			// A change while the link is down: the link coming up reports it.
+			cfg.Logger.Debug("report to the relay deferred until the link is up", "err", err)
+		default:
 			cfg.Logger.Warn("report to the relay", "err", err)
 		}
 	}
