@@ -344,3 +344,81 @@ func agentCredentials(t *testing.T, data string, fleet *camsim.Fleet) []string {
 	}
 	return out
 }
+
+type discoveredJSON struct {
+	Serial, Address string
+}
+
+// TestDiscoveryFollowsCameras is the discovery acceptance at the relay: with 50 cameras
+// announced over mDNS the edge host's report lists all 50 within 10 s; 10 that stop are
+// reported gone; the other 40 restarted on new ports are followed to their new addresses
+// (same serials, no duplicates).
+func TestDiscoveryFollowsCameras(t *testing.T) {
+	if !testtool.InNetns(t) {
+		return
+	}
+	mdnsOn := func(c *camsim.Config) { c.MDNS, c.MDNSInterface = true, "lo" }
+	state := t.TempDir()
+	forty := camsimtest.Start(t, 40, mdnsOn, camsimtest.WithState(state))
+	ten := camsimtest.Start(t, 10, mdnsOn, func(c *camsim.Config) { c.SerialOffset = 40 })
+	e := startEdgeHostEnv(t)
+	start := time.Now()
+	e.runEdgeHost(t)
+	path := e.orgPath("/edgehosts/" + e.id.AgentID + "/discovered")
+	list := func() map[string]string {
+		var l listOf[discoveredJSON]
+		e.r.Do(t, http.MethodGet, path, e.token, nil).JSON(t, &l)
+		m := map[string]string{}
+		for _, d := range l.Items {
+			if _, dup := m[d.Serial]; dup {
+				t.Fatalf("camera %s listed twice", d.Serial)
+			}
+			m[d.Serial] = d.Address
+		}
+		return m
+	}
+	waitUntil(t, 10*time.Second, "all 50 cameras listed within 10 s", func() bool { return len(list()) == 50 })
+	t.Logf("50 cameras listed at the relay %s after the edge host started", time.Since(start).Round(time.Millisecond))
+
+	gone := map[string]bool{}
+	for _, c := range ten.Cameras() {
+		gone[c.Info().Serial] = true
+	}
+	if err := ten.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 15*time.Second, "the 10 stopped cameras reported gone", func() bool {
+		m := list()
+		for s := range gone {
+			if _, ok := m[s]; ok {
+				return false
+			}
+		}
+		return len(m) == 40
+	})
+
+	before := list()
+	if err := forty.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := camsimtest.Start(t, 40, mdnsOn, camsimtest.WithState(state))
+	want := map[string]string{}
+	for _, c := range again.Cameras() {
+		want[c.Info().Serial] = strings.TrimPrefix(c.Info().HTTP, "http://")
+		if before[c.Info().Serial] == "" {
+			t.Fatalf("restarted camera %s has another serial", c.Info().Serial)
+		}
+	}
+	waitUntil(t, 20*time.Second, "the 40 restarted cameras followed to their new addresses", func() bool {
+		m := list()
+		if len(m) != 40 {
+			return false
+		}
+		for s, addr := range want {
+			if m[s] != addr {
+				return false
+			}
+		}
+		return true
+	})
+}
