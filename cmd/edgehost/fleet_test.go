@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,18 +24,6 @@ import (
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // cameraAdminPassword is the cameras' admin password: distinctive, so that the test can
 // search the relay's files and logs for it.
@@ -45,7 +32,7 @@ const cameraAdminPassword = "Adm1n-Pw-quokka-4471"
 // edgeHostEnv is a relay, an enrolled edge host and its organization, for fleet tests.
 type edgeHostEnv struct {
 	r        *relaytest.Relay
-	relayLog *syncBuffer
+	relayLog *testtool.Buffer
 	data     string
 	id       *identity.Identity
 	token    string
@@ -54,7 +41,7 @@ type edgeHostEnv struct {
 
 func startEdgeHostEnv(t *testing.T) *edgeHostEnv {
 	t.Helper()
-	e := &edgeHostEnv{relayLog: &syncBuffer{}}
+	e := &edgeHostEnv{relayLog: &testtool.Buffer{}}
 	e.r = relaytest.Start(t, relaytest.RealClock, relaytest.LogTo(e.relayLog))
 	e.data = t.TempDir()
 	if out, err := run(t, "enroll", "--relay", e.r.URL, "--token", newEdgeHost(t, e.r), "--ca", e.r.CAFile, "--data", e.data); err != nil {

@@ -91,6 +91,16 @@ type apiClient struct {
 }
 
 // client resolves the flags, then the saved login, into an apiClient.
+// orgClient is a logged-in client and the ID of the organization org names.
+func (c *clientFlags) orgClient(cmd *cobra.Command, org string) (*apiClient, string, error) {
+	cl, err := c.client(true)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := cl.resolveOrg(cmd, org)
+	return cl, id, err
+}
+
 func (c *clientFlags) client(needToken bool) (*apiClient, error) {
 	saved, _ := loadLogin() // a missing file is the normal case before `relay login`
 	relay := firstOf(c.relay, saved.Relay, defaultRelayURL)

@@ -45,11 +45,7 @@ func newDevicesCommand() *cobra.Command {
 		Long:  "List every device of --org (an ID or the name of one of your organizations), page by page.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cf.client(true)
-			if err != nil {
-				return err
-			}
-			orgID, err := c.resolveOrg(cmd, org)
+			c, orgID, err := cf.orgClient(cmd, org)
 			if err != nil {
 				return err
 			}

@@ -34,11 +34,7 @@ only this once. On the edge host run:
   edgehost enroll --relay URL --ca ca.pem --token TOKEN --data DIR`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := cf.client(true)
-			if err != nil {
-				return err
-			}
-			orgID, err := cl.resolveOrg(cmd, org)
+			cl, orgID, err := cf.orgClient(cmd, org)
 			if err != nil {
 				return err
 			}
@@ -75,11 +71,7 @@ func newDiscoveredCommand() *cobra.Command {
 		Short: "List the cameras an edge host found and does not manage yet",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := cf.client(true)
-			if err != nil {
-				return err
-			}
-			orgID, err := cl.resolveOrg(cmd, org)
+			cl, orgID, err := cf.orgClient(cmd, org)
 			if err != nil {
 				return err
 			}
@@ -150,11 +142,7 @@ GET /api/v1/orgs/{org}/tasks.`,
 			if len(serials) == 0 {
 				return errors.New("name the cameras with --serial (see relay edgehosts discovered)")
 			}
-			cl, err := cf.client(true)
-			if err != nil {
-				return err
-			}
-			orgID, err := cl.resolveOrg(cmd, org)
+			cl, orgID, err := cf.orgClient(cmd, org)
 			if err != nil {
 				return err
 			}

@@ -13,30 +13,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
-
-// syncBuffer is a bytes.Buffer that the command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // run executes the root command to completion.
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testtool.Buffer
 	root := newRootCommand()
 	root.SetArgs(args)
 	root.SetOut(&out)
@@ -49,7 +33,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 // relayProcess is `relay serve` running in-process.
 type relayProcess struct {
 	url, ca        string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testtool.Buffer
 	stop           func() error
 }
 
@@ -58,7 +42,7 @@ var readyLine = regexp.MustCompile(`relay ready: (\S+) ca=(\S+)`)
 // serve starts `relay serve` with args and waits for its ready line.
 func serve(t *testing.T, args ...string) *relayProcess {
 	t.Helper()
-	p := &relayProcess{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	p := &relayProcess{stdout: &testtool.Buffer{}, stderr: &testtool.Buffer{}}
 	root := newRootCommand()
 	root.SetArgs(append([]string{"serve", "--listen", "127.0.0.1:0"}, args...))
 	root.SetOut(p.stdout)

@@ -112,13 +112,9 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		f.Connected = &c
 	}
 	f.Model, f.Group, f.EdgeHost = q.Get("model"), q.Get("group"), q.Get("edgehost")
-	limit := defaultPageSize
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			return problem.Invalid("limit", "must be a number from 1 to "+strconv.Itoa(maxPageSize))
-		}
-		limit = n
+	limit, err := pageLimit(q.Get("limit"))
+	if err != nil {
+		return err
 	}
 	ds, next, err := a.store.ListDevices(r.Context(), PrincipalFrom(r.Context()).Org, f, q.Get("cursor"), limit)
 	if err != nil {
@@ -130,6 +126,18 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	}
 	out.NextCursor = next
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// pageLimit reads a limit query parameter: defaultPageSize when empty.
+func pageLimit(s string) (int, error) {
+	if s == "" {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, problem.Invalid("limit", "must be a number from 1 to "+strconv.Itoa(maxPageSize))
+	}
+	return n, nil
 }
 
 type deviceBody struct {

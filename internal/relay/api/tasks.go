@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -17,13 +16,9 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 			return problem.Invalid(k, "unknown query parameter; use serial, state, kind, limit")
 		}
 	}
-	limit := defaultPageSize
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			return problem.Invalid("limit", "must be a number from 1 to "+strconv.Itoa(maxPageSize))
-		}
-		limit = n
+	limit, err := pageLimit(q.Get("limit"))
+	if err != nil {
+		return err
 	}
 	f := store.TaskFilter{Serial: q.Get("serial"), State: q.Get("state"), Kind: q.Get("kind")}
 	ts, err := a.store.Tasks(r.Context(), PrincipalFrom(r.Context()).Org, f, limit)

@@ -32,8 +32,8 @@ func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*age
 	l := &agentLinks{st: st, log: log, ctx: ctx}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+linkapi.InventoryPath, l.inventory)
-	mux.HandleFunc("POST "+linkapi.DiscoveredPath, l.discovered)
-	mux.HandleFunc("POST "+linkapi.TasksPath, l.tasks)
+	mux.HandleFunc("POST "+linkapi.DiscoveredPath, record(l, "discovered devices", true, st.SetDiscovered))
+	mux.HandleFunc("POST "+linkapi.TasksPath, record(l, "tasks", false, st.PutTasks))
 	mux.HandleFunc("GET "+linkapi.ConfigPath, l.config)
 	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, OnEvent: l.onEvent, Logger: log})
 	if err != nil {
@@ -128,42 +128,26 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// discovered records what an edge host found on its network.
-func (l *agentLinks) discovered(w http.ResponseWriter, r *http.Request) {
-	agentID, org, ok := l.agentOrg(r)
-	if !ok || strings.HasPrefix(agentID, "dev_") {
-		http.Error(w, "only edge hosts report discoveries", http.StatusForbidden)
-		return
+// record is a handler for an agent's JSON report of type T, stored by save; with
+// edgeHostsOnly, agents on devices are refused.
+func record[T any](l *agentLinks, what string, edgeHostsOnly bool, save func(ctx context.Context, org, agentID string, v T) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		agentID, org, ok := l.agentOrg(r)
+		if !ok || edgeHostsOnly && strings.HasPrefix(agentID, "dev_") {
+			http.Error(w, what+": not accepted from this agent", http.StatusForbidden)
+			return
+		}
+		var v T
+		if !decodeLink(w, r, 32<<20, &v) {
+			return
+		}
+		if err := save(r.Context(), org, agentID, v); err != nil {
+			l.log.Warn(what, "agent", agentID, "err", err)
+			http.Error(w, what+" not recorded", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	}
-	var found []linkapi.DiscoveredDevice
-	if !decodeLink(w, r, 32<<20, &found) {
-		return
-	}
-	if err := l.st.SetDiscovered(r.Context(), org, agentID, found); err != nil {
-		l.log.Warn("discovered", "agent", agentID, "err", err)
-		http.Error(w, "not recorded", http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// tasks records an agent's task reports.
-func (l *agentLinks) tasks(w http.ResponseWriter, r *http.Request) {
-	agentID, org, ok := l.agentOrg(r)
-	if !ok {
-		http.Error(w, "unknown agent", http.StatusForbidden)
-		return
-	}
-	var reports []linkapi.TaskReport
-	if !decodeLink(w, r, 32<<20, &reports) {
-		return
-	}
-	if err := l.st.PutTasks(r.Context(), org, agentID, reports); err != nil {
-		l.log.Warn("tasks", "agent", agentID, "err", err)
-		http.Error(w, "not recorded", http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // config answers an edge host with the mode and profile of each device it manages.
