@@ -24,7 +24,6 @@ import (
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
-
 // cameraAdminPassword is the cameras' admin password: distinctive, so that the test can
 // search the relay's files and logs for it.
 const cameraAdminPassword = "Adm1n-Pw-quokka-4471"
