@@ -1,0 +1,363 @@
+package taskengine
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Runner does one kind of task. It must check the device's state first, so that running
+// a task again after a crash is safe (an upgrade to the version the device already runs
+// succeeds without uploading). progress records a step in the task's transitions.
+type Runner interface {
+	Run(ctx context.Context, t Task, progress func(detail string)) (json.RawMessage, error)
+}
+
+// RunnerFunc adapts a function to Runner.
+type RunnerFunc func(ctx context.Context, t Task, progress func(detail string)) (json.RawMessage, error)
+
+// Run calls f.
+func (f RunnerFunc) Run(ctx context.Context, t Task, progress func(string)) (json.RawMessage, error) {
+	return f(ctx, t, progress)
+}
+
+// Config describes an Engine.
+type Config struct {
+	// Journal is the bbolt file of the journal (required).
+	Journal string
+	// Runners by task kind; a task of another kind is refused.
+	Runners map[string]Runner
+	// Concurrency bounds the tasks running at once (default 16); a device runs one at a time.
+	Concurrency int
+	// OnChange, when set, is called after every journaled change (something to report).
+	OnChange func()
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+var (
+	// ErrUnknownKind: no runner for the task's kind.
+	ErrUnknownKind = errors.New("taskengine: unknown task kind")
+	// ErrInvalid: the task lacks an ID, a serial or an attempt.
+	ErrInvalid = errors.New("taskengine: invalid task")
+)
+
+// Engine runs tasks from its journal.
+type Engine struct {
+	cfg Config
+	j   *journal
+	log *slog.Logger
+	// wake is signalled when a task may be startable (capacity 1).
+	wake chan struct{}
+
+	mu      sync.Mutex
+	waiting map[string]uint64             // accepted task IDs -> their order
+	busy    map[string]bool               // serials with a running task
+	cancels map[string]context.CancelFunc // running task ID -> its cancel
+	running int
+}
+
+// Open opens the journal. Tasks that were running when the engine last stopped go back
+// to accepted: their runners check the device first, so running them again is safe.
+func Open(cfg Config) (*Engine, error) {
+	if cfg.Journal == "" {
+		return nil, errors.New("taskengine: Config.Journal is required")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	j, err := openJournal(cfg.Journal)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, j: j, log: cfg.Logger.With("component", "taskengine"), wake: make(chan struct{}, 1),
+		waiting: map[string]uint64{}, busy: map[string]bool{}, cancels: map[string]context.CancelFunc{}}
+	interrupted, err := j.all(func(r Record) bool { return r.State == Running })
+	if err != nil {
+		j.close()
+		return nil, err
+	}
+	for _, r := range interrupted {
+		if _, err := e.move(r.ID, r.Attempt, Accepted, "resumed after a restart", nil); err != nil {
+			j.close()
+			return nil, err
+		}
+	}
+	accepted, err := j.all(func(r Record) bool { return r.State == Accepted })
+	if err != nil {
+		j.close()
+		return nil, err
+	}
+	for _, r := range accepted {
+		e.waiting[r.ID] = r.Seq
+	}
+	return e, nil
+}
+
+// Close closes the journal; Run must have returned.
+func (e *Engine) Close() error { return e.j.close() }
+
+// Submit journals a task as accepted and returns its record. Submitting the same ID and
+// attempt again returns the record as it stands, so a task delivered twice runs once; an
+// older attempt than the journal's is ignored the same way.
+func (e *Engine) Submit(t Task) (Record, error) {
+	if t.ID == "" || t.Serial == "" || t.Attempt < 1 {
+		return Record{}, fmt.Errorf("%w: id %q, serial %q, attempt %d", ErrInvalid, t.ID, t.Serial, t.Attempt)
+	}
+	if _, ok := e.cfg.Runners[t.Kind]; !ok {
+		return Record{}, fmt.Errorf("%w %q", ErrUnknownKind, t.Kind)
+	}
+	now := e.cfg.Now().UTC()
+	r, err := e.j.update(t.ID, func(r *Record, exists bool) (bool, error) {
+		if exists && r.Attempt >= t.Attempt {
+			return false, nil
+		}
+		*r = Record{Task: t, State: Accepted, Transitions: append(r.Transitions, Transition{State: Accepted, At: now, Attempt: t.Attempt})}
+		return true, nil
+	})
+	if err != nil {
+		return Record{}, fmt.Errorf("taskengine: journal %s: %w", t.ID, err)
+	}
+	e.track(r)
+	e.changed()
+	return r, nil
+}
+
+// Cancel cancels a task that has not ended: one waiting is cancelled at once, a running
+// one when its runner returns.
+func (e *Engine) Cancel(id string) error {
+	e.mu.Lock()
+	cancel := e.cancels[id]
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		return nil
+	}
+	r, err := e.j.update(id, func(r *Record, exists bool) (bool, error) {
+		if !exists {
+			return false, ErrNotFound
+		}
+		if r.State != Accepted {
+			return false, nil
+		}
+		r.State, r.Detail = Cancelled, "cancelled before it started"
+		r.Transitions = append(r.Transitions, Transition{State: Cancelled, At: e.cfg.Now().UTC(), Detail: r.Detail, Attempt: r.Attempt})
+		r.Reported = false
+		return true, nil
+	})
+	if err == nil {
+		e.track(r)
+		e.changed()
+	}
+	return err
+}
+
+// Get returns a task's record.
+func (e *Engine) Get(id string) (Record, error) { return e.j.get(id) }
+
+// Unreported lists records whose latest state the task manager has not acknowledged.
+func (e *Engine) Unreported() ([]Record, error) {
+	return e.j.all(func(r Record) bool { return !r.Reported })
+}
+
+// List lists every record.
+func (e *Engine) List() ([]Record, error) { return e.j.all(func(Record) bool { return true }) }
+
+// MarkReported records the task manager's acknowledgement of these records; a task that
+// moved on since stays unreported.
+func (e *Engine) MarkReported(rs []Record) error {
+	for _, sent := range rs {
+		_, err := e.j.update(sent.ID, func(r *Record, exists bool) (bool, error) {
+			if !exists || r.Attempt != sent.Attempt || len(r.Transitions) != len(sent.Transitions) || r.Reported {
+				return false, nil
+			}
+			r.Reported = true
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) changed() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+	if e.cfg.OnChange != nil {
+		e.cfg.OnChange()
+	}
+}
+
+// track keeps the in-memory list of waiting tasks in step with the journal.
+func (e *Engine) track(r Record) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r.State == Accepted {
+		e.waiting[r.ID] = r.Seq
+	} else {
+		delete(e.waiting, r.ID)
+	}
+}
+
+// move journals a transition of the given attempt; a record of another attempt is left
+// alone (and reported as not moved).
+func (e *Engine) move(id string, attempt int, to State, detail string, result json.RawMessage) (bool, error) {
+	moved := false
+	r, err := e.j.update(id, func(r *Record, exists bool) (bool, error) {
+		if !exists || r.Attempt != attempt {
+			return false, nil
+		}
+		r.State, r.Detail, r.Reported = to, detail, false
+		if result != nil {
+			r.Result = result
+		}
+		r.Transitions = append(r.Transitions, Transition{State: to, At: e.cfg.Now().UTC(), Detail: detail, Attempt: attempt})
+		moved = true
+		return true, nil
+	})
+	if moved && err == nil {
+		e.track(r)
+	}
+	return moved, err
+}
+
+// Run starts accepted tasks in the order they were accepted, at most Concurrency at
+// once and one per device, until ctx is done; then it cancels the running ones and waits
+// for them (they resume at the next Open).
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(time.Second) // deadlines pass without a wake-up
+	defer tick.Stop()
+	for {
+		if err := e.startReady(ctx, &wg); err != nil {
+			e.log.Error("start tasks", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.waiting))
+	for id := range e.waiting {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(e.waiting[a], e.waiting[b]) })
+	e.mu.Unlock()
+	now := e.cfg.Now()
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return nil
+		}
+		e.mu.Lock()
+		full := e.running >= e.cfg.Concurrency
+		e.mu.Unlock()
+		if full {
+			return nil
+		}
+		r, err := e.j.get(id)
+		if err != nil {
+			return err
+		}
+		if r.State != Accepted {
+			continue
+		}
+		if !r.Deadline.IsZero() && now.After(r.Deadline) {
+			if _, err := e.move(r.ID, r.Attempt, Expired, "the deadline passed before the task could start", nil); err != nil {
+				return err
+			}
+			e.changed()
+			continue
+		}
+		e.mu.Lock()
+		if e.running >= e.cfg.Concurrency {
+			e.mu.Unlock()
+			return nil
+		}
+		if e.busy[r.Serial] {
+			e.mu.Unlock()
+			continue
+		}
+		e.busy[r.Serial] = true
+		e.running++
+		tctx, cancel := context.WithCancel(ctx)
+		e.cancels[r.ID] = cancel
+		e.mu.Unlock()
+		if _, err := e.move(r.ID, r.Attempt, Running, "", nil); err != nil {
+			e.finish(r, cancel)
+			return err
+		}
+		e.changed()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer e.finish(r, cancel)
+			e.execute(tctx, ctx, r.Task)
+		}()
+	}
+	return nil
+}
+
+func (e *Engine) finish(r Record, cancel context.CancelFunc) {
+	cancel()
+	e.mu.Lock()
+	delete(e.busy, r.Serial)
+	delete(e.cancels, r.ID)
+	e.running--
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// execute runs one task and journals how it ended. When the engine itself is stopping
+// (parent done) nothing is journaled: the task stays running and resumes at Open.
+func (e *Engine) execute(ctx, parent context.Context, t Task) {
+	log := e.log.With("task", t.ID, "attempt", t.Attempt, "kind", t.Kind, "serial", t.Serial)
+	progress := func(detail string) {
+		if _, err := e.move(t.ID, t.Attempt, Running, detail, nil); err == nil {
+			e.changed()
+		}
+	}
+	result, err := e.cfg.Runners[t.Kind].Run(ctx, t, progress)
+	if parent.Err() != nil {
+		log.Info("engine stopping; the task resumes at the next start")
+		return
+	}
+	state, detail := Succeeded, ""
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		state, detail = Cancelled, "cancelled while running: "+err.Error()
+	default:
+		state, detail = Failed, err.Error()
+	}
+	if _, jerr := e.move(t.ID, t.Attempt, state, detail, result); jerr != nil {
+		log.Error("journal the result", "err", jerr)
+		return
+	}
+	log.Debug("task ended", "state", state, "detail", detail)
+	e.changed()
+}

@@ -1,0 +1,249 @@
+package taskengine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// started runs an engine until the test ends (or stop is called).
+type started struct {
+	e    *Engine
+	stop func()
+}
+
+func start(t *testing.T, cfg Config) *started {
+	t.Helper()
+	e, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	s := &started{e: e}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			if err := e.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func state(t *testing.T, e *Engine, id string) State {
+	t.Helper()
+	r, err := e.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.State
+}
+
+func TestSubmitRunsOnceAndRefusesBadTasks(t *testing.T) {
+	var runs atomic.Int32
+	s := start(t, Config{Journal: filepath.Join(t.TempDir(), "tasks.db"), Runners: map[string]Runner{
+		"noop": RunnerFunc(func(ctx context.Context, t Task, progress func(string)) (json.RawMessage, error) {
+			runs.Add(1)
+			progress("halfway")
+			return json.RawMessage(`{"ok":true}`), nil
+		}),
+	}})
+	task := Task{ID: "t1", Attempt: 1, Kind: "noop", Serial: "ACCC8E000001"}
+	for range 3 { // delivered three times: runs once
+		if _, err := s.e.Submit(task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the task to succeed", func() bool { return state(t, s.e, "t1") == Succeeded })
+	time.Sleep(50 * time.Millisecond)
+	if _, err := s.e.Submit(task); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.e.Get("t1"); r.State != Succeeded || string(r.Result) != `{"ok":true}` {
+		t.Fatalf("after a repeat: %+v", r)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("ran %d times, want 1", n)
+	}
+	r, _ := s.e.Get("t1")
+	var states []State
+	for _, tr := range r.Transitions {
+		states = append(states, tr.State)
+	}
+	if fmt.Sprint(states) != "[accepted running running succeeded]" {
+		t.Fatalf("transitions %v", states)
+	}
+	// A second attempt of the same task runs again.
+	task.Attempt = 2
+	if _, err := s.e.Submit(task); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "attempt 2", func() bool { r, _ := s.e.Get("t1"); return r.Attempt == 2 && r.State == Succeeded })
+	if n := runs.Load(); n != 2 {
+		t.Fatalf("ran %d times after a second attempt, want 2", n)
+	}
+	if _, err := s.e.Submit(Task{ID: "t2", Attempt: 1, Kind: "format-disk", Serial: "X"}); !errors.Is(err, ErrUnknownKind) {
+		t.Errorf("unknown kind: %v", err)
+	}
+	if _, err := s.e.Submit(Task{ID: "", Attempt: 1, Kind: "noop", Serial: "X"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no ID: %v", err)
+	}
+}
+
+func TestConcurrencyLimits(t *testing.T) {
+	var mu sync.Mutex
+	running, maxRunning := 0, 0
+	perDevice := map[string]int{}
+	release := make(chan struct{})
+	s := start(t, Config{Journal: filepath.Join(t.TempDir(), "tasks.db"), Concurrency: 3, Runners: map[string]Runner{
+		"slow": RunnerFunc(func(ctx context.Context, t Task, _ func(string)) (json.RawMessage, error) {
+			mu.Lock()
+			running++
+			perDevice[t.Serial]++
+			maxRunning = max(maxRunning, running)
+			bad := perDevice[t.Serial] > 1
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			running--
+			perDevice[t.Serial]--
+			mu.Unlock()
+			if bad {
+				return nil, errors.New("two tasks at once on one device")
+			}
+			return nil, nil
+		}),
+	}})
+	for i := range 12 { // 6 devices, 2 tasks each
+		if _, err := s.e.Submit(Task{ID: fmt.Sprint("t", i), Attempt: 1, Kind: "slow", Serial: fmt.Sprint("dev", i%6)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "3 tasks running", func() bool { mu.Lock(); defer mu.Unlock(); return running == 3 })
+	close(release)
+	waitFor(t, "all tasks done", func() bool {
+		rs, _ := s.e.List()
+		for _, r := range rs {
+			if !r.State.Final() {
+				return false
+			}
+		}
+		return len(rs) == 12
+	})
+	rs, _ := s.e.List()
+	for _, r := range rs {
+		if r.State != Succeeded {
+			t.Errorf("%s: %s %s", r.ID, r.State, r.Detail)
+		}
+	}
+	if maxRunning != 3 {
+		t.Errorf("at most %d ran at once, want 3", maxRunning)
+	}
+}
+
+// TestResumeAfterStop stops the engine while a task runs: the journal still says
+// running, and the next Open resumes it; the runner, checking the device first, finishes
+// without doing the work twice.
+func TestResumeAfterStop(t *testing.T) {
+	journal := filepath.Join(t.TempDir(), "tasks.db")
+	var uploads atomic.Int32
+	var deviceVersion atomic.Value
+	deviceVersion.Store("11.11.1")
+	entered := make(chan struct{}, 1)
+	upgrade := RunnerFunc(func(ctx context.Context, t Task, progress func(string)) (json.RawMessage, error) {
+		if deviceVersion.Load() == "12.0.0" {
+			return json.RawMessage(`"already at 12.0.0"`), nil
+		}
+		uploads.Add(1)
+		deviceVersion.Store("12.0.0") // the device took the image...
+		entered <- struct{}{}
+		<-ctx.Done() // ...and the agent stops before it could journal the end
+		return nil, ctx.Err()
+	})
+	s := start(t, Config{Journal: journal, Runners: map[string]Runner{"firmware": upgrade}})
+	if _, err := s.e.Submit(Task{ID: "fw", Attempt: 1, Kind: "firmware", Serial: "ACCC8E000001"}); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	s.stop()
+
+	s = start(t, Config{Journal: journal, Runners: map[string]Runner{"firmware": upgrade}})
+	waitFor(t, "the resumed task to succeed", func() bool { return state(t, s.e, "fw") == Succeeded })
+	r, _ := s.e.Get("fw")
+	if uploads.Load() != 1 || string(r.Result) != `"already at 12.0.0"` {
+		t.Fatalf("uploads %d, result %s", uploads.Load(), r.Result)
+	}
+	resumed := false
+	for _, tr := range r.Transitions {
+		resumed = resumed || tr.Detail == "resumed after a restart"
+	}
+	if !resumed {
+		t.Fatalf("no resume in the transitions: %+v", r.Transitions)
+	}
+}
+
+func TestCancelExpireAndReport(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	block := make(chan struct{})
+	s := start(t, Config{Journal: filepath.Join(t.TempDir(), "tasks.db"), Now: func() time.Time { return now }, Runners: map[string]Runner{
+		"wait": RunnerFunc(func(ctx context.Context, t Task, _ func(string)) (json.RawMessage, error) {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-block:
+				return nil, nil
+			}
+		}),
+	}})
+	_, _ = s.e.Submit(Task{ID: "running", Attempt: 1, Kind: "wait", Serial: "A"})
+	waitFor(t, "running", func() bool { return state(t, s.e, "running") == Running })
+	_, _ = s.e.Submit(Task{ID: "queued", Attempt: 1, Kind: "wait", Serial: "A"})
+	_, _ = s.e.Submit(Task{ID: "late", Attempt: 1, Kind: "wait", Serial: "B", Deadline: now.Add(-time.Minute)})
+	waitFor(t, "expired", func() bool { return state(t, s.e, "late") == Expired })
+	if err := s.e.Cancel("queued"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.e.Cancel("running"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both cancelled", func() bool {
+		return state(t, s.e, "queued") == Cancelled && state(t, s.e, "running") == Cancelled
+	})
+	if err := s.e.Cancel("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cancel unknown: %v", err)
+	}
+	un, _ := s.e.Unreported()
+	if len(un) != 3 {
+		t.Fatalf("unreported %d, want 3", len(un))
+	}
+	if err := s.e.MarkReported(un); err != nil {
+		t.Fatal(err)
+	}
+	if un, _ := s.e.Unreported(); len(un) != 0 {
+		t.Fatalf("still unreported: %+v", un)
+	}
+	close(block)
+}
