@@ -104,4 +104,3 @@ func (j *journal) all(keep func(Record) bool) ([]Record, error) {
 	})
 	return out, err
 }
-
