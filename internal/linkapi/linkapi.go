@@ -4,6 +4,7 @@
 package linkapi
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/profile"
@@ -68,34 +69,59 @@ type DeviceConfig struct {
 // answered 204. Reports are idempotent: the relay keeps the latest of each task ID.
 const TasksPath = "/v1/tasks"
 
-// Task states.
+// Task states: queued and dispatched at the relay, the rest at the agent.
 const (
-	TaskQueued    = "queued"
-	TaskRunning   = "running"
-	TaskSucceeded = "succeeded"
-	TaskFailed    = "failed"
+	TaskQueued     = "queued"
+	TaskDispatched = "dispatched"
+	TaskAccepted   = "accepted"
+	TaskRunning    = "running"
+	TaskSucceeded  = "succeeded"
+	TaskFailed     = "failed"
+	TaskCancelled  = "cancelled"
+	TaskExpired    = "expired"
 )
 
 // TaskReport is a task and its every transition.
 type TaskReport struct {
-	ID          string       `json:"id"`
-	Kind        string       `json:"kind"` // onboard, ...
-	Serial      string       `json:"serial"`
-	State       string       `json:"state"`
-	Detail      string       `json:"detail,omitempty"`
-	CreatedBy   string       `json:"createdBy"` // "agent" for tasks the agent created itself
-	Transitions []Transition `json:"transitions"`
+	ID          string          `json:"id"`
+	Attempt     int             `json:"attempt,omitempty"`
+	Kind        string          `json:"kind"` // onboard, firmware, ...
+	Serial      string          `json:"serial"`
+	State       string          `json:"state"`
+	Detail      string          `json:"detail,omitempty"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	CreatedBy   string          `json:"createdBy"` // "agent" for tasks the agent created itself
+	Transitions []Transition    `json:"transitions"`
 }
 
 // Transition is one state change of a task.
 type Transition struct {
-	State  string    `json:"state"`
-	At     time.Time `json:"at"`
-	Detail string    `json:"detail,omitempty"`
+	State   string    `json:"state"`
+	At      time.Time `json:"at"`
+	Detail  string    `json:"detail,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
 }
 
-// Final reports whether a task state is final.
-func Final(state string) bool { return state == TaskSucceeded || state == TaskFailed }
+// Final reports whether a task state ends an attempt.
+func Final(state string) bool {
+	return state == TaskSucceeded || state == TaskFailed || state == TaskCancelled || state == TaskExpired
+}
+
+// RunTasksPath gives an agent tasks to run (relay -> agent): POST a JSON array of
+// taskengine.Task, answered 200 with the records as journaled. Giving the same task ID
+// and attempt again changes nothing.
+const RunTasksPath = "/v1/tasks/run"
+
+// CancelTasksPath cancels tasks at the agent (relay -> agent): POST a JSON array of task
+// IDs, answered 204.
+const CancelTasksPath = "/v1/tasks/cancel"
+
+// ArtifactPath serves a release artifact to agents (agent -> relay): GET
+// ArtifactPath + sha256 (hex).
+const ArtifactPath = "/v1/artifacts/"
+
+// ReleaseKeyPath is the relay's release signing public key, PEM (agent -> relay): GET.
+const ReleaseKeyPath = "/v1/release-key"
 
 // OnboardPath asks an edge host to onboard discovered devices (relay -> agent): POST an
 // OnboardRequest, answered 202 with OnboardResponse. The admin credentials in it are used

@@ -37,6 +37,9 @@ func (s *Server) bootstrap(ctx context.Context, st *store.Store, hasher *auth.Ha
 	if err != nil {
 		return fmt.Errorf("first organization: %w", err)
 	}
+	if err := st.SetOperatorOrg(ctx, org.ID); err != nil {
+		return fmt.Errorf("first organization: %w", err)
+	}
 	s.log.Info("first start: created the first admin and organization", "email", email, "org", org.ID,
 		"passwordFrom", map[bool]string{true: "generated (printed once on stderr)", false: "RELAY_ADMIN_PASSWORD"}[generated])
 	if generated && s.cfg.Stderr != nil {

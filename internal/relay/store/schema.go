@@ -25,6 +25,11 @@ package store
 //	profiles          orgID "/" name                -> profile.Profile
 //	discovered        orgID "/" edgehostID          -> []linkapi.DiscoveredDevice (the last report)
 //	tasks             orgID "/" taskID              -> Task
+//	jobs              orgID "/" jobID               -> Job
+//	job_tasks         jobID "/" taskID              -> empty (the tasks of a job)
+//	active_jobs       orgID "/" jobID               -> empty (jobs not ended, for the task manager)
+//	releases          releaseID                     -> Release (global: the software catalog)
+//	meta              "operator_org"                -> orgID whose admins manage releases
 //
 // IDs are a type prefix and random base32 (see newID) and never contain "/", so
 // "orgID/" is a safe prefix for a cursor scan. Keep the buckets and the indexes in step
@@ -53,6 +58,10 @@ var (
 	bucketProfiles         = []byte("profiles")
 	bucketDiscovered       = []byte("discovered")
 	bucketTasks            = []byte("tasks")
+	bucketJobs             = []byte("jobs")
+	bucketJobTasks         = []byte("job_tasks")
+	bucketActiveJobs       = []byte("active_jobs")
+	bucketReleases         = []byte("releases")
 )
 
 var allBuckets = [][]byte{
@@ -60,9 +69,13 @@ var allBuckets = [][]byte{
 	bucketTokens, bucketTokenSubjects, bucketClients, bucketOrgClients, bucketInvitations,
 	bucketInvitationCodes, bucketGroups, bucketDevices, bucketOrgDevices, bucketEdgeHosts,
 	bucketEnrollmentTokens, bucketProfiles, bucketDiscovered, bucketTasks,
+	bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases,
 }
 
-var keySchema = []byte("schema")
+var (
+	keySchema      = []byte("schema")
+	keyOperatorOrg = []byte("operator_org")
+)
 
 // ID prefixes, so that an ID says what it names.
 const (
@@ -72,6 +85,9 @@ const (
 	prefixInvitation = "inv_"
 	prefixGroup      = "grp_"
 	prefixEdgeHost   = "eh_"
+	prefixJob        = "job_"
+	prefixTask       = "tsk_"
+	prefixRelease    = "rel_"
 )
 
 // pair is the key of a record or index entry that belongs to a parent: parent "/" child.

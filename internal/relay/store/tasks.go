@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -10,37 +11,132 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 )
 
-// Task is a task as the relay knows it: the agent's latest report of it.
+// Task is a task as the relay knows it: what the task manager decided (queued,
+// dispatched, retried) and what the agent reported (accepted, running, the result).
 type Task struct {
 	linkapi.TaskReport
 	Org       string    `json:"org"`
-	EdgeHost  string    `json:"edgeHost,omitempty"`
+	EdgeHost  string    `json:"edgeHost,omitempty"` // the agent that runs it
 	UpdatedAt time.Time `json:"updatedAt"`
+
+	// For tasks of a job (empty for tasks an agent created itself):
+	JobID       string          `json:"jobId,omitempty"`
+	Params      json.RawMessage `json:"params,omitempty"`
+	MaxAttempts int             `json:"maxAttempts,omitempty"`
+	Backoff     time.Duration   `json:"backoff,omitempty"`
+	NotBefore   time.Time       `json:"notBefore,omitzero"`
+	Deadline    time.Time       `json:"deadline,omitzero"`
+	// DispatchedAt is when the current attempt was last given to the agent.
+	DispatchedAt time.Time `json:"dispatchedAt,omitzero"`
+	// CancelSent records that the agent was asked to cancel the task.
+	CancelSent bool `json:"cancelSent,omitempty"`
 }
 
-// PutTasks records task reports of an agent. Reports are deduplicated by task ID: a
-// report older than what the relay has (fewer transitions) is ignored, so repeats and
-// reordering after reconnects change nothing.
+// Move records a transition the task manager makes.
+func (t *Task) Move(state, detail string, at time.Time) {
+	t.State, t.Detail, t.UpdatedAt = state, detail, at
+	t.Transitions = append(t.Transitions, linkapi.Transition{State: state, At: at, Detail: detail, Attempt: t.Attempt})
+}
+
+// merge takes an agent's report of the task's current attempt: its transitions are added
+// (once each, however often the report comes) and its state becomes the task's. A report
+// of an earlier attempt adds its transitions only.
+func (t *Task) merge(r linkapi.TaskReport, now time.Time) bool {
+	r = normalize(r)
+	seen := map[linkapi.Transition]bool{}
+	for _, tr := range t.Transitions {
+		seen[tr] = true
+	}
+	added := false
+	for _, tr := range r.Transitions {
+		if !seen[tr] {
+			seen[tr] = true
+			t.Transitions = append(t.Transitions, tr)
+			added = true
+		}
+	}
+	if r.Attempt == t.Attempt && added {
+		t.State, t.Detail = r.State, r.Detail
+		if r.Result != nil {
+			t.Result = r.Result
+		}
+	}
+	if added {
+		t.UpdatedAt = now
+	}
+	return added
+}
+
+// normalize gives a report of an agent's own task (which has no attempts) attempt 1, and
+// every transition its report's attempt.
+func normalize(r linkapi.TaskReport) linkapi.TaskReport {
+	if r.Attempt == 0 {
+		r.Attempt = 1
+	}
+	trs := make([]linkapi.Transition, len(r.Transitions))
+	for i, tr := range r.Transitions {
+		if tr.Attempt == 0 {
+			tr.Attempt = r.Attempt
+		}
+		trs[i] = tr
+	}
+	r.Transitions = trs
+	return r
+}
+
+// maxTaskTransitions bounds what one task keeps.
+const maxTaskTransitions = 200
+
+// PutTasks records task reports of an agent. Reports are deduplicated by task ID,
+// attempt and transition: repeats after reconnects change nothing. A report of a task
+// the relay does not have is a task the agent created itself (onboarding).
 func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) error {
 	now := s.now().UTC()
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTasks)
 		for _, r := range reports {
-			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 {
+			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 || len(r.Transitions) > maxTaskTransitions {
 				continue
 			}
-			var old Task
-			if err := getJSON(b, pair(org, r.ID), &old); err == nil {
-				if old.EdgeHost != agentID || len(old.Transitions) > len(r.Transitions) {
+			var t Task
+			err := getJSON(b, pair(org, r.ID), &t)
+			switch {
+			case err == ErrNotFound:
+				t = Task{TaskReport: normalize(r), Org: org, EdgeHost: agentID, UpdatedAt: now}
+			case err != nil:
+				return err
+			case t.EdgeHost != agentID:
+				continue // not this agent's task
+			default:
+				if !t.merge(r, now) {
 					continue
 				}
 			}
-			if err := putJSON(b, pair(org, r.ID), Task{TaskReport: r, Org: org, EdgeHost: agentID, UpdatedAt: now}); err != nil {
+			if len(t.Transitions) > maxTaskTransitions {
+				t.Transitions = t.Transitions[len(t.Transitions)-maxTaskTransitions:]
+			}
+			if err := putJSON(b, pair(org, r.ID), t); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// UpdateTask changes a task through fn.
+func (s *Store) UpdateTask(ctx context.Context, org, id string, fn func(*Task) error) (Task, error) {
+	var t Task
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTasks)
+		if err := getJSON(b, pair(org, id), &t); err != nil {
+			return err
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+		return putJSON(b, pair(org, id), t)
+	})
+	return t, err
 }
 
 // Task returns a task of an organization.
@@ -52,7 +148,12 @@ func (s *Store) Task(ctx context.Context, org, id string) (Task, error) {
 
 // TaskFilter selects tasks; empty fields match everything.
 type TaskFilter struct {
-	Serial, State, Kind string
+	Serial, State, Kind, JobID string
+}
+
+func (f TaskFilter) match(t Task) bool {
+	return (f.Serial == "" || strings.EqualFold(t.Serial, f.Serial)) && (f.State == "" || t.State == f.State) &&
+		(f.Kind == "" || t.Kind == f.Kind) && (f.JobID == "" || t.JobID == f.JobID)
 }
 
 // Tasks lists an organization's tasks matching f, up to limit, by ID.
@@ -60,12 +161,24 @@ func (s *Store) Tasks(ctx context.Context, org string, f TaskFilter, limit int) 
 	out := []Task{}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTasks)
+		if f.JobID != "" {
+			return scanPrefix(tx.Bucket(bucketJobTasks), prefixOf(f.JobID), nil, func(k, _ []byte) (bool, error) {
+				var t Task
+				if err := getJSON(b, pair(org, string(k[len(f.JobID)+1:])), &t); err != nil {
+					return false, err
+				}
+				if f.match(t) {
+					out = append(out, t)
+				}
+				return len(out) < limit, nil
+			})
+		}
 		return scanPrefix(b, prefixOf(org), nil, func(k, _ []byte) (bool, error) {
 			var t Task
 			if err := getJSON(b, k, &t); err != nil {
 				return false, err
 			}
-			if (f.Serial == "" || strings.EqualFold(t.Serial, f.Serial)) && (f.State == "" || t.State == f.State) && (f.Kind == "" || t.Kind == f.Kind) {
+			if f.match(t) {
 				out = append(out, t)
 			}
 			return len(out) < limit, nil
