@@ -8,7 +8,7 @@ import (
 
 // Counters are what a camera counts for tests to assert on.
 type Counters struct {
-	FirmwareUploads int64            `json:"firmwareUploads"` // upgrade requests that carried an image
+	FirmwareUploads int64            `json:"firmwareUploads"` // firmware images received whole, accepted or not
 	AppUploads      int64            `json:"appUploads"`      // ACAP packages received by upload.cgi
 	Reboots         int64            `json:"reboots"`         // reboots started (upgrade, rollback, restart, factory default)
 	RTSPSessions    int64            `json:"rtspSessions"`    // RTSP sessions that started playing

@@ -175,12 +175,19 @@ func (c *Camera) firmwareUpgrade(q *request) {
 		return
 	}
 
-	image, err := mr.NextPart()
+	part, err = mr.NextPart()
 	if err != nil {
 		q.jsonError(api, req, 415, "Missing firmware image")
 		return
 	}
-	c.counters.firmwareUploads.Add(1)
+	// An upload counts once the whole image arrived, whatever the camera then makes of it:
+	// a transfer cut short is not an image the camera received.
+	image := &eofReader{r: part}
+	defer func() {
+		if image.eof {
+			c.counters.firmwareUploads.Add(1)
+		}
+	}()
 
 	// Validation errors come before installation (vapix.md 6).
 	var fw FirmwareState
@@ -283,4 +290,18 @@ func isMajorDowngrade(to, from string) bool {
 	tm, _, _ := strings.Cut(to, ".")
 	fm, _, _ := strings.Cut(from, ".")
 	return compareVersions(tm, fm) < 0
+}
+
+// eofReader notes whether its reader was read to the end.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
 }
