@@ -22,7 +22,9 @@ import (
 // Files of the edge host's data directory beside its identity.
 const (
 	deviceKeyFile = "device-key" // seals the device credentials
-	deviceDBFile  = "devices.db" // managed devices and tasks
+	deviceDBFile  = "devices.db" // managed devices and onboarding tasks
+	tasksFile     = "tasks.db"   // the task engine's journal
+	artifactDir   = "artifacts"  // release files fetched from the relay, verified
 )
 
 // fleetSetup adds the flags that say how the edge host finds cameras and starts the
@@ -36,6 +38,8 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 		scans      []string
 		scanPorts  []int
 		account    string
+		taskLimit  int
+		rebootWait time.Duration
 	)
 	f := cmd.Flags()
 	f.StringSliceVar(&mdnsIfaces, "mdns-interface", nil, "interface to browse mDNS on (repeatable; default: every interface that is up with multicast, loopback excepted)")
@@ -45,6 +49,8 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 	f.StringSliceVar(&scans, "scan", nil, "address range (CIDR, at most /16) to probe for cameras at start (repeatable)")
 	f.IntSliceVar(&scanPorts, "scan-port", []int{80}, "HTTP ports --scan probes")
 	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on each camera it onboards")
+	f.IntVar(&taskLimit, "task-concurrency", 16, "tasks (upgrades, settings) run at once across cameras; one at a time per camera")
+	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for a camera to come back from a reboot")
 
 	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
 		var prefixes []netip.Prefix
@@ -82,7 +88,9 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			st.Close()
 			return nil, nil, err
 		}
-		mgr, err = fleet.New(fleet.Config{Store: st, Finder: w, Account: account, Logger: log})
+		mgr, err = fleet.New(fleet.Config{Store: st, Finder: w, Account: account, Logger: log,
+			TasksJournal: filepath.Join(dataDir, tasksFile), ArtifactDir: filepath.Join(dataDir, artifactDir),
+			TaskConcurrency: taskLimit, RebootWait: rebootWait})
 		if err != nil {
 			st.Close()
 			return nil, nil, err

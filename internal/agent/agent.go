@@ -22,6 +22,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/buildinfo"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
+	"github.com/opencamcloud/camcloud/pkg/taskengine"
 )
 
 // LinkPath is where the relay accepts agent links.
@@ -53,6 +54,11 @@ type Fleet interface {
 	TasksReported([]linkapi.TaskReport) error
 	ApplyConfig([]linkapi.DeviceConfig)
 	Onboard(linkapi.OnboardRequest) (linkapi.OnboardResponse, error)
+	// RunTasks journals tasks from the task manager; CancelTasks cancels them.
+	RunTasks([]taskengine.Task) ([]taskengine.Record, error)
+	CancelTasks(ids []string) error
+	// UseRelay gives the fleet the link's client to the relay (release files).
+	UseRelay(*http.Client)
 	// Changed is signalled when there is something new to report.
 	Changed() <-chan struct{}
 }
@@ -102,6 +108,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.Fleet != nil {
 		cfg.Inventory = cfg.Fleet.Inventory
+		cfg.Fleet.UseRelay(a.Client())
 	}
 	if cfg.Inventory == nil {
 		return a.Run(ctx)
@@ -221,6 +228,18 @@ func report(ctx context.Context, cfg Config, hc *http.Client) error {
 	return nil
 }
 
+// decodeBody reads a JSON request body from the relay strictly, answering 400 when it
+// does not decode.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 // linkURL turns the relay's https:// URL into the link's wss:// URL.
 func linkURL(relay string) (string, error) {
 	switch {
@@ -244,10 +263,7 @@ func handler(cfg Config) http.Handler {
 	if f := cfg.Fleet; f != nil {
 		mux.HandleFunc("POST "+linkapi.OnboardPath, func(w http.ResponseWriter, r *http.Request) {
 			var req linkapi.OnboardRequest
-			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&req); err != nil {
-				http.Error(w, "onboard: "+err.Error(), http.StatusBadRequest)
+			if !decodeBody(w, r, &req) {
 				return
 			}
 			resp, err := f.Onboard(req)
@@ -258,6 +274,30 @@ func handler(cfg Config) http.Handler {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusAccepted)
 			_ = json.NewEncoder(w).Encode(resp)
+		})
+		mux.HandleFunc("POST "+linkapi.RunTasksPath, func(w http.ResponseWriter, r *http.Request) {
+			var tasks []taskengine.Task
+			if !decodeBody(w, r, &tasks) {
+				return
+			}
+			recs, err := f.RunTasks(tasks)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(recs)
+		})
+		mux.HandleFunc("POST "+linkapi.CancelTasksPath, func(w http.ResponseWriter, r *http.Request) {
+			var ids []string
+			if !decodeBody(w, r, &ids) {
+				return
+			}
+			if err := f.CancelTasks(ids); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
 		})
 	}
 	return mux

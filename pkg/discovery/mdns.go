@@ -44,6 +44,7 @@ func sightingFrom(e *zeroconf.ServiceEntry) (sighting, bool) {
 	if serial == "" {
 		serial = serialFromInstance(name)
 	}
+	name = cleanName(name)
 	if serial == "" {
 		return sighting{}, false
 	}

@@ -3,6 +3,8 @@ package discovery
 import (
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // This file reads serial numbers out of what the network says (mDNS TXT records,
@@ -105,3 +107,21 @@ func unescapeInstance(s string) string {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// cleanName makes an instance name safe to show and log: valid UTF-8, no control
+// characters, at most 255 bytes (a DNS-SD instance label has at most 63, escaped 4 times
+// that).
+func cleanName(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	for len(s) > 255 {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return strings.TrimSpace(s)
+}

@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/grandcat/zeroconf"
 
@@ -80,6 +82,19 @@ func TestUnescapeInstance(t *testing.T) {
 	} {
 		if got := unescapeInstance(in); got != want {
 			t.Errorf("unescapeInstance(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCleanName(t *testing.T) {
+	for in, want := range map[string]string{
+		"AXIS P3265-V":           "AXIS P3265-V",
+		" Lobby\x00 cam\n":       "Lobby cam",
+		"bad \xff byte":          "bad \uFFFD byte",
+		strings.Repeat("é", 200): strings.Repeat("é", 127),
+	} {
+		if got := cleanName(in); got != want {
+			t.Errorf("cleanName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -171,7 +186,8 @@ func FuzzSerialFromAnnouncement(f *testing.F) {
 		}
 		e := zeroconf.NewServiceEntry(instance, ServiceType, "local.")
 		e.Text, e.Port, e.AddrIPv4 = strings.Split(txt, "\x00"), 80, []net.IP{net.IPv4(127, 0, 0, 1)}
-		if s, ok := sightingFrom(e); ok && (!isSerial(s.serial) || s.addr != "127.0.0.1:80") {
+		if s, ok := sightingFrom(e); ok && (!isSerial(s.serial) || s.addr != "127.0.0.1:80" || !utf8.ValidString(s.name) ||
+			len(s.name) > 255 || strings.IndexFunc(s.name, unicode.IsControl) >= 0) {
 			t.Fatalf("sighting %+v", s)
 		}
 	})

@@ -110,7 +110,7 @@ type Watcher struct {
 	cfg        Config
 	log        *slog.Logger
 	transport  *http.Transport
-	retryAfter time.Duration // a failed enrichment of an announcing device is retried after this
+	retryAfter time.Duration // a failed enrichment of an announcing device is retried after this (a sweep)
 	now        func() time.Time
 
 	bg  sync.WaitGroup // Run's probes
@@ -142,7 +142,7 @@ func New(cfg Config) (*Watcher, error) {
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "discovery"),
 		transport:  newTransport(cfg.ProbeTimeout),
-		retryAfter: cfg.GoneAfter,
+		retryAfter: cfg.SweepInterval,
 		now:        time.Now,
 		sem:        make(chan struct{}, probeConcurrency),
 		devices:    make(map[string]*entry),

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,14 +226,12 @@ func TestHostAddrs(t *testing.T) {
 }
 
 // Devices added by hand are probed once not seen for GoneAfter; one that stops answering
-// is gone, one that answers stays; added again it appears again. A camera that comes back
-// on another port is the same device, changed.
+// is gone, one that answers stays; added again it appears again.
 func TestManualDevicesGoneAndBack(t *testing.T) {
-	state := t.TempDir()
-	fleet := camsimtest.Start(t, 2, camsimtest.WithState(state))
+	fleet := camsimtest.Start(t, 2)
 	rec := &recorder{}
 	w, err := New(Config{DisableMDNS: true, SweepInterval: 100 * time.Millisecond, GoneAfter: 300 * time.Millisecond,
-		ProbeTimeout: 500 * time.Millisecond, OnEvent: rec.on, Logger: testLogger(t)})
+		ProbeTimeout: 2 * time.Second, OnEvent: rec.on, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,12 +278,24 @@ func TestManualDevicesGoneAndBack(t *testing.T) {
 	if last := rec.all()[3]; last.Kind != EventAppeared || last.Device.Serial != leaves.Info().Serial {
 		t.Errorf("after adding it again: %+v", last)
 	}
+}
 
-	// The fleet restarts on new ports (same state: same serials); added at the new
-	// address, each camera is the same device with a new address.
+// A camera that restarts on another port (same state: same serial) and is added at its
+// new address is the same device, changed.
+func TestManualDeviceMoves(t *testing.T) {
+	state := t.TempDir()
+	fleet := camsimtest.Start(t, 2, camsimtest.WithState(state))
+	rec := &recorder{}
+	w, err := New(Config{DisableMDNS: true, OnEvent: rec.on, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	oldAddrs := map[string]string{}
 	for _, c := range fleet.Cameras() {
 		oldAddrs[c.Info().Serial] = addrOf(c)
+		if _, err := w.Add(t.Context(), addrOf(c)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	fleet.Close()
 	fleet = camsimtest.Start(t, 2, camsimtest.WithState(state))
@@ -300,10 +311,15 @@ func TestManualDevicesGoneAndBack(t *testing.T) {
 	if got := w.Devices(); len(got) != 2 {
 		t.Fatalf("devices after the restart: %+v", got)
 	}
-	eventually(t, 5*time.Second, func() bool { return len(rec.all()) >= 6 }, func() string { return fmt.Sprint(rec.all()) })
-	for _, e := range rec.all()[4:6] {
-		if e.Kind != EventChanged || e.Device.Addr == oldAddrs[e.Device.Serial] {
-			t.Errorf("after the restart: %+v (was at %s)", e, oldAddrs[e.Device.Serial])
+	startWatcher(t, w) // to be told the events
+	eventually(t, 5*time.Second, func() bool { return len(rec.all()) >= 4 }, func() string { return fmt.Sprint(rec.all()) })
+	for i, e := range rec.all() {
+		want := EventAppeared
+		if i >= 2 {
+			want = EventChanged
+		}
+		if e.Kind != want || i >= 2 && e.Device.Addr == oldAddrs[e.Device.Serial] {
+			t.Errorf("event %d: %+v (was at %s)", i, e, oldAddrs[e.Device.Serial])
 		}
 	}
 }
@@ -318,5 +334,47 @@ func TestProbeChecksSerial(t *testing.T) {
 	_, _, err = w.probe(t.Context(), addrOf(fleet.Cameras()[0]), "ACCC8EFFFFFF")
 	if err == nil || !strings.Contains(err.Error(), "not ACCC8EFFFFFF") {
 		t.Fatalf("probe for another serial: %v", err)
+	}
+}
+
+// fakeAxis answers getAllUnrestrictedProperties like an Axis device with the firmware
+// version in version.
+func fakeAxis(t testing.TB, serial string, version *atomic.Value) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/axis-cgi/basicdeviceinfo.cgi" || r.Method != http.MethodPost {
+			http.NotFound(rw, r)
+			return
+		}
+		fmt.Fprintf(rw, `{"apiVersion":"1.3","data":{"propertyList":{"Brand":"AXIS","ProdNbr":"M1065-LW","SerialNumber":%q,"Version":%q}}}`,
+			serial, version.Load())
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A device whose facts change (here a firmware upgrade) is reported changed by the next
+// probe.
+func TestFactsChangeIsAnEvent(t *testing.T) {
+	var version atomic.Value
+	version.Store("9.80.1")
+	srv := fakeAxis(t, "accc12345678", &version)
+	rec := &recorder{}
+	w, err := New(Config{DisableMDNS: true, SweepInterval: 50 * time.Millisecond, GoneAfter: 100 * time.Millisecond,
+		ProbeTimeout: time.Second, OnEvent: rec.on, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.Add(t.Context(), srv.URL)
+	if err != nil || d.Serial != "ACCC12345678" || d.Firmware != "9.80.1" || d.Model != "M1065-LW" {
+		t.Fatalf("Add: %+v, %v", d, err)
+	}
+	startWatcher(t, w)
+	time.Sleep(300 * time.Millisecond)
+	version.Store("10.12.250")
+	eventually(t, 5*time.Second, func() bool { return len(rec.all()) >= 2 }, func() string { return fmt.Sprint(rec.all()) })
+	ev := rec.all()
+	if len(ev) != 2 || ev[0].Kind != EventAppeared || ev[1].Kind != EventChanged || ev[1].Device.Firmware != "10.12.250" ||
+		ev[1].Device.Addr != d.Addr {
+		t.Errorf("events: %+v", ev)
 	}
 }

@@ -309,14 +309,28 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 			return err
 		}
 		e.changed()
+		t := r.Task
+		t.Resumed = resumedAt(r)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer e.finish(r, cancel)
-			e.execute(tctx, ctx, r.Task)
+			e.execute(tctx, ctx, t)
 		}()
 	}
 	return nil
+}
+
+// resumedAt is the last progress of the current attempt when it ran before, else nil.
+func resumedAt(r Record) *string {
+	var last *string
+	for _, tr := range r.Transitions {
+		if tr.Attempt == r.Attempt && tr.State == Running {
+			d := tr.Detail
+			last = &d
+		}
+	}
+	return last
 }
 
 func (e *Engine) finish(r Record, cancel context.CancelFunc) {

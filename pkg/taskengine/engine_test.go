@@ -173,10 +173,15 @@ func TestResumeAfterStop(t *testing.T) {
 	var deviceVersion atomic.Value
 	deviceVersion.Store("11.11.1")
 	entered := make(chan struct{}, 1)
+	var resumedFrom atomic.Value
 	upgrade := RunnerFunc(func(ctx context.Context, t Task, progress func(string)) (json.RawMessage, error) {
+		if t.Resumed != nil {
+			resumedFrom.Store(*t.Resumed)
+		}
 		if deviceVersion.Load() == "12.0.0" {
 			return json.RawMessage(`"already at 12.0.0"`), nil
 		}
+		progress("uploading")
 		uploads.Add(1)
 		deviceVersion.Store("12.0.0") // the device took the image...
 		entered <- struct{}{}
@@ -195,6 +200,9 @@ func TestResumeAfterStop(t *testing.T) {
 	r, _ := s.e.Get("fw")
 	if uploads.Load() != 1 || string(r.Result) != `"already at 12.0.0"` {
 		t.Fatalf("uploads %d, result %s", uploads.Load(), r.Result)
+	}
+	if got, _ := resumedFrom.Load().(string); got != "uploading" {
+		t.Fatalf("the resumed runner was told %q, want the last progress \"uploading\"", got)
 	}
 	resumed := false
 	for _, tr := range r.Transitions {

@@ -33,6 +33,10 @@ type Task struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 	// Deadline, when set, is when the task expires if it has not started.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// Resumed is set when the task ran before and the agent stopped before it ended: the
+	// last progress its runner recorded then ("" if none), so that the runner can tell
+	// how far it got (an image uploaded, a reboot asked for).
+	Resumed *string `json:"-"`
 }
 
 // Transition is one state change, as the journal recorded it.

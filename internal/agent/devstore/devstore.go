@@ -32,12 +32,14 @@ type Device struct {
 	Address string `json:"address"` // host:port of its VAPIX, as last found
 	User    string `json:"user"`    // the agent's own VAPIX account on the device
 	// SealedPassword is that account's password sealed under the device's serial.
-	SealedPassword []byte          `json:"sealedPassword"`
-	Model          string          `json:"model,omitempty"`
-	Profile        profile.Profile `json:"profile"`
-	Mode           string          `json:"mode"`
-	ManagedSince   time.Time       `json:"managedSince,omitzero"`
-	OnboardedAt    time.Time       `json:"onboardedAt"`
+	SealedPassword []byte `json:"sealedPassword"`
+	// SealedPending is a new password being rotated in, until the device confirmed it.
+	SealedPending []byte          `json:"sealedPending,omitempty"`
+	Model         string          `json:"model,omitempty"`
+	Profile       profile.Profile `json:"profile"`
+	Mode          string          `json:"mode"`
+	ManagedSince  time.Time       `json:"managedSince,omitzero"`
+	OnboardedAt   time.Time       `json:"onboardedAt"`
 }
 
 // Task is a task the agent created, with whether the relay acknowledged its latest state.
@@ -134,6 +136,31 @@ func (s *Store) Devices() ([]Device, error) {
 // Password opens the agent's password for a device.
 func (s *Store) Password(d Device) (string, error) {
 	p, err := s.box.Open(d.SealedPassword, d.Serial)
+	if err != nil {
+		return "", fmt.Errorf("device %s: %w", d.Serial, err)
+	}
+	return string(p), nil
+}
+
+// SetPassword stores a new password of the agent's account on a device: pending (a
+// rotation under way, the current password kept) or current (the pending one dropped).
+func (s *Store) SetPassword(serial, password string, pending bool) error {
+	sealed := s.box.Seal([]byte(password), serial)
+	return s.UpdateDevice(serial, func(d *Device) {
+		if pending {
+			d.SealedPending = sealed
+		} else {
+			d.SealedPassword, d.SealedPending = sealed, nil
+		}
+	})
+}
+
+// Pending opens a device's pending password ("" when no rotation is under way).
+func (s *Store) Pending(d Device) (string, error) {
+	if len(d.SealedPending) == 0 {
+		return "", nil
+	}
+	p, err := s.box.Open(d.SealedPending, d.Serial)
 	if err != nil {
 		return "", fmt.Errorf("device %s: %w", d.Serial, err)
 	}

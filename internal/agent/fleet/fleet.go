@@ -16,6 +16,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/pkg/discovery"
+	"github.com/opencamcloud/camcloud/pkg/taskengine"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
@@ -34,6 +35,14 @@ type Config struct {
 	Concurrency int
 	// Timeout bounds each VAPIX call (default 10 s).
 	Timeout time.Duration
+	// TasksJournal is the task engine's journal file; empty: the agent runs no tasks.
+	TasksJournal string
+	// ArtifactDir keeps release files fetched from the relay.
+	ArtifactDir string
+	// TaskConcurrency bounds the tasks running at once (default 16).
+	TaskConcurrency int
+	// RebootWait bounds waiting for a device to come back from a reboot (default 5 min).
+	RebootWait time.Duration
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -48,6 +57,9 @@ type Manager struct {
 	ctx     context.Context // Run's; onboarding tasks run under it
 	wg      sync.WaitGroup
 	clients map[string]deviceClient // by serial
+
+	engine *taskengine.Engine // nil without Config.TasksJournal
+	relay  relayClient        // the link's client, once the link is made
 }
 
 // New makes a Manager; tasks that were running when the agent last stopped are failed,
@@ -75,18 +87,27 @@ func New(cfg Config) (*Manager, error) {
 	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	} else if len(failed) > 0 {
-		cfg.Logger.Warn("tasks interrupted by a restart marked failed", "tasks", len(failed))
+		cfg.Logger.Warn("onboarding tasks interrupted by a restart marked failed", "tasks", len(failed))
 		m.notify()
+	}
+	if err := m.openEngine(); err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
 	}
 	return m, nil
 }
 
-// Run lets onboarding tasks run until ctx is done, then waits for them to stop.
+// Run runs the task engine and lets onboarding tasks run until ctx is done, then waits
+// for them to stop and closes the engine's journal.
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.ctx = ctx
 	m.mu.Unlock()
-	<-ctx.Done()
+	if m.engine != nil {
+		_ = m.engine.Run(ctx)
+		_ = m.engine.Close()
+	} else {
+		<-ctx.Done()
+	}
 	m.wg.Wait()
 	m.mu.Lock()
 	for _, c := range m.clients {
@@ -145,12 +166,6 @@ func (m *Manager) find(serial string) (discovery.Device, bool) {
 	}
 	return discovery.Device{}, false
 }
-
-// PendingTasks lists task states the relay has not acknowledged.
-func (m *Manager) PendingTasks() ([]linkapi.TaskReport, error) { return m.cfg.Store.Tasks(true) }
-
-// TasksReported records the relay's acknowledgement of reports.
-func (m *Manager) TasksReported(r []linkapi.TaskReport) error { return m.cfg.Store.MarkReported(r) }
 
 // ApplyConfig takes the relay's modes and profiles for the devices this agent manages.
 func (m *Manager) ApplyConfig(configs []linkapi.DeviceConfig) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/agent/runners"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
@@ -109,7 +110,7 @@ func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevi
 		fail("the device at %s has serial %s, not %s", addr, info.SerialNumber, d.Serial)
 		return
 	}
-	pass := newPassword()
+	pass := runners.NewPassword()
 	now := m.cfg.Now().UTC()
 	rec := devstore.Device{Serial: d.Serial, Address: addr, User: m.cfg.Account, Model: info.ProdNbr,
 		Profile: p, Mode: ModeManaged, OnboardedAt: now, ManagedSince: now}
@@ -168,13 +169,3 @@ func newTaskID() string {
 	return "tsk_" + hex.EncodeToString(b)
 }
 
-// newPassword is 24 random letters and digits: within what AXIS OS accepts (vapix.md 10).
-func newPassword() string {
-	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}

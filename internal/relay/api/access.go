@@ -112,6 +112,18 @@ func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
 		if p.Kind != store.TokenUser {
 			return r, problem.New(problem.Forbidden, "only a person's token can do this, not an application's")
 		}
+	case RelayAdmin:
+		op, err := a.store.OperatorOrg(r.Context())
+		if err != nil {
+			return r, err
+		}
+		m, err := a.store.Member(r.Context(), op, p.UserID)
+		if p.Kind != store.TokenUser || errors.Is(err, store.ErrNotFound) || err == nil && m.Role != role.Admin {
+			return r, problem.New(problem.Forbidden, "only admins of the organization that runs this relay manage the software catalog")
+		}
+		if err != nil {
+			return r, err
+		}
 	case Org:
 		org := r.PathValue("org")
 		if info != nil {

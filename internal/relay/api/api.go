@@ -22,6 +22,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/catalog"
+	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -41,6 +42,10 @@ type Config struct {
 	// Agents reaches agents over their links (edgelink.Relay.Transport): requests to
 	// http://<agentID>.agent/... nil: calls that need an agent answer 503.
 	Agents http.RoundTripper
+	// Releases is the software catalog; nil: release routes answer 503.
+	Releases *releases.Catalog
+	// Tasks is told when there is work for the task manager (a job created or cancelled).
+	Tasks interface{ Wake() }
 	// Catalog gives the static facts of device models; nil: the built-in catalog.
 	Catalog *catalog.Catalog
 	// Ready tells /healthz whether to answer 200; nil: always ready.
@@ -185,7 +190,11 @@ func (a *API) route(rt Route) http.Handler {
 				info.secretPath = true
 			}
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		limit := a.cfg.MaxBodyBytes
+		if rt.MaxBody != 0 {
+			limit = rt.MaxBody
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		r, err := a.authorize(r, rt)
 		if err == nil {
 			err = rt.handle(a, w, r)

@@ -25,6 +25,9 @@ const (
 	// Agent routes take an enrolled agent's client certificate (mutual TLS with the
 	// relay's CA) instead of a bearer token: the agent link.
 	Agent
+	// RelayAdmin routes are for the people who run the relay: admins of its operator
+	// organization (the one made at first start). They manage the software catalog.
+	RelayAdmin
 )
 
 // String names the access level for tests and documentation.
@@ -42,6 +45,8 @@ func (a Access) String() string {
 		return "org"
 	case Agent:
 		return "agent"
+	case RelayAdmin:
+		return "relay-admin"
 	}
 	return "unknown"
 }
@@ -55,7 +60,9 @@ type Route struct {
 	// SecretPath marks routes whose path holds a secret (an invitation code): the log
 	// shows only the pattern.
 	SecretPath bool
-	handle     func(*API, http.ResponseWriter, *http.Request) error
+	// MaxBody overrides Config.MaxBodyBytes for routes that take files.
+	MaxBody int64
+	handle  func(*API, http.ResponseWriter, *http.Request) error
 }
 
 // table is the one permission table: the router is built from it and the tests walk it.
@@ -72,6 +79,10 @@ var table = []Route{
 	{Method: "GET", Pattern: "/api/v1/agent/link", Access: Agent, handle: (*API).agentLink},
 	{Method: "POST", Pattern: "/api/v1/agent/challenge", Access: Public, handle: (*API).deviceChallenge},
 	{Method: "POST", Pattern: "/api/v1/agent/enroll-device", Access: Public, handle: (*API).enrollDevice},
+	{Method: "GET", Pattern: "/api/v1/releases", Access: Authenticated, handle: (*API).listReleases},
+	{Method: "POST", Pattern: "/api/v1/releases", Access: RelayAdmin, MaxBody: 2<<30 + 1, handle: (*API).addRelease},
+	{Method: "GET", Pattern: "/api/v1/releases/{id}", Access: Authenticated, handle: (*API).getRelease},
+	{Method: "DELETE", Pattern: "/api/v1/releases/{id}", Access: RelayAdmin, handle: (*API).deleteRelease},
 	{Method: "POST", Pattern: "/api/v1/invitations/{code}/accept", Access: OptionalAuth, SecretPath: true, handle: (*API).acceptInvitation},
 
 	{Method: "POST", Pattern: "/api/v1/orgs", Access: UserOnly, handle: (*API).createOrg},
@@ -119,6 +130,11 @@ var table = []Route{
 	{Method: "PUT", Pattern: "/api/v1/orgs/{org}/profiles/{name}", Access: Org, MinRole: role.Admin, handle: (*API).putProfile},
 	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/profiles/{name}", Access: Org, MinRole: role.Admin, handle: (*API).deleteProfile},
 
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/jobs", Access: Org, MinRole: role.Admin, handle: (*API).createJob},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/jobs", Access: Org, MinRole: role.Operator, handle: (*API).listJobs},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/jobs/{id}", Access: Org, MinRole: role.Operator, handle: (*API).getJob},
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/jobs/{id}/cancel", Access: Org, MinRole: role.Admin, handle: (*API).cancelJob},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/jobs/{id}/events", Access: Org, MinRole: role.Operator, handle: (*API).jobEvents},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/tasks", Access: Org, MinRole: role.Operator, handle: (*API).listTasks},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/tasks/{id}", Access: Org, MinRole: role.Operator, handle: (*API).getTask},
 }

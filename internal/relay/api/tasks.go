@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -11,16 +12,19 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
-		case "serial", "state", "kind", "limit":
+		case "serial", "state", "kind", "job", "limit":
 		default:
-			return problem.Invalid(k, "unknown query parameter; use serial, state, kind, limit")
+			return problem.Invalid(k, "unknown query parameter; use serial, state, kind, job, limit")
 		}
+	}
+	if !validTaskState(q.Get("state")) {
+		return problem.Invalid("state", "one of "+strings.Join(taskStates, ", "))
 	}
 	limit, err := pageLimit(q.Get("limit"))
 	if err != nil {
 		return err
 	}
-	f := store.TaskFilter{Serial: q.Get("serial"), State: q.Get("state"), Kind: q.Get("kind")}
+	f := store.TaskFilter{Serial: q.Get("serial"), State: q.Get("state"), Kind: q.Get("kind"), JobID: q.Get("job")}
 	ts, err := a.store.Tasks(r.Context(), PrincipalFrom(r.Context()).Org, f, limit)
 	if err != nil {
 		return err

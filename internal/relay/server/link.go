@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
@@ -26,6 +28,10 @@ type agentLinks struct {
 	ctx   context.Context // for store writes from link events; ends with Run
 
 	orgs sync.Map // agent ID -> organization, learned when the agent authenticated
+
+	// Set before serving:
+	releases *releases.Catalog // serves artifacts to agents
+	wake     func()            // tells the task manager an agent reported or connected
 }
 
 func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*agentLinks, error) {
@@ -33,7 +39,13 @@ func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*age
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+linkapi.InventoryPath, l.inventory)
 	mux.HandleFunc("POST "+linkapi.DiscoveredPath, record(l, "discovered devices", true, st.SetDiscovered))
-	mux.HandleFunc("POST "+linkapi.TasksPath, record(l, "tasks", false, st.PutTasks))
+	mux.HandleFunc("POST "+linkapi.TasksPath, record(l, "tasks", false, func(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) error {
+		err := st.PutTasks(ctx, org, agentID, reports)
+		l.wakeTasks()
+		return err
+	}))
+	mux.HandleFunc("GET "+linkapi.ArtifactPath+"{sha}", l.artifact)
+	mux.HandleFunc("GET "+linkapi.ReleaseKeyPath, l.releaseKey)
 	mux.HandleFunc("GET "+linkapi.ConfigPath, l.config)
 	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, OnEvent: l.onEvent, Logger: log})
 	if err != nil {
@@ -63,6 +75,9 @@ func (l *agentLinks) onEvent(ev edgelink.Event) {
 	up := ev.Kind == edgelink.EventConnected
 	if err := l.st.SetAgentConnection(l.ctx, org.(string), ev.AgentID, up, ev.Time); err != nil && l.ctx.Err() == nil {
 		l.log.Warn("record agent link state", "agent", ev.AgentID, "connected", up, "err", err)
+	}
+	if up {
+		l.wakeTasks() // tasks waiting for this agent can go
 	}
 }
 
@@ -208,6 +223,38 @@ func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]
 		}
 		cursor = next
 	}
+}
+
+func (l *agentLinks) wakeTasks() {
+	if l.wake != nil {
+		l.wake()
+	}
+}
+
+// artifact streams a release file to an agent (the agent checks its hash and signature).
+func (l *agentLinks) artifact(w http.ResponseWriter, r *http.Request) {
+	if l.releases == nil {
+		http.Error(w, "no software catalog", http.StatusNotFound)
+		return
+	}
+	f, err := l.releases.Open(r.PathValue("sha"))
+	if err != nil {
+		http.Error(w, "no such artifact", http.StatusNotFound)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// releaseKey is the public key agents verify release signatures with.
+func (l *agentLinks) releaseKey(w http.ResponseWriter, r *http.Request) {
+	if l.releases == nil {
+		http.Error(w, "no software catalog", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	_, _ = w.Write(l.releases.PublicKeyPEM())
 }
 
 // close ends every link (agents reconnect to the next relay) and waits for them.

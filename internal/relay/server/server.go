@@ -22,6 +22,8 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/catalog"
+	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -138,8 +140,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 		return err
 	}
 	defer links.close()
+	cat, err := releases.Open(s.cfg.DataDir, st)
+	if err != nil {
+		return err
+	}
+	mgr, err := taskmgr.New(taskmgr.Config{Store: st, Agents: links.relay.Transport(), Logger: s.log, Now: s.now})
+	if err != nil {
+		return err
+	}
+	links.releases, links.wake = cat, mgr.Wake
 	a, err := api.New(api.Config{
-		AgentLink: links.handler(), Agents: links.relay.Transport(), Catalog: models,
+		AgentLink: links.handler(), Agents: links.relay.Transport(), Catalog: models, Releases: cat, Tasks: mgr,
 		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
 		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL,
 	})
@@ -166,6 +177,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 		}
 	})
 	wg.Go(func() { s.sweepTokens(sweepCtx, st) })
+	wg.Go(func() { _ = mgr.Run(sweepCtx) })
 
 	s.scheme = "https"
 	if tlsConf == nil {

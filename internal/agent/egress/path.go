@@ -1,0 +1,131 @@
+package egress
+
+import (
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/opencamcloud/camcloud/internal/problem"
+)
+
+// PathPrefix is where a Proxy serves: PathPrefix + "{serial}/vapix/{path...}".
+const PathPrefix = "/v1/devices/"
+
+// vapixSegment separates the serial from the device path.
+const vapixSegment = "/vapix/"
+
+const (
+	maxSerial     = 64
+	maxDevicePath = 2048
+)
+
+// parseTarget checks the request target and returns the device's serial and the path to
+// request on the device, which is clean, absolute and made of RFC 3986 path characters
+// only (so it is its own escaped form). u is the request's URL and requestURI the
+// request line's target as the server read it ("" for a request not read by a server).
+func parseTarget(u *url.URL, requestURI string) (serial, devicePath string, p *problem.Problem) {
+	refuse := func(detail string) (string, string, *problem.Problem) {
+		return "", "", problem.New(PathRefused, detail)
+	}
+	if requestURI != "" && !strings.HasPrefix(requestURI, "/") {
+		return refuse("the request target must be a path (origin form), not an absolute URL or authority")
+	}
+	if u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil {
+		return refuse("the request target must be a path (origin form), not an absolute URL or authority")
+	}
+	// A percent-encoded slash or backslash would become a separator once decoded.
+	raw := strings.ToLower(u.EscapedPath())
+	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+		return refuse("encoded slashes and backslashes are not allowed in the path")
+	}
+	rest, ok := strings.CutPrefix(u.Path, PathPrefix)
+	if !ok {
+		return refuse("the path must start with " + PathPrefix)
+	}
+	serial, sub, ok := strings.Cut(rest, vapixSegment)
+	if !ok {
+		return refuse("the path must be " + PathPrefix + "{serial}/vapix/{path}")
+	}
+	if !validSerial(serial) {
+		// Not a serial any inventory holds: the same answer as an unknown one.
+		return "", "", problem.New(DeviceUnknown, "no such device")
+	}
+	if sub == "" {
+		return refuse("a device path is required after /vapix/")
+	}
+	if len(sub) > maxDevicePath {
+		return refuse("the device path is too long")
+	}
+	for i := 0; i < len(sub); i++ {
+		if !pathChar(sub[i]) {
+			return refuse("the device path has a character that is not allowed (" + strconv.QuoteRune(rune(sub[i])) + ")")
+		}
+	}
+	segs := strings.Split(sub, "/")
+	for i, s := range segs {
+		switch {
+		case s == "." || s == "..":
+			return refuse(`"." and ".." are not allowed in the device path`)
+		case s == "" && i < len(segs)-1:
+			return refuse("empty segments are not allowed in the device path")
+		}
+	}
+	return serial, "/" + sub, nil
+}
+
+// validSerial accepts what could be a serial number: letters, digits, '-' and '_'.
+func validSerial(s string) bool {
+	if s == "" || len(s) > maxSerial {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// pathChar reports whether c may appear in a device path: RFC 3986 pchar (unreserved,
+// sub-delims, ':' and '@') and '/', never percent-encoded. Everything else (space, '%',
+// '\', '?', '#', controls, NUL, non-ASCII) is refused.
+func pathChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0
+}
+
+// validAddr checks a device address from the inventory: host:port with an IP address or
+// a DNS name as host and a port from 1 to 65535, so that it can only name a host.
+func validAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	if len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}

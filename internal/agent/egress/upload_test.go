@@ -1,0 +1,194 @@
+package egress
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+	"github.com/opencamcloud/camcloud/simulators/camsim"
+)
+
+// gatedWriter passes writes on, and once gateAt bytes went through it waits (up to a
+// deadline) for open to report true before writing more: the rest of the image is held
+// back until the device shows it started receiving.
+type gatedWriter struct {
+	w       io.Writer
+	n       int64
+	gateAt  int64
+	open    func() bool
+	opened  atomic.Bool
+	timeout time.Duration
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	if g.n >= g.gateAt && !g.opened.Load() {
+		deadline := time.Now().Add(g.timeout)
+		for !g.open() {
+			if time.Now().After(deadline) {
+				return 0, errors.New("the device did not start receiving while the rest was held back")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		g.opened.Store(true)
+	}
+	n, err := g.w.Write(p)
+	g.n += int64(n)
+	return n, err
+}
+
+// generatedImage is a camsim firmware image of size payload bytes produced as it is
+// read, with the rest held back after gateAt bytes until open reports true.
+func generatedImage(h camsim.FirmwareHeader, size, gateAt int64, open func() bool) (io.Reader, *gatedWriter) {
+	pr, pw := io.Pipe()
+	g := &gatedWriter{w: pw, gateAt: gateAt, open: open, timeout: 30 * time.Second}
+	go func() { pw.CloseWithError(camsim.WriteFirmwareImage(g, h, size)) }()
+	return pr, g
+}
+
+// TestFirmwareUploadStreams upgrades a camera with a ~100 MiB image generated on the fly,
+// through the proxy. The image never exists whole: the generator holds the rest back
+// after 8 MiB until the camera has begun receiving the image part, so the proxy must be
+// streaming, and the bytes allocated over the whole upload stay far below its size.
+func TestFirmwareUploadStreams(t *testing.T) {
+	size := int64(100 << 20)
+	if testing.Short() {
+		size = 16 << 20
+	}
+	fleet, inv := startCameras(t, 1)
+	cam := fleet.Cameras()[0]
+	_, srv := startProxy(t, inv)
+	ctx := ctxT(t)
+	c := viaProxy(t, srv, cam.Info().Serial)
+	hdr := camsim.FirmwareHeader{Version: "12.11.90"}
+	image, gate := generatedImage(hdr, size, 8<<20, func() bool { return cam.Counters().FirmwareUploads > 0 })
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	version, err := c.UpgradeFirmware(ctx, image, camsim.FirmwareImageSize(hdr, size), vapix.UpgradeOptions{}, nil)
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version != hdr.Version {
+		t.Fatalf("upgrade answered version %q; want %q", version, hdr.Version)
+	}
+	if !gate.opened.Load() || gate.n != camsim.FirmwareImageSize(hdr, size) {
+		t.Fatalf("generator wrote %d bytes (gate opened: %v)", gate.n, gate.opened.Load())
+	}
+	if n := cam.Counters().FirmwareUploads; n != 1 {
+		t.Fatalf("camera counted %d uploads; want 1", n)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d MiB image through the proxy in %s; %.1f MiB allocated in the whole process (client, proxy, camera)",
+		size>>20, elapsed.Round(time.Millisecond), float64(alloc)/(1<<20))
+	if alloc > uint64(size)/4 {
+		t.Errorf("%d MiB allocated while streaming a %d MiB image: the body is being held somewhere", alloc>>20, size>>20)
+	}
+	// The camera reboots into the new image.
+	admin := directClient(t, cam, agentUser, agentPassword)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := admin.FirmwareStatus(ctx)
+		if err == nil && st.ActiveFirmwareVersion == hdr.Version {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("camera not on %s after the upgrade: %+v, %v", hdr.Version, st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestStreamedBodyAfterRefusedNonce: when the device refuses the cached nonce for a
+// streamed body, it answers before the body leaves (Expect: 100-continue), so the body
+// is sent once, with a fresh challenge.
+func TestStreamedBodyAfterRefusedNonce(t *testing.T) {
+	fleet, inv := startCameras(t, 1)
+	cam := fleet.Cameras()[0]
+	p, srv := startProxy(t, inv)
+	ctx := ctxT(t)
+	c := viaProxy(t, srv, cam.Info().Serial)
+	if _, err := c.FirmwareStatus(ctx); err != nil { // learn a challenge
+		t.Fatal(err)
+	}
+	l, _ := p.link(cam.Info().Serial)
+	l.auth.mu.Lock()
+	bad := *l.auth.chal
+	bad.Nonce = "AAAAAAAAAAAA" + "0000000000000000000000000000000000000000" // not the camera's
+	l.auth.chal = &bad
+	l.auth.mu.Unlock()
+	probes := cam.Counters().Requests[probePath]
+	refused := cam.Counters().Unauthorized
+
+	hdr := camsim.FirmwareHeader{Version: "12.11.91"}
+	const size = 4 << 20
+	image, gate := generatedImage(hdr, size, 1<<62, nil)
+	version, err := c.UpgradeFirmware(ctx, image, camsim.FirmwareImageSize(hdr, size), vapix.UpgradeOptions{}, nil)
+	if err != nil || version != hdr.Version {
+		t.Fatalf("upgrade after a refused nonce: %q, %v", version, err)
+	}
+	if gate.n != camsim.FirmwareImageSize(hdr, size) {
+		t.Fatalf("image written %d bytes", gate.n)
+	}
+	cnt := cam.Counters()
+	if cnt.Unauthorized-refused != 1 || cnt.FirmwareUploads != 1 || cnt.Requests[probePath] != probes {
+		t.Fatalf("challenges %d, uploads %d, probes %d: want 1 challenge, 1 upload, no probe (the challenge was fresh)",
+			cnt.Unauthorized-refused, cnt.FirmwareUploads, cnt.Requests[probePath]-probes)
+	}
+}
+
+// TestStreamedBodyProbesForChallenge: with no challenge yet, or one older than
+// challengeFresh, a streamed body is preceded by a bodyless probe, so the body goes out
+// once and already authorized.
+func TestStreamedBodyProbesForChallenge(t *testing.T) {
+	fleet, inv := startCameras(t, 1)
+	cam := fleet.Cameras()[0]
+	p, srv := startProxy(t, inv)
+	ctx := ctxT(t)
+	before := cam.Counters().Unauthorized // onboarding's own challenge
+	// A form of unknown length (sent chunked) and over maxBuffered: a streamed body.
+	list := func() {
+		t.Helper()
+		body := io.MultiReader(strings.NewReader("action=list&group=Brand.Brand&pad="), strings.NewReader(strings.Repeat("x", 2*maxBuffered)))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+PathPrefix+cam.Info().Serial+"/vapix/axis-cgi/param.cgi", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || strings.TrimSpace(string(b)) != "Brand.Brand=AXIS" {
+			t.Fatalf("param list with a streamed body: %d %q", res.StatusCode, b)
+		}
+	}
+	list()
+	cnt := cam.Counters()
+	if cnt.Requests[probePath] != 1 || cnt.Unauthorized-before != 1 || cnt.Requests["/axis-cgi/param.cgi"] != 1 {
+		t.Fatalf("first call: probes %d, challenges %d, param.cgi requests %d; want 1, 1, 1",
+			cnt.Requests[probePath], cnt.Unauthorized-before, cnt.Requests["/axis-cgi/param.cgi"])
+	}
+	list() // the challenge is fresh: no probe
+	l, _ := p.link(cam.Info().Serial)
+	l.auth.mu.Lock()
+	l.auth.learned = time.Now().Add(-2 * challengeFresh)
+	l.auth.mu.Unlock()
+	list() // the challenge is old: probe first
+	cnt = cam.Counters()
+	if cnt.Requests[probePath] != 2 || cnt.Unauthorized-before != 2 || cnt.Requests["/axis-cgi/param.cgi"] != 3 {
+		t.Fatalf("after three calls: probes %d, challenges %d, param.cgi requests %d; want 2, 2, 3",
+			cnt.Requests[probePath], cnt.Unauthorized-before, cnt.Requests["/axis-cgi/param.cgi"])
+	}
+}

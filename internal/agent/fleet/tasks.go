@@ -1,0 +1,163 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/agent/runners"
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+)
+
+// openEngine starts the task engine with a runner for every task kind.
+func (m *Manager) openEngine() error {
+	if m.cfg.TasksJournal == "" {
+		return nil
+	}
+	arts, err := runners.NewArtifacts(m.cfg.ArtifactDir, func() *http.Client { return m.relay.Load() })
+	if err != nil {
+		return err
+	}
+	e, err := taskengine.Open(taskengine.Config{
+		Journal:     m.cfg.TasksJournal,
+		Runners:     runners.New(runners.Config{Devices: m, Artifacts: arts, RebootWait: m.cfg.RebootWait}),
+		Concurrency: m.cfg.TaskConcurrency,
+		OnChange:    m.notify,
+		Logger:      m.cfg.Logger,
+		Now:         m.cfg.Now,
+	})
+	if err != nil {
+		return err
+	}
+	m.engine = e
+	return nil
+}
+
+// UseRelay gives the manager the link's client to the relay (for release files).
+func (m *Manager) UseRelay(hc *http.Client) { m.relay.Store(hc) }
+
+// relayClient holds the link's client.
+type relayClient = atomic.Pointer[http.Client]
+
+// RunTasks takes tasks from the task manager: each is journaled before the answer, and a
+// task given twice (same ID and attempt) runs once.
+func (m *Manager) RunTasks(tasks []taskengine.Task) ([]taskengine.Record, error) {
+	if m.engine == nil {
+		return nil, errors.New("fleet: this agent runs no tasks")
+	}
+	out := make([]taskengine.Record, 0, len(tasks))
+	for _, t := range tasks {
+		r, err := m.engine.Submit(t)
+		if err != nil {
+			return out, fmt.Errorf("task %s: %w", t.ID, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// CancelTasks cancels tasks the engine holds; unknown IDs are ignored.
+func (m *Manager) CancelTasks(ids []string) error {
+	if m.engine == nil {
+		return nil
+	}
+	for _, id := range ids {
+		if err := m.engine.Cancel(id); err != nil && !errors.Is(err, taskengine.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingTasks lists task states the relay has not acknowledged: onboarding tasks and
+// the task engine's.
+func (m *Manager) PendingTasks() ([]linkapi.TaskReport, error) {
+	out, err := m.cfg.Store.Tasks(true)
+	if err != nil || m.engine == nil {
+		return out, err
+	}
+	recs, err := m.engine.Unreported()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		out = append(out, report(r))
+	}
+	return out, nil
+}
+
+// TasksReported records the relay's acknowledgement of reports.
+func (m *Manager) TasksReported(reports []linkapi.TaskReport) error {
+	if err := m.cfg.Store.MarkReported(reports); err != nil {
+		return err
+	}
+	if m.engine == nil {
+		return nil
+	}
+	recs := make([]taskengine.Record, 0, len(reports))
+	for _, r := range reports {
+		recs = append(recs, taskengine.Record{Task: taskengine.Task{ID: r.ID, Attempt: r.Attempt}, Transitions: make([]taskengine.Transition, len(r.Transitions))})
+	}
+	return m.engine.MarkReported(recs)
+}
+
+// report is an engine record as the link carries it.
+func report(r taskengine.Record) linkapi.TaskReport {
+	trs := make([]linkapi.Transition, len(r.Transitions))
+	for i, t := range r.Transitions {
+		trs[i] = linkapi.Transition{State: string(t.State), At: t.At, Detail: t.Detail, Attempt: t.Attempt}
+	}
+	return linkapi.TaskReport{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial, State: string(r.State),
+		Detail: r.Detail, Result: r.Result, Transitions: trs}
+}
+
+// Client is a VAPIX client with the agent's account on a managed device, at its
+// current address (runners.Devices).
+func (m *Manager) Client(_ context.Context, serial string) (*vapix.Client, error) {
+	d, err := m.cfg.Store.Device(serial)
+	if errors.Is(err, devstore.ErrNotFound) {
+		return nil, fmt.Errorf("device %s is not managed by this agent", serial)
+	}
+	if err != nil {
+		return nil, err
+	}
+	addr := d.Address
+	if found, ok := m.find(serial); ok && found.Addr != "" {
+		addr = found.Addr
+	}
+	return m.client(d, addr)
+}
+
+// SetPassword stores a new password of the agent's account (runners.Devices).
+func (m *Manager) SetPassword(serial, password string, pending bool) error {
+	if err := m.cfg.Store.SetPassword(serial, password, pending); err != nil {
+		return err
+	}
+	if !pending {
+		m.mu.Lock()
+		if c, ok := m.clients[serial]; ok {
+			c.c.CloseIdleConnections()
+			delete(m.clients, serial)
+		}
+		m.mu.Unlock()
+	}
+	return nil
+}
+
+// Passwords are the agent's confirmed and pending passwords on a device (runners.Devices).
+func (m *Manager) Passwords(serial string) (current, pending string, err error) {
+	d, err := m.cfg.Store.Device(serial)
+	if err != nil {
+		return "", "", err
+	}
+	if current, err = m.cfg.Store.Password(d); err != nil {
+		return "", "", err
+	}
+	pending, err = m.cfg.Store.Pending(d)
+	return current, pending, err
+}

@@ -1,0 +1,114 @@
+package runners
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/opencamcloud/camcloud/internal/taskkind"
+	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+)
+
+func findApp(apps []vapix.App, name string) (vapix.App, bool) {
+	for _, a := range apps {
+		if strings.EqualFold(a.Name, name) {
+			return a, true
+		}
+	}
+	return vapix.App{}, false
+}
+
+func running(a vapix.App) bool { return strings.EqualFold(a.Status, "Running") }
+
+// appInstall installs the release's package unless the device has that version, then
+// starts it when asked.
+func (r *runners) appInstall(ctx context.Context, t taskengine.Task, progress func(string)) (json.RawMessage, error) {
+	var p taskkind.AppParams
+	if err := decode(t, &p); err != nil {
+		return nil, err
+	}
+	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := c.Apps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	installed := false
+	if a, ok := findApp(apps, p.Name); !ok || a.Version != p.Version {
+		if p.Artifact == nil {
+			return nil, fmt.Errorf("no release file for %s %s", p.Name, p.Version)
+		}
+		progress("fetching release " + p.Artifact.Release)
+		path, err := r.cfg.Artifacts.Fetch(ctx, *p.Artifact)
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		progress("installing " + p.Name + " " + p.Version)
+		err = c.InstallApp(ctx, p.Name+"_"+p.Version+".eap", f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		installed = true
+	}
+	if p.Start {
+		if apps, err = c.Apps(ctx); err != nil {
+			return nil, err
+		}
+		if a, ok := findApp(apps, p.Name); ok && !running(a) {
+			if err := c.StartApp(ctx, a.Name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return result(map[string]any{"name": p.Name, "version": p.Version, "installed": installed}), nil
+}
+
+// appControl starts, stops or removes an application, doing nothing when it is already so.
+func (r *runners) appControl(ctx context.Context, t taskengine.Task, _ func(string)) (json.RawMessage, error) {
+	var p taskkind.AppParams
+	if err := decode(t, &p); err != nil {
+		return nil, err
+	}
+	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := c.Apps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := findApp(apps, p.Name)
+	switch t.Kind {
+	case taskkind.AppRemove:
+		if !ok {
+			return result(map[string]any{"name": p.Name, "changed": false}), nil
+		}
+		err = c.RemoveApp(ctx, a.Name)
+	case taskkind.AppStart, taskkind.AppStop:
+		if !ok {
+			return nil, fmt.Errorf("application %s is not installed", p.Name)
+		}
+		if running(a) == (t.Kind == taskkind.AppStart) {
+			return result(map[string]any{"name": p.Name, "changed": false}), nil
+		}
+		if t.Kind == taskkind.AppStart {
+			err = c.StartApp(ctx, a.Name)
+		} else {
+			err = c.StopApp(ctx, a.Name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return result(map[string]any{"name": p.Name, "changed": true}), nil
+}

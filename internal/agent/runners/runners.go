@@ -1,0 +1,88 @@
+// Package runners are the edge host's task runners: one per task kind (package
+// taskkind), each built on pkg/vapix. Every runner looks at the device first, so that
+// running a task again after a crash is safe: an upgrade to the version the device
+// already runs succeeds without uploading, an application already installed is not sent
+// again, a reboot already done is not done twice.
+package runners
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/taskkind"
+	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+)
+
+// Devices reaches the devices the agent manages with its own account.
+type Devices interface {
+	Client(ctx context.Context, serial string) (*vapix.Client, error)
+	// SetPassword records a new password of the agent's account on a device; pending
+	// marks it as not yet confirmed on the device (see RotateAccount).
+	SetPassword(serial, password string, pending bool) error
+	// Passwords are the confirmed password and a pending one ("" if none).
+	Passwords(serial string) (current, pending string, err error)
+}
+
+// Config is what the runners need.
+type Config struct {
+	Devices   Devices
+	Artifacts *Artifacts
+	// RebootWait bounds waiting for a device to come back after a reboot (default 5 min).
+	RebootWait time.Duration
+}
+
+// New returns a runner for every task kind.
+func New(cfg Config) map[string]taskengine.Runner {
+	if cfg.RebootWait <= 0 {
+		cfg.RebootWait = 5 * time.Minute
+	}
+	r := &runners{cfg: cfg}
+	return map[string]taskengine.Runner{
+		taskkind.Firmware:      taskengine.RunnerFunc(r.firmware),
+		taskkind.AppInstall:    taskengine.RunnerFunc(r.appInstall),
+		taskkind.AppStart:      taskengine.RunnerFunc(r.appControl),
+		taskkind.AppStop:       taskengine.RunnerFunc(r.appControl),
+		taskkind.AppRemove:     taskengine.RunnerFunc(r.appControl),
+		taskkind.Params:        taskengine.RunnerFunc(r.params),
+		taskkind.Overlay:       taskengine.RunnerFunc(r.overlay),
+		taskkind.Restart:       taskengine.RunnerFunc(r.restart),
+		taskkind.RotateAccount: taskengine.RunnerFunc(r.rotateAccount),
+	}
+}
+
+type runners struct {
+	cfg Config
+}
+
+// decode reads a task's parameters, checked as the relay checked them.
+func decode(t taskengine.Task, v any) error {
+	if err := taskkind.Validate(t.Kind, t.Params); err != nil {
+		return fmt.Errorf("task parameters: %w", err)
+	}
+	if len(t.Params) == 0 {
+		return nil
+	}
+	return json.Unmarshal(t.Params, v)
+}
+
+// result encodes a runner's result.
+func result(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// waitUp waits until the device answers and is ready (it may be rebooting), within
+// RebootWait.
+func (r *runners) waitUp(ctx context.Context, c *vapix.Client, prevBoot string) (vapix.SystemReady, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.RebootWait)
+	defer cancel()
+	return c.WaitReady(ctx, prevBoot)
+}
+
+// NewPassword is a password for the agent's account on a device: 26 random base32
+// characters (130 bits), within what AXIS OS accepts (vapix.md 10).
+func NewPassword() string { return rand.Text() }

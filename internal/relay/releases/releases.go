@@ -1,0 +1,131 @@
+// Package releases is the relay's software catalog: AXIS OS and ACAP release files kept
+// in the data directory by their SHA-256, each signed with the relay's release key
+// (package release) so that agents can check a file before giving it to a device.
+package releases
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/opencamcloud/camcloud/internal/release"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/taskkind"
+)
+
+// Files in the data directory.
+const (
+	KeyFile     = "release-key.pem" // the signing key, 0600
+	ArtifactDir = "artifacts"       // one file per SHA-256
+)
+
+// MaxSize bounds a release file.
+const MaxSize = 2 << 30
+
+var (
+	// ErrTooLarge: the file is larger than MaxSize.
+	ErrTooLarge = errors.New("releases: file too large")
+	// ErrNoRelease: no release in the catalog fits.
+	ErrNoRelease = errors.New("releases: no such release")
+
+	shaRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// Catalog stores and signs releases.
+type Catalog struct {
+	st  *store.Store
+	dir string
+	key ed25519.PrivateKey
+}
+
+// Open loads (creating) the signing key and the artifact directory under dataDir.
+func Open(dataDir string, st *store.Store) (*Catalog, error) {
+	key, err := release.LoadOrCreateKey(filepath.Join(dataDir, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(dataDir, ArtifactDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("releases: %w", err)
+	}
+	return &Catalog{st: st, dir: dir, key: key}, nil
+}
+
+// PublicKeyPEM is the key agents verify signatures with.
+func (c *Catalog) PublicKeyPEM() []byte { return release.MarshalPublicKey(c.key.Public().(ed25519.PublicKey)) }
+
+// Add stores the file read from body as release r (its kind, name, version, products and
+// track set by the caller), with its SHA-256, size and signature.
+func (c *Catalog) Add(ctx context.Context, r store.Release, body io.Reader) (store.Release, error) {
+	tmp, err := os.CreateTemp(c.dir, "upload-*")
+	if err != nil {
+		return store.Release{}, fmt.Errorf("releases: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, MaxSize+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return store.Release{}, fmt.Errorf("releases: receive file: %w", err)
+	}
+	if n > MaxSize {
+		return store.Release{}, ErrTooLarge
+	}
+	if n == 0 {
+		return store.Release{}, errors.New("releases: empty file")
+	}
+	r.SHA256, r.Size = hex.EncodeToString(h.Sum(nil)), n
+	r.Signature = release.Sign(c.key, r.SHA256, r.Size)
+	if err := os.Rename(tmp.Name(), filepath.Join(c.dir, r.SHA256)); err != nil {
+		return store.Release{}, fmt.Errorf("releases: %w", err)
+	}
+	return c.st.AddRelease(ctx, r)
+}
+
+// Open opens an artifact by its SHA-256.
+func (c *Catalog) Open(sha string) (*os.File, error) {
+	if !shaRE.MatchString(sha) {
+		return nil, ErrNoRelease
+	}
+	f, err := os.Open(filepath.Join(c.dir, sha))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoRelease
+	}
+	return f, err
+}
+
+// Resolve finds the release of kind with this name (acap) and version that fits model
+// (os), newest first.
+func (c *Catalog) Resolve(ctx context.Context, kind, name, version, model string) (store.Release, error) {
+	all, err := c.st.Releases(ctx)
+	if err != nil {
+		return store.Release{}, err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		r := all[i]
+		if r.Kind == kind && r.Version == version && (kind != store.ReleaseACAP || strings.EqualFold(r.Name, name)) &&
+			(kind != store.ReleaseOS || r.Fits(model)) {
+			return r, nil
+		}
+	}
+	what := "AXIS OS " + version + " for " + model
+	if kind == store.ReleaseACAP {
+		what = "application " + name + " " + version
+	}
+	return store.Release{}, fmt.Errorf("%w: %s", ErrNoRelease, what)
+}
+
+// Artifact is what a task needs to fetch and check a release's file.
+func Artifact(r store.Release) taskkind.Artifact {
+	return taskkind.Artifact{Release: r.ID, SHA256: r.SHA256, Size: r.Size, Signature: r.Signature}
+}

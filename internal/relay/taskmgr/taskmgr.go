@@ -1,0 +1,365 @@
+// Package taskmgr is the relay's task manager: it rolls out each job's tasks to the
+// agents that manage the devices, as the job's policy allows (tasks in flight, starts per
+// minute, maintenance window, abort rule), retries failed attempts as the retry policy
+// says, and ends jobs. Everything it decides is in the store first, so a relay restart
+// resumes where it was; agents deduplicate tasks by ID and attempt, so a task given twice
+// runs once.
+package taskmgr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/pkg/edgelink"
+	"github.com/opencamcloud/camcloud/pkg/taskengine"
+)
+
+// Config is what a Manager needs.
+type Config struct {
+	Store *store.Store // required
+	// Agents reaches agents over their links (edgelink.Relay.Transport).
+	Agents http.RoundTripper // required
+	// Tick is how often jobs are looked at without a wake-up (default 250 ms).
+	Tick time.Duration
+	// Redispatch: a task dispatched this long ago without word from its agent is given
+	// to the agent again (default 60 s; the agent runs it once either way).
+	Redispatch time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Manager runs the jobs.
+type Manager struct {
+	cfg  Config
+	log  *slog.Logger
+	wake chan struct{}
+}
+
+// New makes a Manager; Run drives it.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil || cfg.Agents == nil {
+		return nil, errors.New("taskmgr: Config.Store and Config.Agents are required")
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 250 * time.Millisecond
+	}
+	if cfg.Redispatch <= 0 {
+		cfg.Redispatch = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Manager{cfg: cfg, log: cfg.Logger.With("component", "taskmgr"), wake: make(chan struct{}, 1)}, nil
+}
+
+// Wake makes the manager look at the jobs now (a job was created or cancelled, an agent
+// reported, an agent connected).
+func (m *Manager) Wake() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run advances every active job until ctx is done.
+func (m *Manager) Run(ctx context.Context) error {
+	t := time.NewTicker(m.cfg.Tick)
+	defer t.Stop()
+	for {
+		jobs, err := m.cfg.Store.ActiveJobs(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.log.Error("list active jobs", "err", err)
+		}
+		for _, j := range jobs {
+			if err := m.advance(ctx, j); err != nil && ctx.Err() == nil {
+				m.log.Error("advance job", "job", j.ID, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-m.wake:
+		}
+	}
+}
+
+// Counts are a job's tasks per state.
+type Counts map[string]int
+
+// inFlight are the states of a task given to an agent and not ended.
+func inFlight(state string) bool {
+	return state == linkapi.TaskDispatched || state == linkapi.TaskAccepted || state == linkapi.TaskRunning
+}
+
+// advance takes one step of a job: retries, cancellation, the abort rule, new starts
+// within the policy, and the job's end.
+func (m *Manager) advance(ctx context.Context, j store.Job) error {
+	st := m.cfg.Store
+	tasks, err := st.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID}, 1<<30)
+	if err != nil {
+		return err
+	}
+	now := m.cfg.Now().UTC()
+	// Failed attempts that may be retried are queued again, after the backoff.
+	for i, t := range tasks {
+		if t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts && !j.Cancelled && !j.Aborted {
+			tasks[i], err = st.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
+				if t.State != linkapi.TaskFailed {
+					return nil
+				}
+				detail := t.Detail
+				t.Attempt++
+				t.NotBefore, t.DispatchedAt, t.CancelSent = now.Add(t.Backoff), time.Time{}, false
+				t.Move(linkapi.TaskQueued, fmt.Sprintf("retry %d of %d after: %s", t.Attempt-1, t.MaxAttempts-1, detail), now)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	counts := Counts{}
+	failed := 0
+	for _, t := range tasks {
+		counts[t.State]++
+		if t.State == linkapi.TaskFailed || t.State == linkapi.TaskExpired {
+			failed++ // for good: retries were queued above
+		}
+	}
+	// The abort rule.
+	if !j.Aborted && !j.Cancelled && aborts(j.Policy, failed, len(tasks)) {
+		reason := fmt.Sprintf("abort rule: %d of %d tasks failed", failed, len(tasks))
+		if j, err = st.UpdateJob(ctx, j.Org, j.ID, func(j *store.Job) error { j.Aborted, j.Reason = true, reason; return nil }); err != nil {
+			return err
+		}
+		m.log.Warn("job aborted", "job", j.ID, "reason", reason)
+	}
+	if j.Cancelled || j.Aborted {
+		why := "job aborted: " + j.Reason
+		if j.Cancelled {
+			why = "job cancelled"
+		}
+		if err := m.stopTasks(ctx, j, tasks, why, j.Cancelled, now); err != nil {
+			return err
+		}
+		return m.finishIfDone(ctx, j)
+	}
+	// Expired and redispatched.
+	for i, t := range tasks {
+		switch {
+		case t.State == linkapi.TaskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
+			tasks[i], err = st.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
+				t.Move(linkapi.TaskExpired, "the deadline passed before the task could start", now)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		case t.State == linkapi.TaskDispatched && now.Sub(t.DispatchedAt) > m.cfg.Redispatch:
+			m.dispatch(ctx, j, []store.Task{t}, now)
+		}
+	}
+	// New starts, within the policy.
+	if !inWindow(j.Policy.Window, now) || now.Before(j.NotBefore) {
+		return m.finishIfDone(ctx, j)
+	}
+	active, lastMinute := 0, 0
+	var ready []store.Task
+	for _, t := range tasks {
+		if inFlight(t.State) {
+			active++
+		}
+		if !t.DispatchedAt.IsZero() && now.Sub(t.DispatchedAt) < time.Minute {
+			lastMinute++
+		}
+		if t.State == linkapi.TaskQueued && !now.Before(t.NotBefore) && (t.Deadline.IsZero() || !now.After(t.Deadline)) {
+			ready = append(ready, t)
+		}
+	}
+	sort.Slice(ready, func(a, b int) bool { return ready[a].Serial < ready[b].Serial })
+	room := j.Policy.MaxInFlight - active
+	if j.Policy.MaxPerMinute > 0 {
+		room = min(room, j.Policy.MaxPerMinute-lastMinute)
+	}
+	if room > 0 && len(ready) > 0 {
+		m.dispatch(ctx, j, ready[:min(room, len(ready))], now)
+	}
+	return m.finishIfDone(ctx, j)
+}
+
+func aborts(p store.Policy, failed, total int) bool {
+	if failed == 0 || total == 0 {
+		return false
+	}
+	return p.AbortCount > 0 && failed >= p.AbortCount ||
+		p.AbortPercent > 0 && float64(failed)*100 >= p.AbortPercent*float64(total)
+}
+
+// inWindow reports whether now is inside the daily window (none: always).
+func inWindow(w *store.Window, now time.Time) bool {
+	if w == nil {
+		return true
+	}
+	start, err1 := time.Parse("15:04", w.Start)
+	end, err2 := time.Parse("15:04", w.End)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	minute := now.Hour()*60 + now.Minute()
+	s, e := start.Hour()*60+start.Minute(), end.Hour()*60+end.Minute()
+	if s <= e {
+		return minute >= s && minute < e
+	}
+	return minute >= s || minute < e // wraps past midnight
+}
+
+// stopTasks ends what has not started (queued: cancelled) and, when cancelling, asks the
+// agents to cancel what they hold.
+func (m *Manager) stopTasks(ctx context.Context, j store.Job, tasks []store.Task, why string, cancelRunning bool, now time.Time) error {
+	byAgent := map[string][]string{}
+	for _, t := range tasks {
+		switch {
+		case t.State == linkapi.TaskQueued:
+			if _, err := m.cfg.Store.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
+				if t.State == linkapi.TaskQueued {
+					t.Move(linkapi.TaskCancelled, why, now)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		case cancelRunning && inFlight(t.State) && !t.CancelSent:
+			byAgent[t.EdgeHost] = append(byAgent[t.EdgeHost], t.ID)
+		}
+	}
+	for agent, ids := range byAgent {
+		if err := m.call(ctx, agent, linkapi.CancelTasksPath, ids, nil); err != nil {
+			m.log.Info("cancel tasks at the agent", "agent", agent, "err", err)
+			continue // tried again next time
+		}
+		for _, id := range ids {
+			_, _ = m.cfg.Store.UpdateTask(ctx, j.Org, id, func(t *store.Task) error { t.CancelSent = true; return nil })
+		}
+	}
+	return nil
+}
+
+// dispatch gives tasks to their agents, each agent's in one request, the agents at once.
+// A task an agent took becomes dispatched; one whose agent is offline stays queued.
+func (m *Manager) dispatch(ctx context.Context, j store.Job, tasks []store.Task, now time.Time) {
+	byAgent := map[string][]store.Task{}
+	for _, t := range tasks {
+		byAgent[t.EdgeHost] = append(byAgent[t.EdgeHost], t)
+	}
+	var wg sync.WaitGroup
+	for agent, ts := range byAgent {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run := make([]taskengine.Task, 0, len(ts))
+			for _, t := range ts {
+				run = append(run, taskengine.Task{ID: t.ID, Attempt: t.Attempt, Kind: t.Kind, Serial: t.Serial, Params: t.Params, Deadline: t.Deadline})
+			}
+			if err := m.call(ctx, agent, linkapi.RunTasksPath, run, nil); err != nil {
+				if !errors.Is(err, edgelink.ErrAgentOffline) {
+					m.log.Warn("dispatch", "job", j.ID, "agent", agent, "tasks", len(ts), "err", err)
+				}
+				return
+			}
+			for _, t := range ts {
+				_, err := m.cfg.Store.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
+					if t.State == linkapi.TaskQueued || t.State == linkapi.TaskDispatched {
+						t.DispatchedAt = now
+						if t.State == linkapi.TaskQueued {
+							t.Move(linkapi.TaskDispatched, "", now)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					m.log.Error("record dispatch", "task", t.ID, "err", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// finishIfDone ends a job whose tasks all ended.
+func (m *Manager) finishIfDone(ctx context.Context, j store.Job) error {
+	tasks, err := m.cfg.Store.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID}, 1<<30)
+	if err != nil {
+		return err
+	}
+	allOK := true
+	for _, t := range tasks {
+		retry := t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts && !j.Cancelled && !j.Aborted
+		if !linkapi.Final(t.State) || retry {
+			return nil
+		}
+		allOK = allOK && t.State == linkapi.TaskSucceeded
+	}
+	now := m.cfg.Now().UTC()
+	_, err = m.cfg.Store.UpdateJob(ctx, j.Org, j.ID, func(j *store.Job) error {
+		switch {
+		case j.Cancelled:
+			j.State = store.JobCancelled
+		case j.Aborted:
+			j.State = store.JobAborted
+		case allOK:
+			j.State = store.JobSucceeded
+		default:
+			j.State = store.JobFailed
+		}
+		j.FinishedAt = now
+		return nil
+	})
+	if err == nil {
+		m.log.Info("job ended", "job", j.ID, "org", j.Org)
+	}
+	return err
+}
+
+// call makes a JSON request to an agent over its link.
+func (m *Manager) call(ctx context.Context, agentID, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+edgelink.AgentHost(agentID)+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.cfg.Agents.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("agent answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
+}
