@@ -38,6 +38,7 @@ type fixture struct {
 	device                              string
 	group, client, invitation, edgeHost string
 	profile, task                       string
+	deepDevice, job, doneJob, release   string
 	clientTokens                        map[role.Role]string
 }
 
@@ -63,7 +64,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) fixture(t *testing.T) fixture {
+func (w *world) fixture(t *testing.T, rt api.Route) fixture {
 	t.Helper()
 	ctx, st := t.Context(), w.r.Store
 	must := func(err error) {
@@ -104,6 +105,27 @@ func (w *world) fixture(t *testing.T) fixture {
 	f.task = "tsk_fixture"
 	must(st.PutTasks(ctx, org.ID, h.ID, []linkapi.TaskReport{{ID: f.task, Kind: "onboard", Serial: f.device, State: linkapi.TaskQueued,
 		Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: st.Now()}}}}))
+	if !strings.Contains(rt.Pattern, "/jobs") && !strings.Contains(rt.Pattern, "/releases") {
+		return f
+	}
+	// A device the edge host manages, and jobs on it: one running, one ended.
+	f.deepDevice = w.serial()
+	_, err = st.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: f.deepDevice, Reachable: true}})
+	must(err)
+	task := func() []store.Task {
+		return []store.Task{{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: f.deepDevice}, EdgeHost: h.ID, MaxAttempts: 1}}
+	}
+	j, err := st.CreateJob(ctx, store.Job{Org: org.ID, Kind: "restart", Policy: store.Policy{MaxInFlight: 1}}, task())
+	must(err)
+	f.job = j.ID
+	j, err = st.CreateJob(ctx, store.Job{Org: org.ID, Kind: "restart", Policy: store.Policy{MaxInFlight: 1}}, task())
+	must(err)
+	_, err = st.UpdateJob(ctx, org.ID, j.ID, func(j *store.Job) error { j.State = store.JobSucceeded; return nil })
+	must(err)
+	f.doneJob = j.ID
+	rel, err := st.AddRelease(ctx, store.Release{Kind: store.ReleaseOS, Version: "11.11." + strings.TrimPrefix(f.deepDevice, "ACCC8E"), SHA256: strings.Repeat("0", 64), Size: 1})
+	must(err)
+	f.release = rel.ID
 	return f
 }
 
@@ -135,12 +157,20 @@ func (f fixture) path(rt api.Route, w *world) string {
 		id = f.edgeHost
 	case strings.Contains(p, "/tasks/"):
 		id = f.task
+	case strings.HasSuffix(p, "/jobs/{id}/events"):
+		id = f.doneJob
+	case strings.Contains(p, "/jobs/"):
+		id = f.job
+	case strings.Contains(p, "/releases/"):
+		id = f.release
+	case rt.Method == "POST" && p == "/api/v1/releases":
+		p += "?kind=os&version=9.80." + strings.TrimPrefix(w.serial(), "ACCC8E")
 	}
 	return strings.NewReplacer("{org}", f.org.ID, "{user}", w.target.ID, "{serial}", f.device, "{id}", id, "{name}", f.profile).Replace(p)
 }
 
 // body is a valid body for a route, so an allowed caller gets a 2xx.
-func (w *world) body(rt api.Route) any {
+func (w *world) body(rt api.Route, f fixture) any {
 	switch rt.Method + " " + rt.Pattern {
 	case "POST /api/v1/orgs":
 		return map[string]any{"name": "new org"}
@@ -168,6 +198,10 @@ func (w *world) body(rt api.Route) any {
 		return map[string]any{"name": "new-profile", "osTrack": "lts-2024"}
 	case "PUT /api/v1/orgs/{org}/profiles/{name}":
 		return map[string]any{"osTrack": "active"}
+	case "POST /api/v1/orgs/{org}/jobs":
+		return map[string]any{"kind": "restart", "devices": []string{f.deepDevice}}
+	case "POST /api/v1/releases":
+		return map[string]any{"a release file": "any bytes"}
 	}
 	return nil
 }
@@ -204,6 +238,8 @@ func TestRouteMatrix(t *testing.T) {
 	byRole := func(rl role.Role, person bool) func(api.Route) int {
 		return func(rt api.Route) int {
 			switch rt.Access {
+			case api.RelayAdmin:
+				return http.StatusForbidden // none of them is an admin of the relay's own organization
 			case api.UserOnly:
 				if !person {
 					return http.StatusForbidden
@@ -221,8 +257,11 @@ func TestRouteMatrix(t *testing.T) {
 	callers := []caller{
 		{name: "anonymous", token: func(*testing.T, fixture) string { return "" }, want: func(api.Route) int { return http.StatusUnauthorized }},
 		{name: "outsider", token: func(t *testing.T, _ fixture) string { return w.r.Login(t, w.outsider.Email, password) }, want: func(rt api.Route) int {
-			if rt.Access == api.Org {
+			switch rt.Access {
+			case api.Org:
 				return http.StatusNotFound
+			case api.RelayAdmin:
+				return http.StatusForbidden
 			}
 			return ok
 		}},
@@ -230,8 +269,17 @@ func TestRouteMatrix(t *testing.T) {
 			switch rt.Access {
 			case api.Org:
 				return http.StatusNotFound
-			case api.UserOnly:
+			case api.UserOnly, api.RelayAdmin:
 				return http.StatusForbidden
+			}
+			return ok
+		}},
+		// The first admin, of the organization that runs the relay: the software catalog.
+		{name: "relay-admin", token: func(t *testing.T, _ fixture) string {
+			return w.r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
+		}, want: func(rt api.Route) int {
+			if rt.Access == api.Org {
+				return http.StatusNotFound
 			}
 			return ok
 		}},
@@ -251,8 +299,8 @@ func TestRouteMatrix(t *testing.T) {
 				if c.name == "outsider-app" && rt.Pattern == "/api/v1/auth/revoke" {
 					continue // would end the shared token; "outsider" covers the route
 				}
-				f := w.fixture(t)
-				res := w.r.Do(t, rt.Method, f.path(rt, w), c.token(t, f), w.body(rt))
+				f := w.fixture(t, rt)
+				res := w.r.Do(t, rt.Method, f.path(rt, w), c.token(t, f), w.body(rt, f))
 				want := c.want(rt)
 				if rt.Access == api.Agent {
 					want = http.StatusUnauthorized // a bearer token is never an agent certificate

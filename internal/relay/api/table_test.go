@@ -60,7 +60,18 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"PUT /api/v1/orgs/{org}/profiles/{name}":           "admin",
 		"DELETE /api/v1/orgs/{org}/profiles/{name}":        "admin",
 		"GET /api/v1/orgs/{org}/tasks":                     "operator",
-		"GET /api/v1/orgs/{org}/tasks/{id}":                "operator",
+		// Rollouts change devices: admins start and stop them, operators follow them.
+		"POST /api/v1/orgs/{org}/jobs":             "admin",
+		"GET /api/v1/orgs/{org}/jobs":              "operator",
+		"GET /api/v1/orgs/{org}/jobs/{id}":         "operator",
+		"POST /api/v1/orgs/{org}/jobs/{id}/cancel": "admin",
+		"GET /api/v1/orgs/{org}/jobs/{id}/events":  "operator",
+		// The software catalog is the relay's: anyone may read it, its operators fill it.
+		"GET /api/v1/releases":              "authenticated",
+		"POST /api/v1/releases":             "relay-admin",
+		"GET /api/v1/releases/{id}":         "authenticated",
+		"DELETE /api/v1/releases/{id}":      "relay-admin",
+		"GET /api/v1/orgs/{org}/tasks/{id}": "operator",
 	}
 	got := map[string]string{}
 	for _, rt := range api.Routes() {
