@@ -68,10 +68,11 @@ func sightingFrom(e *zeroconf.ServiceEntry) (sighting, bool) {
 }
 
 // sweep browses once (for SweepInterval, at most maxBrowseWindow) and records every
-// answer as it comes. It returns how many usable answers came and how many serials were
-// new. Each sweep is a fresh browse: zeroconf stops asking again after its first
-// answer, and a fresh query makes every device answer again.
-func (w *Watcher) sweep(ctx context.Context) (seen, fresh int, err error) {
+// answer as it comes. It returns how many usable answers came and how many of them were
+// news (a new serial, or a known one at a new address). Each sweep is a fresh browse:
+// zeroconf stops asking again after its first answer, and a fresh query makes every
+// device answer again.
+func (w *Watcher) sweep(ctx context.Context) (seen, news int, err error) {
 	r, err := zeroconf.NewResolver(zeroconf.SelectIfaces(w.cfg.Interfaces), zeroconf.SelectIPTraffic(zeroconf.IPv4))
 	if err != nil {
 		return 0, 0, fmt.Errorf("discovery: mDNS resolver on %s: %w", ifaceNames(w.cfg.Interfaces), err)
@@ -96,8 +97,8 @@ func (w *Watcher) sweep(ctx context.Context) (seen, fresh int, err error) {
 		}
 		seen++
 		if w.sighted(ctx, s) { // ctx, not browseCtx: the probes it starts outlive the sweep
-			fresh++
+			news++
 		}
 	}
-	return seen, fresh, nil
+	return seen, news, nil
 }

@@ -22,7 +22,9 @@ type Config struct {
 	Interfaces []net.Interface
 	// DisableMDNS turns browsing off; devices then come only from Add and Scan.
 	DisableMDNS bool
-	// SweepInterval is how often mDNS browsing is repeated (default 5s).
+	// SweepInterval is how often mDNS browsing is repeated (default 5s). After a sweep
+	// that found a new device or a known one at a new address, the next follows within a
+	// second, and the gap doubles from there back up to SweepInterval.
 	SweepInterval time.Duration
 	// GoneAfter: a device not seen for this long (by mDNS sweeps or, for devices added
 	// by hand or by a scan, by the probes that follow) is probed over HTTP, and removed
@@ -150,9 +152,10 @@ func New(cfg Config) (*Watcher, error) {
 	}, nil
 }
 
-// Run browses mDNS every SweepInterval, reads the facts of every device it finds, probes
-// devices not heard of for GoneAfter and drops those that do not answer. It blocks until
-// ctx ends, then stops everything it started and returns nil.
+// Run browses mDNS every SweepInterval (sooner while sweeps find something new), reads
+// the facts of every device it finds, probes devices not heard of for GoneAfter and
+// drops those that do not answer. It blocks until ctx ends, then stops everything it
+// started and returns nil.
 func (w *Watcher) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.running {
@@ -184,6 +187,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 	w.log.Info("watching", "mdns", !w.cfg.DisableMDNS, "interfaces", ifaceNames(w.cfg.Interfaces),
 		"sweep", w.cfg.SweepInterval, "gone_after", w.cfg.GoneAfter)
+	// Sweeps follow each other quickly while they bring news (new devices, or known ones
+	// at new addresses: answers lost in the burst of a first query, or a fleet
+	// restarting), then ever more slowly up to SweepInterval, as RFC 6762 section 5.2
+	// has continuous queries do.
+	firstGap := min(time.Second, w.cfg.SweepInterval)
+	gap := firstGap
 	sweepFailing := false
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -195,7 +204,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 		start := time.Now()
 		if !w.cfg.DisableMDNS {
-			seen, fresh, err := w.sweep(ctx)
+			seen, news, err := w.sweep(ctx)
 			switch {
 			case err != nil && ctx.Err() == nil && !sweepFailing:
 				w.log.Warn("mDNS sweep failed; retrying every sweep", "err", err)
@@ -206,10 +215,17 @@ func (w *Watcher) Run(ctx context.Context) error {
 				w.log.Info("mDNS sweeps work again")
 				sweepFailing = false
 			}
-			w.log.Debug("mDNS sweep", "answers", seen, "new", fresh, "took", time.Since(start).Round(time.Millisecond))
+			w.log.Debug("mDNS sweep", "answers", seen, "news", news, "took", time.Since(start).Round(time.Millisecond))
+			if news > 0 {
+				gap = firstGap
+			} else {
+				gap = min(2*gap, w.cfg.SweepInterval)
+			}
+		} else {
+			gap = w.cfg.SweepInterval
 		}
 		w.checkGone(ctx)
-		timer.Reset(max(0, w.cfg.SweepInterval-time.Since(start)))
+		timer.Reset(max(0, gap-time.Since(start)))
 	}
 }
 
@@ -275,7 +291,8 @@ func (w *Watcher) found(serial, addr string, src Source, info vapix.DeviceInfo) 
 }
 
 // sighted records an mDNS answer and starts reading the device's facts when they are
-// missing, stale or at an old address. It reports whether the serial was new.
+// missing, stale or at an old address. It reports whether the answer was news: a new
+// serial, or a known one at a new address.
 func (w *Watcher) sighted(ctx context.Context, s sighting) bool {
 	now := w.now()
 	w.mu.Lock()
@@ -292,21 +309,18 @@ func (w *Watcher) sighted(ctx context.Context, s sighting) bool {
 	if s.name != "" {
 		e.dev.Name = s.name
 	}
-	enrich := false
-	if e.dev.Addr != s.addr && !s.announces(e.dev.Addr) {
+	moved := e.dev.Addr != s.addr && !s.announces(e.dev.Addr)
+	if moved {
 		e.dev.Addr = s.addr
 		if e.present {
 			w.emit(EventChanged, e.dev)
 		}
-		enrich = true
 	}
-	if !e.dev.Enriched && now.Sub(e.lastEnrich) >= w.retryAfter || now.Sub(e.lastEnrich) >= refreshAfter {
-		enrich = true
-	}
-	if enrich && !e.enriching {
+	stale := !e.dev.Enriched && now.Sub(e.lastEnrich) >= w.retryAfter || now.Sub(e.lastEnrich) >= refreshAfter
+	if (moved || stale) && !e.enriching {
 		w.startEnrich(ctx, e)
 	}
-	return false
+	return moved
 }
 
 // startEnrich reads the facts of e at its address in the background. w.mu is held.
