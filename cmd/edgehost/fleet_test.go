@@ -58,12 +58,19 @@ func startEdgeHostEnv(t *testing.T) *edgeHostEnv {
 // runEdgeHost starts `edgehost run` browsing mDNS on lo (inside the test's namespace).
 func (e *edgeHostEnv) runEdgeHost(t *testing.T, extra ...string) {
 	t.Helper()
+	e.runEdgeHostFlags(t, append([]string{"run", "--data", e.data, "--log-level", "warn", "--mdns-interface", "lo",
+		"--mdns-interval", "500ms", "--report-interval", "500ms"}, extra...))
+}
+
+// runEdgeHostFlags runs the edgehost command in this process with these arguments until
+// stop or the end of the test.
+func (e *edgeHostEnv) runEdgeHostFlags(t *testing.T, args []string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		root := newRootCommand()
-		root.SetArgs(append([]string{"run", "--data", e.data, "--log-level", "warn", "--mdns-interface", "lo",
-			"--mdns-interval", "500ms", "--report-interval", "500ms"}, extra...))
+		root.SetArgs(args)
 		root.SetOut(io.Discard)
 		root.SetErr(t.Output())
 		done <- root.ExecuteContext(ctx)
