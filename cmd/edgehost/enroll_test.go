@@ -17,7 +17,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 )
 
-func run(t *testing.T, args ...string) (string, error) {
+func run(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	root := newRootCommand()
@@ -30,7 +30,7 @@ func run(t *testing.T, args ...string) (string, error) {
 
 // newEdgeHost creates an edge host in the relay's default organization as its admin and
 // returns the one-time enrollment token.
-func newEdgeHost(t *testing.T, r *relaytest.Relay) string {
+func newEdgeHost(t testing.TB, r *relaytest.Relay) string {
 	t.Helper()
 	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
 	res := r.Do(t, http.MethodGet, "/api/v1/orgs", tok, nil)

@@ -38,7 +38,7 @@ type edgeHostEnv struct {
 	stop     func()
 }
 
-func startEdgeHostEnv(t *testing.T) *edgeHostEnv {
+func startEdgeHostEnv(t testing.TB) *edgeHostEnv {
 	t.Helper()
 	e := &edgeHostEnv{relayLog: &testtool.Buffer{}}
 	e.r = relaytest.Start(t, relaytest.RealClock, relaytest.LogTo(e.relayLog))
@@ -56,7 +56,7 @@ func startEdgeHostEnv(t *testing.T) *edgeHostEnv {
 }
 
 // runEdgeHost starts `edgehost run` browsing mDNS on lo (inside the test's namespace).
-func (e *edgeHostEnv) runEdgeHost(t *testing.T, extra ...string) {
+func (e *edgeHostEnv) runEdgeHost(t testing.TB, extra ...string) {
 	t.Helper()
 	e.runEdgeHostFlags(t, append([]string{"run", "--data", e.data, "--log-level", "warn", "--mdns-interface", "lo",
 		"--mdns-interval", "500ms", "--report-interval", "500ms"}, extra...))
@@ -64,7 +64,7 @@ func (e *edgeHostEnv) runEdgeHost(t *testing.T, extra ...string) {
 
 // runEdgeHostFlags runs the edgehost command in this process with these arguments until
 // stop or the end of the test.
-func (e *edgeHostEnv) runEdgeHostFlags(t *testing.T, args []string) {
+func (e *edgeHostEnv) runEdgeHostFlags(t testing.TB, args []string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -113,7 +113,7 @@ type deviceJSON struct {
 	EndOfSupport  string `json:"endOfSupport"`
 }
 
-func (e *edgeHostEnv) devices(t *testing.T, query string) []deviceJSON {
+func (e *edgeHostEnv) devices(t testing.TB, query string) []deviceJSON {
 	t.Helper()
 	res := e.r.Do(t, http.MethodGet, e.orgPath("/devices?limit=1000&"+query), e.token, nil)
 	var l listOf[deviceJSON]

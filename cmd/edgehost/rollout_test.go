@@ -22,7 +22,7 @@ type rollout struct {
 	adds  []string // --add flags for every camera
 }
 
-func startRollout(t *testing.T, n int, opts ...func(*camsim.Config)) *rollout {
+func startRollout(t testing.TB, n int, opts ...func(*camsim.Config)) *rollout {
 	t.Helper()
 	ro := &rollout{edgeHostEnv: startEdgeHostEnv(t), fleet: camsimtest.Start(t, n, opts...)}
 	for _, c := range ro.fleet.Cameras() {
@@ -39,7 +39,7 @@ func (ro *rollout) runFlags() []string {
 
 // onboardAll waits until the edge host found every camera, onboards them all, and waits
 // until the relay shows them managed.
-func (ro *rollout) onboardAll(t *testing.T) {
+func (ro *rollout) onboardAll(t testing.TB) {
 	t.Helper()
 	n := len(ro.fleet.Cameras())
 	path := ro.orgPath("/edgehosts/" + ro.id.AgentID + "/discovered")
@@ -60,7 +60,7 @@ func (ro *rollout) onboardAll(t *testing.T) {
 }
 
 // publish adds an AXIS OS release that fits every camera and returns its version.
-func (ro *rollout) publish(t *testing.T, version string) {
+func (ro *rollout) publish(t testing.TB, version string) {
 	t.Helper()
 	img := camsim.FirmwareImage(camsim.FirmwareHeader{Version: version})
 	admin := ro.r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
@@ -90,7 +90,7 @@ type taskJSON struct {
 	Transitions           []struct{ State, Detail string }
 }
 
-func (ro *rollout) createJob(t *testing.T, body map[string]any) string {
+func (ro *rollout) createJob(t testing.TB, body map[string]any) string {
 	t.Helper()
 	res := ro.r.Do(t, http.MethodPost, ro.orgPath("/jobs"), ro.token, body)
 	if res.Status != http.StatusCreated {
@@ -101,7 +101,7 @@ func (ro *rollout) createJob(t *testing.T, body map[string]any) string {
 	return j.ID
 }
 
-func (ro *rollout) waitJob(t *testing.T, id string, within time.Duration) jobJSON {
+func (ro *rollout) waitJob(t testing.TB, id string, within time.Duration) jobJSON {
 	t.Helper()
 	var j jobJSON
 	waitUntil(t, within, "job "+id+" ends", func() bool {
@@ -112,7 +112,7 @@ func (ro *rollout) waitJob(t *testing.T, id string, within time.Duration) jobJSO
 	return j
 }
 
-func (ro *rollout) tasks(t *testing.T, job string) map[string]taskJSON {
+func (ro *rollout) tasks(t testing.TB, job string) map[string]taskJSON {
 	t.Helper()
 	var l listOf[taskJSON]
 	ro.r.Do(t, http.MethodGet, ro.orgPath("/tasks?limit=1000&job="+job), ro.token, nil).JSON(t, &l)

@@ -48,7 +48,7 @@ func TestRunConnectsAndRelayTracksIt(t *testing.T) {
 	waitUntil(t, 15*time.Second, "the relay shows the edge host disconnected", func() bool { return !connected() })
 }
 
-func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+func waitUntil(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {

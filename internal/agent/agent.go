@@ -59,8 +59,10 @@ type Fleet interface {
 	CancelTasks(ids []string) error
 	// UseRelay gives the fleet the link's client to the relay (release files).
 	UseRelay(*http.Client)
-	// Changed is signalled when there is something new to report.
+	// Changed is signalled when there are new task states or discoveries to report;
+	// InventoryChanged when the set of managed devices changed (one was onboarded).
 	Changed() <-chan struct{}
+	InventoryChanged() <-chan struct{}
 }
 
 // Run keeps the link to the relay until ctx is done, reconnecting with backoff.
@@ -128,19 +130,22 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var changed <-chan struct{}
+	var changed, inventory <-chan struct{}
 	if cfg.Fleet != nil {
-		changed = cfg.Fleet.Changed()
+		changed, inventory = cfg.Fleet.Changed(), cfg.Fleet.InventoryChanged()
 	}
 	for {
+		full := true
 		select {
 		case <-ctx.Done():
 			return
 		case <-up:
 		case <-t.C:
+		case <-inventory:
 		case <-changed:
+			full = false // task states and discoveries only: polling every device is for the above
 		}
-		switch err := syncRelay(ctx, cfg, hc); {
+		switch err := syncRelay(ctx, cfg, hc, full); {
 		case err == nil, ctx.Err() != nil:
 		case errors.Is(err, edgelink.ErrNotConnected):
 			// A change while the link is down: the link coming up reports it.
@@ -152,20 +157,22 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 }
 
 // syncRelay brings the relay up to date: an edge host first takes the relay's configuration
-// of its devices, then reports their state, its discoveries and its tasks.
-func syncRelay(ctx context.Context, cfg Config, hc *http.Client) error {
+// of its devices, then reports their state (full), its discoveries and its tasks.
+func syncRelay(ctx context.Context, cfg Config, hc *http.Client, full bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	f := cfg.Fleet
-	if f != nil {
+	if f != nil && full {
 		var configs []linkapi.DeviceConfig
 		if err := call(ctx, hc, http.MethodGet, linkapi.ConfigPath, nil, &configs); err != nil {
 			return fmt.Errorf("device configuration: %w", err)
 		}
 		f.ApplyConfig(configs)
 	}
-	if err := report(ctx, cfg, hc); err != nil {
-		return fmt.Errorf("inventory: %w", err)
+	if full {
+		if err := report(ctx, cfg, hc); err != nil {
+			return fmt.Errorf("inventory: %w", err)
+		}
 	}
 	if f == nil {
 		return nil

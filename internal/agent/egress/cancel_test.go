@@ -62,6 +62,9 @@ func TestCancelMidUpload(t *testing.T) {
 	received := make(chan int64, 1)
 	deviceDone := make(chan error, 1)
 	dev := newFakeDevice(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == probePath {
+			return // the proxy learns there is no challenge before streaming
+		}
 		var n int64
 		buf := make([]byte, 32<<10)
 		for {
@@ -74,7 +77,6 @@ func TestCancelMidUpload(t *testing.T) {
 				}
 			}
 			if err != nil {
-				println("DEVICE", n, r.ContentLength, len(r.TransferEncoding), err.Error())
 				deviceDone <- err
 				return
 			}
@@ -114,7 +116,7 @@ func TestCancelMidUpload(t *testing.T) {
 	select {
 	case err := <-deviceDone:
 		if err == io.EOF {
-			t.Fatalf("the device saw a complete body, not a cancelled upload (%v)", dev.requests()[0].Header)
+			t.Fatal("the device saw a complete body, not a cancelled upload")
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the device request went on after the caller left")

@@ -77,16 +77,7 @@ func parseTarget(u *url.URL, requestURI string) (serial, devicePath string, p *p
 
 // validSerial accepts what could be a serial number: letters, digits, '-' and '_'.
 func validSerial(s string) bool {
-	if s == "" || len(s) > maxSerial {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return s != "" && len(s) <= maxSerial && alnumOr(s, "-_")
 }
 
 // pathChar reports whether c may appear in a device path: RFC 3986 pchar (unreserved,
@@ -101,7 +92,7 @@ func pathChar(c byte) bool {
 }
 
 // validAddr checks a device address from the inventory: host:port with an IP address or
-// a DNS name as host and a port from 1 to 65535, so that it can only name a host.
+// a DNS name as host and a port from 1 to 65535, so that it can only name one host.
 func validAddr(addr string) bool {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" {
@@ -110,21 +101,32 @@ func validAddr(addr string) bool {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
 		return false
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return validZone(ip.Zone()) // an interface name for a link-local IPv6 address
 	}
-	if len(host) > 253 {
-		return false
+	if strings.HasPrefix(addr, "[") || len(host) > 253 {
+		return false // brackets hold IPv6 addresses only
 	}
-	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+	labels := strings.Split(host, ".")
+	if alnumOr(labels[len(labels)-1], "") && strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return false // all digits: an IPv4 address in a form some resolvers take (017, 2130706433)
+	}
+	for _, label := range labels {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' || !alnumOr(label, "-") {
 			return false
 		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
-				return false
-			}
+	}
+	return true
+}
+
+func validZone(z string) bool { return len(z) <= 32 && alnumOr(z, "-_.") }
+
+// alnumOr reports whether s has only ASCII letters, digits and bytes of extra.
+func alnumOr(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || strings.IndexByte(extra, c) >= 0) {
+			return false
 		}
 	}
 	return true

@@ -76,7 +76,7 @@ func TestFirmwareUploadStreams(t *testing.T) {
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v (camera counted %+v)", err, cam.Counters())
 	}
 	if version != hdr.Version {
 		t.Fatalf("upgrade answered version %q; want %q", version, hdr.Version)

@@ -43,15 +43,16 @@ type Config struct {
 	TaskConcurrency int
 	// RebootWait bounds waiting for a device to come back from a reboot (default 5 min).
 	RebootWait time.Duration
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Manager manages an edge host's devices. Run must be running for onboarding to proceed.
 type Manager struct {
-	cfg     Config
-	sem     chan struct{}
-	changed chan struct{}
+	cfg       Config
+	sem       chan struct{}
+	changed   chan struct{}
+	inventory chan struct{} // a device was onboarded
 
 	mu      sync.Mutex
 	ctx     context.Context // Run's; onboarding tasks run under it
@@ -83,7 +84,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), clients: map[string]deviceClient{}}
+	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), clients: map[string]deviceClient{}}
 	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	} else if len(failed) > 0 {
@@ -120,6 +121,9 @@ func (m *Manager) Run(ctx context.Context) error {
 // Changed is signalled when there is something new to report (a task moved, a device
 // was onboarded).
 func (m *Manager) Changed() <-chan struct{} { return m.changed }
+
+// InventoryChanged is signalled when a device was onboarded: the inventory is due.
+func (m *Manager) InventoryChanged() <-chan struct{} { return m.inventory }
 
 // Notify tells the manager there is something new to report (a discovery).
 func (m *Manager) Notify() { m.notify() }

@@ -144,6 +144,10 @@ func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevi
 	_ = m.cfg.Store.UpdateDevice(d.Serial, func(r *devstore.Device) { r.ManagedSince = m.cfg.Now().UTC() })
 	m.cfg.Logger.Info("device onboarded", "serial", d.Serial, "address", addr, "profile", p.Name)
 	_ = t.move(linkapi.TaskSucceeded, "managed with profile "+p.Name)
+	select {
+	case m.inventory <- struct{}{}:
+	default:
+	}
 }
 
 // task is a running task: each transition is journaled before the work it announces.
