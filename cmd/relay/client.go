@@ -160,8 +160,8 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("relay: HTTP %d", e.Status)
 }
 
-// do sends a request and decodes a JSON answer into out (when not nil).
-func (c *apiClient) do(cmd *cobra.Command, method, path string, body io.Reader, contentType string, out any) error {
+// send sends a request; the caller closes the answer's body.
+func (c *apiClient) send(cmd *cobra.Command, method, path string, body io.Reader, contentType string) (*http.Response, error) {
 	u := *c.base
 	u.Path += path
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -169,7 +169,7 @@ func (c *apiClient) do(cmd *cobra.Command, method, path string, body io.Reader, 
 	}
 	req, err := http.NewRequestWithContext(cmd.Context(), method, u.String(), body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -179,7 +179,33 @@ func (c *apiClient) do(cmd *cobra.Command, method, path string, body io.Reader, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("relay %s: %w", c.base.Host, err)
+		return nil, fmt.Errorf("relay %s: %w", c.base.Host, err)
+	}
+	return resp, nil
+}
+
+// stream opens a server-sent event stream; the caller closes it.
+func (c *apiClient) stream(cmd *cobra.Command, path string) (io.ReadCloser, error) {
+	resp, err := c.send(cmd, http.MethodGet, path, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		e := &apiError{Status: resp.StatusCode}
+		_ = json.Unmarshal(raw, e)
+		e.Status = resp.StatusCode
+		return nil, e
+	}
+	return resp.Body, nil
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (c *apiClient) do(cmd *cobra.Command, method, path string, body io.Reader, contentType string, out any) error {
+	resp, err := c.send(cmd, method, path, body, contentType)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

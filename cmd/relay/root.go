@@ -26,6 +26,6 @@ or as a key of the YAML file given with --config.`
 
 func newRootCommand() *cobra.Command {
 	root := cli.Root("relay", "RELAY", "The camcloud relay: the public API, tenancy, agent links, signaling and TURN.", long)
-	root.AddCommand(newServeCommand(), newAdminCommand(), newLoginCommand(), newOrgsCommand(), newDevicesCommand(), newEdgeHostsCommand())
+	root.AddCommand(newServeCommand(), newAdminCommand(), newLoginCommand(), newOrgsCommand(), newDevicesCommand(), newEdgeHostsCommand(), newJobsCommand())
 	return root
 }
