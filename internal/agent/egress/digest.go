@@ -55,7 +55,7 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	first, err := t.prepare(req, body.first())
+	first, err := t.prepare(req, body, body.first())
 	if err != nil {
 		return nil, err
 	}
@@ -74,18 +74,19 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
 	_ = res.Body.Close()
-	second, err := t.prepare(req, again)
+	second, err := t.prepare(req, body, again)
 	if err != nil {
 		return nil, err
 	}
 	return t.next.RoundTrip(second)
 }
 
-// prepare clones req with the given body and Authorization from the cached challenge.
-func (t *digestTransport) prepare(req *http.Request, body io.ReadCloser) (*http.Request, error) {
+// prepare clones req with the given body (one attempt's body of rb) and Authorization from
+// the cached challenge.
+func (t *digestTransport) prepare(req *http.Request, rb *replayBody, body io.ReadCloser) (*http.Request, error) {
 	out := req.Clone(req.Context())
 	out.Body = body
-	out.GetBody = nil
+	out.GetBody = rb.getBody()
 	out.Header.Del("Authorization")
 	if _, streamed := body.(*attemptBody); streamed {
 		// A device refusing the credentials answers before the body leaves.
@@ -104,6 +105,7 @@ func (t *digestTransport) prepare(req *http.Request, body io.ReadCloser) (*http.
 	cred, err := digest.Digest(chal, digest.Options{
 		Method:   out.Method,
 		URI:      out.URL.RequestURI(),
+		GetBody:  out.GetBody, // for qop=auth-int, which a streamed body cannot do
 		Count:    count,
 		Username: t.user,
 		Password: t.password,
@@ -180,6 +182,14 @@ func newReplayBody(req *http.Request) (*replayBody, error) {
 }
 
 func (b *replayBody) streamed() bool { return b.stream != nil }
+
+// getBody is the request's GetBody: a new copy of a body held in memory, nil otherwise.
+func (b *replayBody) getBody() func() (io.ReadCloser, error) {
+	if b.buf == nil {
+		return nil
+	}
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.buf)), nil }
+}
 
 // first is the body of the first attempt; a streamed one asks for 100-continue.
 func (b *replayBody) first() io.ReadCloser {

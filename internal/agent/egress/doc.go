@@ -15,21 +15,23 @@
 // ignored or refused. The path after /vapix/ must already be clean: no "." or ".."
 // segments (plain or percent-encoded), no empty segments, no encoded slash or backslash,
 // no backslash, NUL, control character, '%' after decoding, or anything outside RFC 3986
-// path characters. TRACE and CONNECT are refused (a TRACE echo would show the injected
-// Authorization header). The caller's Authorization, Proxy-Authorization, Cookie,
-// Forwarded, X-Forwarded-* and X-Real-IP headers are dropped, as are hop-by-hop headers
-// and every header the Connection header names. Redirects are never followed; a 3xx whose
-// Location leaves the device is answered 502 instead of being passed on.
+// path characters. Only GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS pass (a TRACE
+// echo would show the injected Authorization header; CONNECT names a host). The caller's
+// Authorization, Proxy-Authorization, Cookie, Forwarded, X-Forwarded-* and X-Real-IP
+// headers are dropped, as are hop-by-hop headers and every header the Connection header
+// names. Redirects are never followed; a 3xx whose Location leaves the device is answered
+// 502 instead of being passed on.
 //
 // # Answers
 //
-// Whatever the device answers is passed through as is (a device 5xx included), except:
-// a 401 or 407 means the agent's own account failed, so it becomes a 502 problem
-// (device-auth-failed) and the device's challenge is never shown; WWW-Authenticate,
-// Authentication-Info and Set-Cookie are stripped from every answer. Failures of the
-// gateway itself are application/problem+json (see Problems): unknown device 404,
-// refused path 400, device unreachable 502, no answer in Config.Timeout 504, more than
-// Config.MaxConcurrent requests in flight 503 with Retry-After.
+// Whatever the device answers is passed through as is (a device 5xx included, and 1xx
+// interim answers such as the 100 Continue of an upload), except that a 401 or 407 means
+// the agent's own account failed, so it becomes a 502 problem (device-auth-failed) and
+// the device's challenge is never shown; WWW-Authenticate, Authentication-Info and
+// Set-Cookie are stripped from every answer. Failures of the gateway itself are
+// application/problem+json (see Problems): unknown device 404, refused path 400, device
+// unreachable 502, no answer in Config.Timeout 504, more than Config.MaxConcurrent
+// requests in flight 503 with Retry-After.
 //
 // # Digest and streamed bodies
 //

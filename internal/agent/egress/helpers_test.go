@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -205,3 +206,76 @@ func (f *fakeDevice) requests() []*http.Request {
 func (f *fakeDevice) addr() string { return strings.TrimPrefix(f.URL, "http://") }
 
 func asError[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// tcpTap forwards TCP connections on loopback to a device and counts the bytes that went
+// towards it, so a test can see when a device is receiving.
+type tcpTap struct {
+	ln   net.Listener
+	sent atomic.Int64
+}
+
+func newTCPTap(t testing.TB, to string) *tcpTap {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap := &tcpTap{ln: ln}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", to)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(countingWriter{out, &tap.sent}, in)
+				out.Close()
+			}()
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(in, out)
+				in.Close()
+			}()
+		}
+	}()
+	return tap
+}
+
+func (tap *tcpTap) addr() string { return tap.ln.Addr().String() }
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -53,20 +53,27 @@ func generatedImage(h camsim.FirmwareHeader, size, gateAt int64, open func() boo
 
 // TestFirmwareUploadStreams upgrades a camera with a ~100 MiB image generated on the fly,
 // through the proxy. The image never exists whole: the generator holds the rest back
-// after 8 MiB until the camera has begun receiving the image part, so the proxy must be
-// streaming, and the bytes allocated over the whole upload stay far below its size.
+// after 16 MiB until 8 MiB have reached the camera's connection (a TCP tap between proxy
+// and camera counts them), so the proxy must be streaming; and the bytes allocated over
+// the whole upload stay far below its size.
 func TestFirmwareUploadStreams(t *testing.T) {
 	size := int64(100 << 20)
 	if testing.Short() {
-		size = 16 << 20
+		size = 24 << 20
 	}
 	fleet, inv := startCameras(t, 1)
 	cam := fleet.Cameras()[0]
+	tap := newTCPTap(t, hostOf(t, cam.Info().HTTP))
+	inv.set(cam.Info().Serial, Target{Addr: tap.addr(), User: agentUser, Password: agentPassword})
 	_, srv := startProxy(t, inv)
 	ctx := ctxT(t)
 	c := viaProxy(t, srv, cam.Info().Serial)
+	if _, err := c.FirmwareStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
 	hdr := camsim.FirmwareHeader{Version: "12.11.90"}
-	image, gate := generatedImage(hdr, size, 8<<20, func() bool { return cam.Counters().FirmwareUploads > 0 })
+	atStart := tap.sent.Load()
+	image, gate := generatedImage(hdr, size, 16<<20, func() bool { return tap.sent.Load()-atStart >= 8<<20 })
 
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -84,8 +91,11 @@ func TestFirmwareUploadStreams(t *testing.T) {
 	if !gate.opened.Load() || gate.n != camsim.FirmwareImageSize(hdr, size) {
 		t.Fatalf("generator wrote %d bytes (gate opened: %v)", gate.n, gate.opened.Load())
 	}
-	if n := cam.Counters().FirmwareUploads; n != 1 {
-		t.Fatalf("camera counted %d uploads; want 1", n)
+	// The camera counts an upload once it has read the whole image, which may be just
+	// after it answered.
+	waitFor(t, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
+	if n := tap.sent.Load() - atStart; n < camsim.FirmwareImageSize(hdr, size) {
+		t.Fatalf("%d bytes reached the camera for a %d byte image", n, camsim.FirmwareImageSize(hdr, size))
 	}
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("%d MiB image through the proxy in %s; %.1f MiB allocated in the whole process (client, proxy, camera)",
@@ -139,6 +149,7 @@ func TestStreamedBodyAfterRefusedNonce(t *testing.T) {
 	if gate.n != camsim.FirmwareImageSize(hdr, size) {
 		t.Fatalf("image written %d bytes", gate.n)
 	}
+	waitFor(t, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
 	cnt := cam.Counters()
 	if cnt.Unauthorized-refused != 1 || cnt.FirmwareUploads != 1 || cnt.Requests[probePath] != probes {
 		t.Fatalf("challenges %d, uploads %d, probes %d: want 1 challenge, 1 upload, no probe (the challenge was fresh)",
