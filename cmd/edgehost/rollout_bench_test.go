@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"math"
 	"strconv"
 	"testing"
@@ -39,5 +40,28 @@ func BenchmarkRollout(b *testing.B) {
 		b.ReportMetric(ideal.Seconds(), "ideal-s")
 		b.ReportMetric(elapsed.Seconds()/ideal.Seconds(), "x-ideal")
 		b.ReportMetric(float64((elapsed-ideal).Milliseconds())/(n/inFlight), "overhead-ms/task")
+		// Where a task's time goes: dispatched to running (the link and the journal),
+		// running to succeeded (the VAPIX calls and the camera's 2 s reboot).
+		var toRun, onDevice time.Duration
+		counted := 0
+		for _, tk := range ro.tasks(b, id) {
+			if os.Getenv("ROLLOUT_DEBUG") != "" {
+				b.Logf("%s: %+v", tk.Serial, tk.Transitions)
+			}
+			at := map[string]time.Time{}
+			for _, tr := range tk.Transitions {
+				if _, seen := at[tr.State]; !seen {
+					at[tr.State] = tr.At
+				}
+			}
+			if at["dispatched"].IsZero() || at["running"].IsZero() || at["succeeded"].IsZero() {
+				continue // an agent report not merged yet
+			}
+			counted++
+			toRun += at["running"].Sub(at["dispatched"])
+			onDevice += at["succeeded"].Sub(at["running"])
+		}
+		b.ReportMetric(float64(toRun.Milliseconds())/float64(counted), "dispatch-to-run-ms/task")
+		b.ReportMetric(float64(onDevice.Milliseconds())/float64(counted), "running-ms/task")
 	}
 }

@@ -87,7 +87,10 @@ type jobJSON struct {
 type taskJSON struct {
 	Serial, State, Detail string
 	Attempt               int
-	Transitions           []struct{ State, Detail string }
+	Transitions           []struct {
+		State, Detail string
+		At            time.Time
+	}
 }
 
 func (ro *rollout) createJob(t testing.TB, body map[string]any) string {
@@ -103,13 +106,18 @@ func (ro *rollout) createJob(t testing.TB, body map[string]any) string {
 
 func (ro *rollout) waitJob(t testing.TB, id string, within time.Duration) jobJSON {
 	t.Helper()
-	var j jobJSON
-	waitUntil(t, within, "job "+id+" ends", func() bool {
-		j = jobJSON{}
+	deadline := time.Now().Add(within)
+	for {
+		var j jobJSON
 		ro.r.Do(t, http.MethodGet, ro.orgPath("/jobs/"+id), ro.token, nil).JSON(t, &j)
-		return j.State != "running"
-	})
-	return j
+		if j.State != "running" {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still running after %s: %v", id, within, j.Counts)
+		}
+		time.Sleep(250 * time.Millisecond) // the job's progress costs the relay a read of every task
+	}
 }
 
 func (ro *rollout) tasks(t testing.TB, job string) map[string]taskJSON {

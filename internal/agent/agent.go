@@ -50,6 +50,9 @@ type Config struct {
 type Fleet interface {
 	Inventory(ctx context.Context) ([]linkapi.DeviceReport, error)
 	Discovered() []linkapi.DiscoveredDevice
+	// DiscoveryChanged reports (and forgets) whether discoveries changed since it was
+	// last asked.
+	DiscoveryChanged() bool
 	PendingTasks() ([]linkapi.TaskReport, error)
 	TasksReported([]linkapi.TaskReport) error
 	ApplyConfig([]linkapi.DeviceConfig)
@@ -177,8 +180,10 @@ func syncRelay(ctx context.Context, cfg Config, hc *http.Client, full bool) erro
 	if f == nil {
 		return nil
 	}
-	if err := call(ctx, hc, http.MethodPost, linkapi.DiscoveredPath, f.Discovered(), nil); err != nil {
-		return fmt.Errorf("discovered devices: %w", err)
+	if f.DiscoveryChanged() || full {
+		if err := call(ctx, hc, http.MethodPost, linkapi.DiscoveredPath, f.Discovered(), nil); err != nil {
+			return fmt.Errorf("discovered devices: %w", err)
+		}
 	}
 	tasks, err := f.PendingTasks()
 	if err != nil || len(tasks) == 0 {

@@ -237,6 +237,17 @@ func ifaceNames(ifs []net.Interface) string {
 	return strings.Join(names, ",")
 }
 
+// Device returns the device with this serial when it is present.
+func (w *Watcher) Device(serial string) (Device, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, ok := w.devices[serial]
+	if !ok || !e.present {
+		return Device{}, false
+	}
+	return e.dev, true
+}
+
 // Devices returns the devices present now, sorted by serial.
 func (w *Watcher) Devices() []Device {
 	w.mu.Lock()

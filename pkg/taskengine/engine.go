@@ -56,11 +56,12 @@ type Engine struct {
 	// wake is signalled when a task may be startable (capacity 1).
 	wake chan struct{}
 
-	mu      sync.Mutex
-	waiting map[string]uint64             // accepted task IDs -> their order
-	busy    map[string]bool               // serials with a running task
-	cancels map[string]context.CancelFunc // running task ID -> its cancel
-	running int
+	mu         sync.Mutex
+	waiting    map[string]uint64             // accepted task IDs -> their order
+	unreported map[string]bool               // task IDs whose latest state is not acknowledged
+	busy       map[string]bool               // serials with a running task
+	cancels    map[string]context.CancelFunc // running task ID -> its cancel
+	running    int
 }
 
 // Open opens the journal. Tasks that were running when the engine last stopped go back
@@ -83,7 +84,7 @@ func Open(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, j: j, log: cfg.Logger.With("component", "taskengine"), wake: make(chan struct{}, 1),
-		waiting: map[string]uint64{}, busy: map[string]bool{}, cancels: map[string]context.CancelFunc{}}
+		waiting: map[string]uint64{}, unreported: map[string]bool{}, busy: map[string]bool{}, cancels: map[string]context.CancelFunc{}}
 	interrupted, err := j.all(func(r Record) bool { return r.State == Running })
 	if err != nil {
 		j.close()
@@ -102,6 +103,14 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	for _, r := range accepted {
 		e.waiting[r.ID] = r.Seq
+	}
+	pending, err := j.all(func(r Record) bool { return !r.Reported })
+	if err != nil {
+		j.close()
+		return nil, err
+	}
+	for _, r := range pending {
+		e.unreported[r.ID] = true
 	}
 	return e, nil
 }
@@ -133,6 +142,28 @@ func (e *Engine) Submit(t Task) (Record, error) {
 	e.track(r)
 	e.changed()
 	return r, nil
+}
+
+// SubmitAll submits tasks concurrently, so that their journal entries share
+// transactions; it returns the records in order, or the first error.
+func (e *Engine) SubmitAll(ts []Task) ([]Record, error) {
+	out := make([]Record, len(ts))
+	errs := make([]error, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = e.Submit(t)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return out[:i], fmt.Errorf("task %s: %w", ts[i].ID, err)
+		}
+	}
+	return out, nil
 }
 
 // Cancel cancels a task that has not ended: one waiting is cancelled at once, a running
@@ -169,7 +200,26 @@ func (e *Engine) Get(id string) (Record, error) { return e.j.get(id) }
 
 // Unreported lists records whose latest state the task manager has not acknowledged.
 func (e *Engine) Unreported() ([]Record, error) {
-	return e.j.all(func(r Record) bool { return !r.Reported })
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.unreported))
+	for id := range e.unreported {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	out := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		r, err := e.j.get(id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !r.Reported {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // List lists every record.
@@ -178,18 +228,30 @@ func (e *Engine) List() ([]Record, error) { return e.j.all(func(Record) bool { r
 // MarkReported records the task manager's acknowledgement of these records; a task that
 // moved on since stays unreported.
 func (e *Engine) MarkReported(rs []Record) error {
-	for _, sent := range rs {
-		_, err := e.j.update(sent.ID, func(r *Record, exists bool) (bool, error) {
-			if !exists || r.Attempt != sent.Attempt || len(r.Transitions) != len(sent.Transitions) || r.Reported {
-				return false, nil
-			}
-			r.Reported = true
-			return true, nil
-		})
-		if err != nil {
-			return err
-		}
+	sent := make(map[string]Record, len(rs))
+	ids := make([]string, 0, len(rs))
+	for _, r := range rs {
+		sent[r.ID] = r
+		ids = append(ids, r.ID)
 	}
+	var acked []string
+	err := e.j.updateMany(ids, func(r *Record) bool {
+		s := sent[r.ID]
+		if r.Attempt != s.Attempt || len(r.Transitions) != len(s.Transitions) || r.Reported {
+			return false
+		}
+		r.Reported = true
+		acked = append(acked, r.ID)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	for _, id := range acked {
+		delete(e.unreported, id)
+	}
+	e.mu.Unlock()
 	return nil
 }
 
@@ -203,7 +265,7 @@ func (e *Engine) changed() {
 	}
 }
 
-// track keeps the in-memory list of waiting tasks in step with the journal.
+// track keeps the in-memory lists of waiting and unreported tasks in step with the journal.
 func (e *Engine) track(r Record) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -211,6 +273,11 @@ func (e *Engine) track(r Record) {
 		e.waiting[r.ID] = r.Seq
 	} else {
 		delete(e.waiting, r.ID)
+	}
+	if r.Reported {
+		delete(e.unreported, r.ID)
+	} else {
+		e.unreported[r.ID] = true
 	}
 }
 
@@ -304,17 +371,19 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		tctx, cancel := context.WithCancel(ctx)
 		e.cancels[r.ID] = cancel
 		e.mu.Unlock()
-		if _, err := e.move(r.ID, r.Attempt, Running, "", nil); err != nil {
-			e.finish(r, cancel)
-			return err
-		}
-		e.changed()
 		t := r.Task
 		t.Resumed = resumedAt(r)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer e.finish(r, cancel)
+			// Journaled here, not before the goroutine, so that tasks starting together
+			// share one transaction.
+			if _, err := e.move(r.ID, r.Attempt, Running, "", nil); err != nil {
+				e.log.Error("journal the start", "task", r.ID, "err", err)
+				return
+			}
+			e.changed()
 			e.execute(tctx, ctx, t)
 		}()
 	}

@@ -32,6 +32,9 @@ func openJournal(path string) (*journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("taskengine: %w", err)
 	}
+	// Updates of concurrent tasks share a transaction; a lone update waits at most this
+	// long for company.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	return &journal{db: db}, nil
 }
 
@@ -50,10 +53,13 @@ func (j *journal) get(id string) (Record, error) {
 }
 
 // update changes a record through fn inside one transaction; fn returning false writes
-// nothing.
+// nothing. Concurrent updates are batched into one transaction (one fsync), which is
+// what lets a hundred tasks journal their steps at once; fn may therefore run more than
+// once and must only depend on the record it is given.
 func (j *journal) update(id string, fn func(r *Record, exists bool) (bool, error)) (Record, error) {
 	var out Record
-	err := j.db.Update(func(tx *bolt.Tx) error {
+	err := j.db.Batch(func(tx *bolt.Tx) error {
+		out = Record{}
 		b := tx.Bucket(bucketTasks)
 		var r Record
 		raw := b.Get([]byte(id))
@@ -85,6 +91,35 @@ func (j *journal) update(id string, fn func(r *Record, exists bool) (bool, error
 		return b.Put([]byte(id), enc)
 	})
 	return out, err
+}
+
+// updateMany changes several records in one transaction (one fsync); fn returning false
+// leaves a record as it is. Missing records are skipped.
+func (j *journal) updateMany(ids []string, fn func(r *Record) bool) error {
+	return j.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTasks)
+		for _, id := range ids {
+			raw := b.Get([]byte(id))
+			if raw == nil {
+				continue
+			}
+			var r Record
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return err
+			}
+			if !fn(&r) {
+				continue
+			}
+			enc, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(id), enc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // all lists every record for which keep is true.

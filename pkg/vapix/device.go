@@ -118,7 +118,7 @@ func (c *Client) SystemReady(ctx context.Context, timeout time.Duration) (System
 // WaitReady polls until the device reports ready and, when prevBootID is given, runs a
 // new boot (so it waits out a reboot the caller started). It gives up with ctx.
 func (c *Client) WaitReady(ctx context.Context, prevBootID string) (SystemReady, error) {
-	const poll = 250 * time.Millisecond
+	const poll = 50 * time.Millisecond
 	var last error
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)

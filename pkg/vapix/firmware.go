@@ -72,7 +72,7 @@ type UpgradeOptions struct {
 func (c *Client) UpgradeFirmware(ctx context.Context, image io.Reader, size int64, opts UpgradeOptions, progress func(sent, total int64)) (string, error) {
 	// A streamed body cannot be sent twice, so make sure the Digest challenge is fresh
 	// before the upload rather than learning it from a 401 that would need a resend.
-	if _, err := c.FirmwareStatus(ctx); err != nil {
+	if err := c.freshChallenge(func() error { _, err := c.FirmwareStatus(ctx); return err }); err != nil {
 		return "", fmt.Errorf("vapix: upgrade firmware: %w", err)
 	}
 	params := map[string]string{}

@@ -19,8 +19,9 @@ import (
 )
 
 var (
-	bucketDevices = []byte("devices")
-	bucketTasks   = []byte("tasks")
+	bucketDevices    = []byte("devices")
+	bucketTasks      = []byte("tasks")
+	bucketUnreported = []byte("tasks_unreported") // IDs of tasks whose latest state the relay lacks
 )
 
 // ErrNotFound: no such device or task.
@@ -61,7 +62,7 @@ func Open(path string, box *secrets.Box) (*Store, error) {
 		return nil, fmt.Errorf("devstore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDevices, bucketTasks} {
+		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketUnreported} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -170,6 +171,9 @@ func (s *Store) Pending(d Device) (string, error) {
 // PutTask records a task's state, to be reported to the relay.
 func (s *Store) PutTask(t linkapi.TaskReport) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketUnreported).Put([]byte(t.ID), []byte{1}); err != nil {
+			return err
+		}
 		return put(tx.Bucket(bucketTasks), t.ID, Task{TaskReport: t})
 	})
 }
@@ -185,7 +189,20 @@ func (s *Store) Task(id string) (Task, error) {
 func (s *Store) Tasks(unreported bool) ([]linkapi.TaskReport, error) {
 	var out []linkapi.TaskReport
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTasks).ForEach(func(_, v []byte) error {
+		tasks := tx.Bucket(bucketTasks)
+		if unreported {
+			return tx.Bucket(bucketUnreported).ForEach(func(k, _ []byte) error {
+				var t Task
+				if err := get(tasks, string(k), &t); err != nil {
+					return err
+				}
+				if !t.Reported {
+					out = append(out, t.TaskReport)
+				}
+				return nil
+			})
+		}
+		return tasks.ForEach(func(_, v []byte) error {
 			var t Task
 			if err := json.Unmarshal(v, &t); err != nil {
 				return err
@@ -212,6 +229,9 @@ func (s *Store) MarkReported(reports []linkapi.TaskReport) error {
 			if t.State == r.State && len(t.Transitions) == len(r.Transitions) {
 				t.Reported = true
 				if err := put(b, r.ID, t); err != nil {
+					return err
+				}
+				if err := tx.Bucket(bucketUnreported).Delete([]byte(r.ID)); err != nil {
 					return err
 				}
 			}
@@ -243,6 +263,9 @@ func (s *Store) FailInterrupted(now time.Time) ([]linkapi.TaskReport, error) {
 			t.State, t.Detail, t.Reported = linkapi.TaskFailed, why, false
 			t.Transitions = append(t.Transitions, linkapi.Transition{State: linkapi.TaskFailed, At: now, Detail: why})
 			if err := put(b, id, t); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketUnreported).Put([]byte(id), []byte{1}); err != nil {
 				return err
 			}
 			failed = append(failed, t.TaskReport)

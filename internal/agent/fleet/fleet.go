@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
@@ -23,6 +24,7 @@ import (
 // Finder lists the devices found on the network (a *discovery.Watcher).
 type Finder interface {
 	Devices() []discovery.Device
+	Device(serial string) (discovery.Device, bool)
 }
 
 // Config is what a Manager needs.
@@ -58,6 +60,8 @@ type Manager struct {
 	ctx     context.Context // Run's; onboarding tasks run under it
 	wg      sync.WaitGroup
 	clients map[string]deviceClient // by serial
+
+	discoveryChanged atomic.Bool
 
 	engine *taskengine.Engine // nil without Config.TasksJournal
 	relay  relayClient        // the link's client, once the link is made
@@ -125,8 +129,14 @@ func (m *Manager) Changed() <-chan struct{} { return m.changed }
 // InventoryChanged is signalled when a device was onboarded: the inventory is due.
 func (m *Manager) InventoryChanged() <-chan struct{} { return m.inventory }
 
-// Notify tells the manager there is something new to report (a discovery).
-func (m *Manager) Notify() { m.notify() }
+// Notify tells the manager that discoveries changed.
+func (m *Manager) Notify() {
+	m.discoveryChanged.Store(true)
+	m.notify()
+}
+
+// DiscoveryChanged reports whether discoveries changed since it was last asked.
+func (m *Manager) DiscoveryChanged() bool { return m.discoveryChanged.Swap(false) }
 
 func (m *Manager) notify() {
 	select {
@@ -163,12 +173,7 @@ func (m *Manager) find(serial string) (discovery.Device, bool) {
 	if m.cfg.Finder == nil {
 		return discovery.Device{}, false
 	}
-	for _, d := range m.cfg.Finder.Devices() {
-		if d.Serial == serial {
-			return d, true
-		}
-	}
-	return discovery.Device{}, false
+	return m.cfg.Finder.Device(serial)
 }
 
 // ApplyConfig takes the relay's modes and profiles for the devices this agent manages.

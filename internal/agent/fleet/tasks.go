@@ -50,15 +50,7 @@ func (m *Manager) RunTasks(tasks []taskengine.Task) ([]taskengine.Record, error)
 	if m.engine == nil {
 		return nil, errors.New("fleet: this agent runs no tasks")
 	}
-	out := make([]taskengine.Record, 0, len(tasks))
-	for _, t := range tasks {
-		r, err := m.engine.Submit(t)
-		if err != nil {
-			return out, fmt.Errorf("task %s: %w", t.ID, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return m.engine.SubmitAll(tasks)
 }
 
 // CancelTasks cancels tasks the engine holds; unknown IDs are ignored.

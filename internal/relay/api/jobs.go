@@ -265,7 +265,7 @@ func (a *API) resolveRelease(ctx context.Context, kind, name, version, model str
 
 // counts are a job's tasks per state.
 func (a *API) jobCounts(ctx context.Context, j store.Job) (map[string]int, error) {
-	ts, err := a.store.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID}, maxJobDevices)
+	ts, err := a.store.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID, NoTransitions: true}, maxJobDevices)
 	if err != nil {
 		return nil, err
 	}

@@ -72,12 +72,12 @@ func (s *Store) CreateJob(ctx context.Context, j Job, tasks []Task) (Job, error)
 		if tx.Bucket(bucketOrgs).Get([]byte(j.Org)) == nil {
 			return ErrNotFound
 		}
-		tb, jt := tx.Bucket(bucketTasks), tx.Bucket(bucketJobTasks)
+		jt := tx.Bucket(bucketJobTasks)
 		for i := range tasks {
 			t := &tasks[i]
 			t.ID, t.JobID, t.Org, t.Attempt, t.CreatedBy = newID(prefixTask), j.ID, j.Org, 1, j.CreatedBy
 			t.Move("queued", "", now)
-			if err := putJSON(tb, pair(j.Org, t.ID), t); err != nil {
+			if err := putTask(tx, *t); err != nil {
 				return err
 			}
 			if err := jt.Put(pair(j.ID, t.ID), present); err != nil {

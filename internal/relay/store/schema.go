@@ -24,7 +24,8 @@ package store
 //	enrollment_tokens sha256(token)                 -> EnrollmentToken
 //	profiles          orgID "/" name                -> profile.Profile
 //	discovered        orgID "/" edgehostID          -> []linkapi.DiscoveredDevice (the last report)
-//	tasks             orgID "/" taskID              -> Task
+//	tasks             orgID "/" taskID              -> Task without its transitions
+//	task_log          orgID "/" taskID              -> []linkapi.Transition (the task's transitions)
 //	jobs              orgID "/" jobID               -> Job
 //	job_tasks         jobID "/" taskID              -> empty (the tasks of a job)
 //	active_jobs       orgID "/" jobID               -> empty (jobs not ended, for the task manager)
@@ -58,6 +59,7 @@ var (
 	bucketProfiles         = []byte("profiles")
 	bucketDiscovered       = []byte("discovered")
 	bucketTasks            = []byte("tasks")
+	bucketTaskLog          = []byte("task_log")
 	bucketJobs             = []byte("jobs")
 	bucketJobTasks         = []byte("job_tasks")
 	bucketActiveJobs       = []byte("active_jobs")
@@ -69,7 +71,7 @@ var allBuckets = [][]byte{
 	bucketTokens, bucketTokenSubjects, bucketClients, bucketOrgClients, bucketInvitations,
 	bucketInvitationCodes, bucketGroups, bucketDevices, bucketOrgDevices, bucketEdgeHosts,
 	bucketEnrollmentTokens, bucketProfiles, bucketDiscovered, bucketTasks,
-	bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases,
+	bucketTaskLog, bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases,
 }
 
 var (

@@ -47,6 +47,9 @@ func Open(path string, opts Options) (*Store, error) {
 		timeout = 500 * time.Millisecond
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if db != nil {
+		db.MaxBatchDelay = 2 * time.Millisecond // see batch
+	}
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	}
@@ -102,6 +105,15 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 		return err
 	}
 	return s.db.Update(fn)
+}
+
+// batch is update for hot paths (task updates): concurrent calls share one transaction
+// and one fsync. fn may run more than once, so it must only depend on what it reads.
+func (s *Store) batch(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Batch(fn)
 }
 
 func getJSON(b *bolt.Bucket, key []byte, v any) error {

@@ -84,6 +84,39 @@ func normalize(r linkapi.TaskReport) linkapi.TaskReport {
 	return r
 }
 
+// A task is stored in two parts: its record without transitions (small, read on every
+// step of the task manager) and its transitions (read when someone looks at the task).
+
+// storedTask is a Task without its transitions (the outer field hides the embedded one).
+type storedTask struct {
+	Task
+	Transitions []linkapi.Transition `json:"transitions,omitempty"`
+}
+
+func putTask(tx *bolt.Tx, t Task) error {
+	key := pair(t.Org, t.ID)
+	if err := putJSON(tx.Bucket(bucketTasks), key, storedTask{Task: t}); err != nil {
+		return err
+	}
+	return putJSON(tx.Bucket(bucketTaskLog), key, t.Transitions)
+}
+
+// getTask reads a task, with its transitions when log is set.
+func getTask(tx *bolt.Tx, org, id string, log bool) (Task, error) {
+	var st storedTask
+	key := pair(org, id)
+	if err := getJSON(tx.Bucket(bucketTasks), key, &st); err != nil {
+		return Task{}, err
+	}
+	t := st.Task
+	if log {
+		if err := getJSON(tx.Bucket(bucketTaskLog), key, &t.Transitions); err != nil && err != ErrNotFound {
+			return Task{}, err
+		}
+	}
+	return t, nil
+}
+
 // maxTaskTransitions bounds what one task keeps.
 const maxTaskTransitions = 200
 
@@ -92,14 +125,12 @@ const maxTaskTransitions = 200
 // the relay does not have is a task the agent created itself (onboarding).
 func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) error {
 	now := s.now().UTC()
-	return s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
+	return s.batch(ctx, func(tx *bolt.Tx) error {
 		for _, r := range reports {
 			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 || len(r.Transitions) > maxTaskTransitions {
 				continue
 			}
-			var t Task
-			err := getJSON(b, pair(org, r.ID), &t)
+			t, err := getTask(tx, org, r.ID, true)
 			switch {
 			case err == ErrNotFound:
 				t = Task{TaskReport: normalize(r), Org: org, EdgeHost: agentID, UpdatedAt: now}
@@ -115,7 +146,7 @@ func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []lin
 			if len(t.Transitions) > maxTaskTransitions {
 				t.Transitions = t.Transitions[len(t.Transitions)-maxTaskTransitions:]
 			}
-			if err := putJSON(b, pair(org, r.ID), t); err != nil {
+			if err := putTask(tx, t); err != nil {
 				return err
 			}
 		}
@@ -123,32 +154,60 @@ func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []lin
 	})
 }
 
-// UpdateTask changes a task through fn.
+// UpdateTask changes a task through fn (which may run more than once: see batch).
 func (s *Store) UpdateTask(ctx context.Context, org, id string, fn func(*Task) error) (Task, error) {
 	var t Task
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		if err := getJSON(b, pair(org, id), &t); err != nil {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		var err error
+		if t, err = getTask(tx, org, id, true); err != nil {
 			return err
 		}
 		if err := fn(&t); err != nil {
 			return err
 		}
-		return putJSON(b, pair(org, id), t)
+		return putTask(tx, t)
 	})
 	return t, err
+}
+
+// UpdateTasks changes several tasks through fn in one transaction; tasks that no longer
+// exist are skipped.
+func (s *Store) UpdateTasks(ctx context.Context, org string, ids []string, fn func(*Task) error) error {
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			t, err := getTask(tx, org, id, true)
+			if err == ErrNotFound {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if err := fn(&t); err != nil {
+				return err
+			}
+			if err := putTask(tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Task returns a task of an organization.
 func (s *Store) Task(ctx context.Context, org, id string) (Task, error) {
 	var t Task
-	err := s.view(ctx, func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketTasks), pair(org, id), &t) })
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		t, err = getTask(tx, org, id, true)
+		return err
+	})
 	return t, err
 }
 
 // TaskFilter selects tasks; empty fields match everything.
 type TaskFilter struct {
 	Serial, State, Kind, JobID string
+	// NoTransitions leaves the transitions out, for readers that do not need them.
+	NoTransitions bool
 }
 
 func (f TaskFilter) match(t Task) bool {
@@ -160,28 +219,23 @@ func (f TaskFilter) match(t Task) bool {
 func (s *Store) Tasks(ctx context.Context, org string, f TaskFilter, limit int) ([]Task, error) {
 	out := []Task{}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		if f.JobID != "" {
-			return scanPrefix(tx.Bucket(bucketJobTasks), prefixOf(f.JobID), nil, func(k, _ []byte) (bool, error) {
-				var t Task
-				if err := getJSON(b, pair(org, string(k[len(f.JobID)+1:])), &t); err != nil {
-					return false, err
-				}
-				if f.match(t) {
-					out = append(out, t)
-				}
-				return len(out) < limit, nil
-			})
-		}
-		return scanPrefix(b, prefixOf(org), nil, func(k, _ []byte) (bool, error) {
-			var t Task
-			if err := getJSON(b, k, &t); err != nil {
+		visit := func(id string) (bool, error) {
+			t, err := getTask(tx, org, id, !f.NoTransitions)
+			if err != nil {
 				return false, err
 			}
 			if f.match(t) {
 				out = append(out, t)
 			}
 			return len(out) < limit, nil
+		}
+		if f.JobID != "" {
+			return scanPrefix(tx.Bucket(bucketJobTasks), prefixOf(f.JobID), nil, func(k, _ []byte) (bool, error) {
+				return visit(string(k[len(f.JobID)+1:]))
+			})
+		}
+		return scanPrefix(tx.Bucket(bucketTasks), prefixOf(org), nil, func(k, _ []byte) (bool, error) {
+			return visit(string(k[len(org)+1:]))
 		})
 	})
 	return out, err

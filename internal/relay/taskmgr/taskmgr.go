@@ -80,6 +80,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	t := time.NewTicker(m.cfg.Tick)
 	defer t.Stop()
 	for {
+		pass := time.Now()
 		jobs, err := m.cfg.Store.ActiveJobs(ctx)
 		if err != nil && ctx.Err() == nil {
 			m.log.Error("list active jobs", "err", err)
@@ -94,9 +95,19 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		case <-m.wake:
+			// Reports come in bursts: one pass serves a burst (a pass reads every task of
+			// the active jobs, so passes are spaced at least minGap apart).
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(minGap - time.Since(pass)):
+			}
 		}
 	}
 }
+
+// minGap spaces passes that wake-ups start.
+const minGap = 20 * time.Millisecond
 
 // Counts are a job's tasks per state.
 type Counts map[string]int
@@ -110,7 +121,7 @@ func inFlight(state string) bool {
 // within the policy, and the job's end.
 func (m *Manager) advance(ctx context.Context, j store.Job) error {
 	st := m.cfg.Store
-	tasks, err := st.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID}, 1<<30)
+	tasks, err := st.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID, NoTransitions: true}, 1<<30)
 	if err != nil {
 		return err
 	}
@@ -157,7 +168,7 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		if err := m.stopTasks(ctx, j, tasks, why, j.Cancelled, now); err != nil {
 			return err
 		}
-		return m.finishIfDone(ctx, j)
+		return m.finishIfDone(ctx, j, nil)
 	}
 	// Expired and redispatched.
 	for i, t := range tasks {
@@ -176,7 +187,7 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 	}
 	// New starts, within the policy.
 	if !inWindow(j.Policy.Window, now) || now.Before(j.NotBefore) {
-		return m.finishIfDone(ctx, j)
+		return m.finishIfDone(ctx, j, tasks)
 	}
 	active, lastMinute := 0, 0
 	var ready []store.Task
@@ -199,7 +210,7 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 	if room > 0 && len(ready) > 0 {
 		m.dispatch(ctx, j, ready[:min(room, len(ready))], now)
 	}
-	return m.finishIfDone(ctx, j)
+	return m.finishIfDone(ctx, j, tasks)
 }
 
 func aborts(p store.Policy, failed, total int) bool {
@@ -281,30 +292,35 @@ func (m *Manager) dispatch(ctx context.Context, j store.Job, tasks []store.Task,
 				}
 				return
 			}
-			for _, t := range ts {
-				_, err := m.cfg.Store.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
-					if t.State == linkapi.TaskQueued || t.State == linkapi.TaskDispatched {
-						t.DispatchedAt = now
-						if t.State == linkapi.TaskQueued {
-							t.Move(linkapi.TaskDispatched, "", now)
-						}
+			ids := make([]string, len(ts))
+			for i, t := range ts {
+				ids[i] = t.ID
+			}
+			err := m.cfg.Store.UpdateTasks(ctx, j.Org, ids, func(t *store.Task) error {
+				if t.State == linkapi.TaskQueued || t.State == linkapi.TaskDispatched {
+					t.DispatchedAt = now
+					if t.State == linkapi.TaskQueued {
+						t.Move(linkapi.TaskDispatched, "", now)
 					}
-					return nil
-				})
-				if err != nil {
-					m.log.Error("record dispatch", "task", t.ID, "err", err)
 				}
+				return nil
+			})
+			if err != nil {
+				m.log.Error("record dispatch", "job", j.ID, "err", err)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-// finishIfDone ends a job whose tasks all ended.
-func (m *Manager) finishIfDone(ctx context.Context, j store.Job) error {
-	tasks, err := m.cfg.Store.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID}, 1<<30)
-	if err != nil {
-		return err
+// finishIfDone ends a job whose tasks all ended: tasks as advance left them, or nil to
+// read them again.
+func (m *Manager) finishIfDone(ctx context.Context, j store.Job, tasks []store.Task) error {
+	var err error
+	if tasks == nil {
+		if tasks, err = m.cfg.Store.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID, NoTransitions: true}, 1<<30); err != nil {
+			return err
+		}
 	}
 	allOK := true
 	for _, t := range tasks {
