@@ -43,7 +43,11 @@ type Config struct {
 	// replaces Inventory.
 	Fleet       Fleet
 	ReportEvery time.Duration // 0: 10 minutes
-	Logger      *slog.Logger  // nil: discard
+	// CheckEvery is how often an edge host asks the relay to bring its managed devices to
+	// their profiles (new releases, changed profiles); 0: 2 hours. It also asks after
+	// onboarding.
+	CheckEvery time.Duration
+	Logger     *slog.Logger // nil: discard
 }
 
 // Fleet is what an edge host manages (a *fleet.Manager).
@@ -133,9 +137,31 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var changed, inventory <-chan struct{}
+	var changed, inventory, check <-chan struct{}
+	checkDue := cfg.Fleet != nil // once the first report is in
 	if cfg.Fleet != nil {
 		changed, inventory = cfg.Fleet.Changed(), cfg.Fleet.InventoryChanged()
+		every := cfg.CheckEvery
+		if every <= 0 {
+			every = 2 * time.Hour
+		}
+		ct := time.NewTicker(every)
+		defer ct.Stop()
+		tick := make(chan struct{}, 1)
+		check = tick
+		go func() { // ends with ctx
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ct.C:
+					select {
+					case tick <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
 	}
 	for {
 		full := true
@@ -145,10 +171,26 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 		case <-up:
 		case <-t.C:
 		case <-inventory:
+			checkDue = true // a device was onboarded: its profile applies now
+		case <-check:
+			checkDue = true
 		case <-changed:
 			full = false // task states and discoveries only: polling every device is for the above
 		}
-		switch err := syncRelay(ctx, cfg, hc, full); {
+		err := syncRelay(ctx, cfg, hc, full)
+		if err == nil && full && checkDue {
+			var res struct {
+				Job   string `json:"job"`
+				Tasks int    `json:"tasks"`
+			}
+			if err = call(ctx, hc, http.MethodPost, linkapi.ProfileCheckPath, struct{}{}, &res); err == nil {
+				checkDue = false
+				if res.Tasks > 0 {
+					cfg.Logger.Info("devices brought to their profiles", "job", res.Job, "tasks", res.Tasks)
+				}
+			}
+		}
+		switch {
 		case err == nil, ctx.Err() != nil:
 		case errors.Is(err, edgelink.ErrNotConnected):
 			// A change while the link is down: the link coming up reports it.

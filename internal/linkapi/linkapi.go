@@ -120,6 +120,11 @@ const CancelTasksPath = "/v1/tasks/cancel"
 // ArtifactPath + sha256 (hex).
 const ArtifactPath = "/v1/artifacts/"
 
+// ProfileCheckPath asks the relay to bring the agent's managed devices to their profiles
+// (agent -> relay): POST, answered with what it decided (a job, tasks, skipped devices).
+// Agents call it every release check interval (2 hours by default) and after onboarding.
+const ProfileCheckPath = "/v1/profile-check"
+
 // ReleaseKeyPath is the relay's release signing public key, PEM (agent -> relay): GET.
 const ReleaseKeyPath = "/v1/release-key"
 

@@ -25,7 +25,7 @@ type Setup func(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 // (when not nil) manages.
 func Run(kind, defaultData string, setup Setup) *cobra.Command {
 	var dataDir, logLevel string
-	var reportEvery time.Duration
+	var reportEvery, checkEvery time.Duration
 	var start func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -45,7 +45,7 @@ something changes.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl})).With("agent", id.AgentID)
-			cfg := agent.Config{Identity: id, Kind: kind, Logger: log, ReportEvery: reportEvery}
+			cfg := agent.Config{Identity: id, Kind: kind, Logger: log, ReportEvery: reportEvery, CheckEvery: checkEvery}
 			if start == nil {
 				return agent.Run(cmd.Context(), cfg)
 			}
@@ -70,6 +70,7 @@ something changes.`,
 	cmd.Flags().StringVar(&dataDir, "data", defaultData, "data directory of this agent")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().DurationVar(&reportEvery, "report-interval", time.Minute, "how often the devices' state is read and reported to the relay")
+	cmd.Flags().DurationVar(&checkEvery, "release-check-interval", 2*time.Hour, "how often managed devices are brought to their profiles (new releases, changed profiles)")
 	return cmd
 }
 

@@ -172,4 +172,3 @@ func newTaskID() string {
 	_, _ = rand.Read(b)
 	return "tsk_" + hex.EncodeToString(b)
 }
-

@@ -14,6 +14,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
 
@@ -131,11 +132,17 @@ func checkPolicy(j store.Job) error {
 	case !j.Deadline.IsZero() && !j.NotBefore.IsZero() && !j.Deadline.After(j.NotBefore):
 		return problem.Invalid("deadline", "must be after notBefore")
 	}
-	if w := pol.Window; w != nil {
-		for name, v := range map[string]string{"policy.window.start": w.Start, "policy.window.end": w.End} {
-			if _, err := time.Parse("15:04", v); err != nil || len(v) != 5 {
-				return problem.Invalid(name, "a time of day HH:MM (UTC)")
-			}
+	if pol.Window != nil {
+		return checkWindow("policy.window", pol.Window)
+	}
+	return nil
+}
+
+// checkWindow checks a daily window's times of day.
+func checkWindow(field string, w *store.Window) error {
+	for name, v := range map[string]string{field + ".start": w.Start, field + ".end": w.End} {
+		if _, err := time.Parse("15:04", v); err != nil || len(v) != 5 {
+			return problem.Invalid(name, "a time of day HH:MM (UTC)")
 		}
 	}
 	return nil
@@ -222,45 +229,19 @@ func (a *API) selectDevices(ctx context.Context, org string, body jobBody) ([]st
 
 // taskParams are a device's task parameters: for software, the release file that fits it.
 func (a *API) taskParams(ctx context.Context, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
-	switch kind {
-	case taskkind.Firmware:
-		var p taskkind.FirmwareParams
-		_ = json.Unmarshal(params, &p)
-		if p.Artifact.SHA256 != "" {
-			return nil, problem.Invalid("params.artifact", "the relay picks the release file; give the version only")
-		}
-		rel, err := a.resolveRelease(ctx, store.ReleaseOS, "", p.Version, d.Model)
-		if err != nil {
-			return nil, err
-		}
-		p.Artifact = releases.Artifact(rel)
-		return json.Marshal(p)
-	case taskkind.AppInstall:
-		var p taskkind.AppParams
-		_ = json.Unmarshal(params, &p)
-		if p.Version == "" {
-			return nil, problem.Invalid("params.version", "the application version to install")
-		}
-		rel, err := a.resolveRelease(ctx, store.ReleaseACAP, p.Name, p.Version, d.Model)
-		if err != nil {
-			return nil, err
-		}
-		art := releases.Artifact(rel)
-		p.Artifact = &art
-		return json.Marshal(p)
+	out, err := taskmgr.TaskParams(ctx, a.cfg.Releases, kind, params, d)
+	switch {
+	case errors.Is(err, taskmgr.ErrArtifactGiven):
+		return nil, problem.Invalid("params.artifact", "the relay picks the release file; give the version only")
+	case errors.Is(err, taskmgr.ErrNoCatalog):
+		return nil, problem.New(problem.Unavailable, "this relay has no software catalog")
+	case errors.Is(err, releases.ErrNoRelease):
+		return nil, problem.Invalid("params.version", strings.TrimPrefix(err.Error(), "releases: ")+" in the release catalog")
+	case err != nil && strings.HasPrefix(err.Error(), "params."):
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		return nil, problem.Invalid(field, msg)
 	}
-	return params, nil
-}
-
-func (a *API) resolveRelease(ctx context.Context, kind, name, version, model string) (store.Release, error) {
-	if a.cfg.Releases == nil {
-		return store.Release{}, problem.New(problem.Unavailable, "this relay has no software catalog")
-	}
-	rel, err := a.cfg.Releases.Resolve(ctx, kind, name, version, model)
-	if errors.Is(err, releases.ErrNoRelease) {
-		return store.Release{}, problem.Invalid("params.version", strings.TrimPrefix(err.Error(), "releases: ")+" in the release catalog")
-	}
-	return rel, err
+	return out, err
 }
 
 // counts are a job's tasks per state.

@@ -15,10 +15,18 @@ import (
 )
 
 type orgView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"createdAt"`
-	Role      role.Role `json:"role"` // the caller's role in it
+	ID                string        `json:"id"`
+	Name              string        `json:"name"`
+	CreatedAt         time.Time     `json:"createdAt"`
+	Role              role.Role     `json:"role"` // the caller's role in it
+	MaintenanceWindow *store.Window `json:"maintenanceWindow,omitempty"`
+}
+
+type orgPatch struct {
+	Name *string `json:"name"`
+	// MaintenanceWindow sets when managed devices may be changed automatically; an empty
+	// start and end clear it (at once).
+	MaintenanceWindow *store.Window `json:"maintenanceWindow"`
 }
 
 type orgBody struct {
@@ -85,24 +93,44 @@ func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role})
+	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow})
 }
 
 func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
-	var body orgBody
+	var body orgPatch
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	name, err := cleanName("name", body.Name, 100)
-	if err != nil {
-		return err
+	var name string
+	if body.Name != nil {
+		var err error
+		if name, err = cleanName("name", *body.Name, 100); err != nil {
+			return err
+		}
+	}
+	win := body.MaintenanceWindow
+	if win != nil && (win.Start != "" || win.End != "") {
+		if err := checkWindow("maintenanceWindow", win); err != nil {
+			return err
+		}
 	}
 	p := PrincipalFrom(r.Context())
-	o, err := a.store.RenameOrg(r.Context(), p.Org, name)
+	o, err := a.store.UpdateOrg(r.Context(), p.Org, func(o *store.Org) error {
+		if body.Name != nil {
+			o.Name = name
+		}
+		if win != nil {
+			o.MaintenanceWindow = win
+			if win.Start == "" && win.End == "" {
+				o.MaintenanceWindow = nil
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role})
+	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow})
 }
 
 func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {

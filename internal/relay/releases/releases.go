@@ -16,8 +16,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/opencamcloud/camcloud/internal/release"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/release"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
 
@@ -60,7 +60,9 @@ func Open(dataDir string, st *store.Store) (*Catalog, error) {
 }
 
 // PublicKeyPEM is the key agents verify signatures with.
-func (c *Catalog) PublicKeyPEM() []byte { return release.MarshalPublicKey(c.key.Public().(ed25519.PublicKey)) }
+func (c *Catalog) PublicKeyPEM() []byte {
+	return release.MarshalPublicKey(c.key.Public().(ed25519.PublicKey))
+}
 
 // Add stores the file read from body as release r (its kind, name, version, products and
 // track set by the caller), with its SHA-256, size and signature.

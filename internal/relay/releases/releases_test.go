@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/opencamcloud/camcloud/internal/release"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/release"
 )
 
 func TestAddResolveOpen(t *testing.T) {

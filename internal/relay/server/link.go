@@ -15,6 +15,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
 
@@ -32,6 +33,8 @@ type agentLinks struct {
 	// Set before serving:
 	releases *releases.Catalog // serves artifacts to agents
 	wake     func()            // tells the task manager an agent reported or connected
+	// enforce brings an agent's managed devices to their profiles (the task manager).
+	enforce func(ctx context.Context, org, agentID string) (taskmgr.Enforcement, error)
 }
 
 func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*agentLinks, error) {
@@ -46,6 +49,7 @@ func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*age
 	}))
 	mux.HandleFunc("GET "+linkapi.ArtifactPath+"{sha}", l.artifact)
 	mux.HandleFunc("GET "+linkapi.ReleaseKeyPath, l.releaseKey)
+	mux.HandleFunc("POST "+linkapi.ProfileCheckPath, l.profileCheck)
 	mux.HandleFunc("GET "+linkapi.ConfigPath, l.config)
 	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, OnEvent: l.onEvent, Logger: log})
 	if err != nil {
@@ -245,6 +249,24 @@ func (l *agentLinks) artifact(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// profileCheck is an agent's periodic check: its managed devices' differences from their
+// profiles become tasks (the software they need from the release catalog).
+func (l *agentLinks) profileCheck(w http.ResponseWriter, r *http.Request) {
+	agentID, org, ok := l.agentOrg(r)
+	if !ok || l.enforce == nil {
+		http.Error(w, "profile check: not available", http.StatusForbidden)
+		return
+	}
+	res, err := l.enforce(r.Context(), org, agentID)
+	if err != nil {
+		l.log.Warn("profile check", "agent", agentID, "err", err)
+		http.Error(w, "profile check failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(res)
 }
 
 // releaseKey is the public key agents verify release signatures with.

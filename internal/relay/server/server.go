@@ -22,10 +22,10 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/catalog"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
-	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
+	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 )
 
 // DBFile is the database's name inside the data directory.
@@ -144,11 +144,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	if err != nil {
 		return err
 	}
-	mgr, err := taskmgr.New(taskmgr.Config{Store: st, Agents: links.relay.Transport(), Logger: s.log, Now: s.now})
+	mgr, err := taskmgr.New(taskmgr.Config{Store: st, Agents: links.relay.Transport(), Releases: cat, Logger: s.log, Now: s.now})
 	if err != nil {
 		return err
 	}
-	links.releases, links.wake = cat, mgr.Wake
+	links.releases, links.wake, links.enforce = cat, mgr.Wake, mgr.Enforce
 	a, err := api.New(api.Config{
 		AgentLink: links.handler(), Agents: links.relay.Transport(), Catalog: models, Releases: cat, Tasks: mgr,
 		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,

@@ -159,4 +159,6 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]Job, error) {
 	return out, err
 }
 
-func hasPrefix(k, prefix []byte) bool { return len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix) }
+func hasPrefix(k, prefix []byte) bool {
+	return len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix)
+}

@@ -18,6 +18,9 @@ type Org struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
+	// MaintenanceWindow, when set, is when the system may change managed devices on its
+	// own (bringing them to their profile); nil: at once.
+	MaintenanceWindow *Window `json:"maintenanceWindow,omitempty"`
 }
 
 // Member is a user's membership of an organization.
@@ -91,13 +94,21 @@ func (s *Store) OrgsOf(ctx context.Context, userID string) ([]OrgRole, error) {
 
 // RenameOrg changes an organization's name.
 func (s *Store) RenameOrg(ctx context.Context, id, name string) (Org, error) {
+	return s.UpdateOrg(ctx, id, func(o *Org) error { o.Name = name; return nil })
+}
+
+// UpdateOrg changes an organization's settings through fn.
+func (s *Store) UpdateOrg(ctx context.Context, id string, fn func(*Org) error) (Org, error) {
 	var o Org
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOrgs)
 		if err := getJSON(b, []byte(id), &o); err != nil {
 			return err
 		}
-		o.Name = name
+		if err := fn(&o); err != nil {
+			return err
+		}
+		o.ID = id
 		return putJSON(b, []byte(id), o)
 	})
 	return o, err

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
@@ -30,6 +31,9 @@ type Config struct {
 	Store *store.Store // required
 	// Agents reaches agents over their links (edgelink.Relay.Transport).
 	Agents http.RoundTripper // required
+	// Releases picks release files for profile enforcement; nil: software differences
+	// are skipped.
+	Releases *releases.Catalog
 	// Tick is how often jobs are looked at without a wake-up (default 250 ms).
 	Tick time.Duration
 	// Redispatch: a task dispatched this long ago without word from its agent is given
