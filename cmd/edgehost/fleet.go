@@ -14,6 +14,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/agent"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
 	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/pkg/discovery"
@@ -96,6 +97,12 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			return nil, nil, err
 		}
 		cfg.Fleet = mgr
+		proxy, err := egress.New(egress.Config{Devices: mgr, Logger: log})
+		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		cfg.EdgeLink = proxy
 		run := func(ctx context.Context) error {
 			g, ctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return w.Run(ctx) })
@@ -117,7 +124,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			})
 			return g.Wait()
 		}
-		return run, func() { st.Close() }, nil
+		return run, func() { proxy.Close(); st.Close() }, nil
 	}
 }
 

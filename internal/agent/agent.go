@@ -41,7 +41,10 @@ type Config struct {
 	// Fleet, when set, is an edge host's devices: it also takes the relay's device
 	// configuration and onboarding requests, and reports discoveries and tasks. It
 	// replaces Inventory.
-	Fleet       Fleet
+	Fleet Fleet
+	// EdgeLink, when set, serves the relay's EdgeLink requests to devices (package
+	// egress), under /v1/devices/.
+	EdgeLink    http.Handler
 	ReportEvery time.Duration // 0: 10 minutes
 	// CheckEvery is how often an edge host asks the relay to bring its managed devices to
 	// their profiles (new releases, changed profiles); 0: 2 hours. It also asks after
@@ -354,5 +357,16 @@ func handler(cfg Config) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 		})
 	}
-	return mux
+	if cfg.EdgeLink == nil {
+		return mux
+	}
+	// EdgeLink requests go straight to their handler, not through the mux, which would
+	// redirect unclean paths before the handler could refuse them as such.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, linkapi.EdgeLinkPrefix) {
+			cfg.EdgeLink.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }

@@ -107,6 +107,11 @@ func Final(state string) bool {
 	return state == TaskSucceeded || state == TaskFailed || state == TaskCancelled || state == TaskExpired
 }
 
+// EdgeLinkPrefix is where an agent takes EdgeLink requests (relay -> agent): any method,
+// EdgeLinkPrefix + "{serial}/vapix/{path...}", answered by the device through the agent
+// (package egress).
+const EdgeLinkPrefix = "/v1/devices/"
+
 // RunTasksPath gives an agent tasks to run (relay -> agent): POST a JSON array of
 // taskengine.Task, answered 200 with the records as journaled. Giving the same task ID
 // and attempt again changes nothing.

@@ -46,6 +46,8 @@ type Config struct {
 	Releases *releases.Catalog
 	// Tasks is told when there is work for the task manager (a job created or cancelled).
 	Tasks interface{ Wake() }
+	// Audit records calls for the audit log (EdgeLink); nil: not recorded.
+	Audit interface{ Record(store.AuditEntry) }
 	// Catalog gives the static facts of device models; nil: the built-in catalog.
 	Catalog *catalog.Catalog
 	// Ready tells /healthz whether to answer 200; nil: always ready.
@@ -78,6 +80,7 @@ type API struct {
 	handler http.Handler
 
 	challenges *challenges // device enrollment nonces
+	streams    streams     // EdgeLink requests in flight per agent
 }
 
 // New validates cfg and builds the router.
@@ -194,7 +197,9 @@ func (a *API) route(rt Route) http.Handler {
 		if rt.MaxBody != 0 {
 			limit = rt.MaxBody
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if limit > 0 { // streamed routes (EdgeLink) take bodies of any size
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
 		r, err := a.authorize(r, rt)
 		if err == nil {
 			err = rt.handle(a, w, r)

@@ -105,7 +105,7 @@ func (w *world) fixture(t *testing.T, rt api.Route) fixture {
 	f.task = "tsk_fixture"
 	must(st.PutTasks(ctx, org.ID, h.ID, []linkapi.TaskReport{{ID: f.task, Kind: "onboard", Serial: f.device, State: linkapi.TaskQueued,
 		Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: st.Now()}}}}))
-	if !strings.Contains(rt.Pattern, "/jobs") && !strings.Contains(rt.Pattern, "/releases") {
+	if !strings.Contains(rt.Pattern, "/jobs") && !strings.Contains(rt.Pattern, "/releases") && !strings.Contains(rt.Pattern, "/vapix/") {
 		return f
 	}
 	// A device the edge host manages, and jobs on it: one running, one ended.
@@ -166,7 +166,12 @@ func (f fixture) path(rt api.Route, w *world) string {
 	case rt.Method == "POST" && p == "/api/v1/releases":
 		p += "?kind=os&version=9.80." + strings.TrimPrefix(w.serial(), "ACCC8E")
 	}
-	return strings.NewReplacer("{org}", f.org.ID, "{user}", w.target.ID, "{serial}", f.device, "{id}", id, "{name}", f.profile).Replace(p)
+	serial := f.device
+	if strings.Contains(p, "/vapix/") {
+		serial = f.deepDevice // a device an agent manages
+	}
+	return strings.NewReplacer("{org}", f.org.ID, "{user}", w.target.ID, "{serial}", serial, "{id}", id, "{name}", f.profile,
+		"{path...}", "axis-cgi/jpg/image.cgi").Replace(p)
 }
 
 // body is a valid body for a route, so an allowed caller gets a 2xx.
@@ -210,7 +215,16 @@ func (w *world) body(rt api.Route, f fixture) any {
 // the edge host's agent, which the matrix's relay does not have.
 var allowed = map[string]int{
 	"POST /api/v1/orgs/{org}/edgehosts/{id}/onboard": http.StatusServiceUnavailable,
+	"GET " + vapix:    http.StatusServiceUnavailable,
+	"POST " + vapix:   http.StatusServiceUnavailable,
+	"PUT " + vapix:    http.StatusServiceUnavailable,
+	"PATCH " + vapix:  http.StatusServiceUnavailable,
+	"DELETE " + vapix: http.StatusServiceUnavailable,
 }
+
+// vapix is EdgeLink's route: an allowed caller gets as far as the device's agent, which
+// the matrix's relay does not have (agent-offline).
+const vapix = "/api/v1/orgs/{org}/devices/{serial}/vapix/{path...}"
 
 type caller struct {
 	name string

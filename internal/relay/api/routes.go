@@ -60,10 +60,13 @@ type Route struct {
 	// SecretPath marks routes whose path holds a secret (an invitation code): the log
 	// shows only the pattern.
 	SecretPath bool
-	// MaxBody overrides Config.MaxBodyBytes for routes that take files.
+	// MaxBody overrides Config.MaxBodyBytes for routes that take files; -1: no limit.
 	MaxBody int64
 	handle  func(*API, http.ResponseWriter, *http.Request) error
 }
+
+// vapixPattern is EdgeLink to a device's VAPIX.
+const vapixPattern = "/api/v1/orgs/{org}/devices/{serial}/vapix/{path...}"
 
 // table is the one permission table: the router is built from it and the tests walk it.
 // Roles (DESIGN.md): viewer — live video only, so it may see the organization, its
@@ -116,6 +119,14 @@ var table = []Route{
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/devices/{serial}", Access: Org, MinRole: role.Viewer, handle: (*API).getDevice},
 	{Method: "PATCH", Pattern: "/api/v1/orgs/{org}/devices/{serial}", Access: Org, MinRole: role.Admin, handle: (*API).patchDevice},
 	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/devices/{serial}", Access: Org, MinRole: role.Admin, handle: (*API).deleteDevice},
+
+	// EdgeLink: operators and admins reach VAPIX (which calls, vapix decides); viewers do not.
+	{Method: "GET", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
+	{Method: "POST", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
+	{Method: "PUT", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
+	{Method: "PATCH", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
+	{Method: "DELETE", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/audit", Access: Org, MinRole: role.Admin, handle: (*API).auditLog},
 
 	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Admin, handle: (*API).createEdgeHost},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Operator, handle: (*API).listEdgeHosts},

@@ -66,6 +66,13 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"GET /api/v1/orgs/{org}/jobs/{id}":         "operator",
 		"POST /api/v1/orgs/{org}/jobs/{id}/cancel": "admin",
 		"GET /api/v1/orgs/{org}/jobs/{id}/events":  "operator",
+		// EdgeLink: the handler narrows operators to reading and operating calls.
+		"GET /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}":    "operator",
+		"POST /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}":   "operator",
+		"PUT /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}":    "operator",
+		"PATCH /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}":  "operator",
+		"DELETE /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}": "operator",
+		"GET /api/v1/orgs/{org}/audit":                               "admin",
 		// The software catalog is the relay's: anyone may read it, its operators fill it.
 		"GET /api/v1/releases":              "authenticated",
 		"POST /api/v1/releases":             "relay-admin",

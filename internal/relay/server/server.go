@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/relay/audit"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/catalog"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
@@ -149,8 +150,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 		return err
 	}
 	links.releases, links.wake, links.enforce = cat, mgr.Wake, mgr.Enforce
+	auditLog := audit.New(st, s.log)
 	a, err := api.New(api.Config{
-		AgentLink: links.handler(), Agents: links.relay.Transport(), Catalog: models, Releases: cat, Tasks: mgr,
+		AgentLink: links.handler(), Agents: links.relay.Transport(), Catalog: models, Releases: cat, Tasks: mgr, Audit: auditLog,
 		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
 		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL,
 	})
@@ -178,6 +180,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	})
 	wg.Go(func() { s.sweepTokens(sweepCtx, st) })
 	wg.Go(func() { _ = mgr.Run(sweepCtx) })
+	wg.Go(func() { auditLog.Run(sweepCtx) })
 
 	s.scheme = "https"
 	if tlsConf == nil {

@@ -30,6 +30,7 @@ package store
 //	job_tasks         jobID "/" taskID              -> empty (the tasks of a job)
 //	active_jobs       orgID "/" jobID               -> empty (jobs not ended, for the task manager)
 //	releases          releaseID                     -> Release (global: the software catalog)
+//	audit             orgID "/" time(8) seq(8)      -> AuditEntry (binary big-endian, time order)
 //	meta              "operator_org"                -> orgID whose admins manage releases
 //
 // IDs are a type prefix and random base32 (see newID) and never contain "/", so
@@ -64,6 +65,7 @@ var (
 	bucketJobTasks         = []byte("job_tasks")
 	bucketActiveJobs       = []byte("active_jobs")
 	bucketReleases         = []byte("releases")
+	bucketAudit            = []byte("audit")
 )
 
 var allBuckets = [][]byte{
@@ -71,7 +73,7 @@ var allBuckets = [][]byte{
 	bucketTokens, bucketTokenSubjects, bucketClients, bucketOrgClients, bucketInvitations,
 	bucketInvitationCodes, bucketGroups, bucketDevices, bucketOrgDevices, bucketEdgeHosts,
 	bucketEnrollmentTokens, bucketProfiles, bucketDiscovered, bucketTasks,
-	bucketTaskLog, bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases,
+	bucketTaskLog, bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases, bucketAudit,
 }
 
 var (

@@ -1,0 +1,169 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/problem"
+	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/pkg/edgelink"
+)
+
+// maxAgentStreams bounds the EdgeLink requests in flight to one agent.
+const maxAgentStreams = 256
+
+// operatorVAPIX are the VAPIX paths operators may call: reading the device, snapshots
+// and video, PTZ and events. Everything else (settings, firmware, apps, users) is for
+// admins; viewers reach no VAPIX at all.
+var operatorVAPIX = map[string]bool{
+	"axis-cgi/basicdeviceinfo.cgi": true,
+	"axis-cgi/apidiscovery.cgi":    true,
+	"axis-cgi/systemready.cgi":     true,
+	"axis-cgi/jpg/image.cgi":       true,
+	"axis-cgi/mjpg/video.cgi":      true,
+	"axis-cgi/com/ptz.cgi":         true,
+	"axis-cgi/wssession.cgi":       true,
+	"vapix/ws-data-stream":         true,
+}
+
+// operatorMay reports whether an operator may make this VAPIX call: a path of
+// operatorVAPIX, or listing parameters with GET.
+func operatorMay(r *http.Request, path string) bool {
+	if operatorVAPIX[path] {
+		return true
+	}
+	return (path == "axis-cgi/param.cgi" || path == "axis-cgi/admin/param.cgi") && r.Method == http.MethodGet &&
+		r.URL.Query().Get("action") == "list"
+}
+
+// streams bounds the EdgeLink requests in flight per agent.
+type streams struct {
+	mu  sync.Mutex
+	per map[string]int
+}
+
+func (s *streams) acquire(agent string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.per == nil {
+		s.per = map[string]int{}
+	}
+	if s.per[agent] >= maxAgentStreams {
+		return false
+	}
+	s.per[agent]++
+	return true
+}
+
+func (s *streams) release(agent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.per[agent]--; s.per[agent] <= 0 {
+		delete(s.per, agent)
+	}
+}
+
+// vapix is EdgeLink ingress: an authorized caller's request to a device's VAPIX goes over
+// a new stream of the agent link to the agent that manages the device, which sends it on
+// with its own credentials. Bodies stream both ways; WebSocket upgrades pass through.
+func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	serial, path := r.PathValue("serial"), r.PathValue("path")
+	if !p.Role.AtLeast(role.Admin) && !operatorMay(r, path) {
+		return problem.Newf(problem.Forbidden, "%s %s on a device needs the admin role; operators may read the device, take snapshots, move PTZ and follow events", r.Method, "/"+path)
+	}
+	d, err := a.store.Device(r.Context(), p.Org, serial)
+	if err != nil {
+		return err
+	}
+	agent := d.EdgeHost
+	if d.AgentID != "" {
+		agent = d.AgentID
+	}
+	if agent == "" {
+		return problem.New(problem.Conflict, "no agent manages this device (light integration); EdgeLink reaches devices through their agent")
+	}
+	if a.cfg.Agents == nil {
+		return problem.New(problem.AgentOffline, "this relay does not reach agents")
+	}
+	if !a.streams.acquire(agent) {
+		w.Header().Set("Retry-After", "1")
+		return problem.Newf(problem.Unavailable, "too many EdgeLink requests in flight to agent %s; try again", agent)
+	}
+	defer a.streams.release(agent)
+
+	start := time.Now()
+	status, size := 0, int64(0)
+	rp := &httputil.ReverseProxy{
+		Transport:     a.cfg.Agents,
+		FlushInterval: -1, // event streams and MJPEG flow as they come
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", edgelink.AgentHost(agent)
+			pr.Out.URL.Path = linkapi.EdgeLinkPrefix + d.Serial + "/vapix/" + path
+			pr.Out.URL.RawPath = ""
+			pr.Out.URL.RawQuery = r.URL.RawQuery
+			pr.Out.Host = ""
+			// The caller's credentials are the relay's business, not the device's.
+			pr.Out.Header.Del("Authorization")
+			pr.Out.Header.Del("Cookie")
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			status = resp.StatusCode
+			if resp.ContentLength > 0 {
+				size = resp.ContentLength
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var pb *problem.Problem
+			switch {
+			case errors.Is(err, edgelink.ErrAgentOffline):
+				pb = problem.Newf(problem.AgentOffline, "agent %s that manages device %s is not connected", agent, d.Serial)
+			case r.Context().Err() != nil:
+				status = 499 // the caller went away
+				return
+			default:
+				pb = problem.Newf(problem.AgentError, "the link to agent %s failed during the request: %v", agent, err)
+			}
+			status = pb.Status
+			problem.Write(w, r, pb)
+		},
+	}
+	rp.ServeHTTP(w, r)
+	if a.cfg.Audit != nil {
+		a.cfg.Audit.Record(store.AuditEntry{At: start.UTC(), Org: p.Org, Principal: p.Subject(), Action: "edgelink", Serial: d.Serial,
+			Method: r.Method, Path: "/" + path, Status: status, Bytes: size, Duration: time.Since(start)})
+	}
+	return nil
+}
+
+// auditLog is GET /audit: the organization's audit log, newest first.
+func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := pageLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	f := store.AuditFilter{Serial: q.Get("serial"), Principal: q.Get("principal"), Action: q.Get("action")}
+	if s := q.Get("since"); s != "" {
+		if f.Since, err = time.Parse(time.RFC3339, s); err != nil {
+			return problem.Invalid("since", "an RFC 3339 time")
+		}
+	}
+	for k := range q {
+		if !strings.Contains(" limit serial principal action since ", " "+k+" ") {
+			return problem.Invalid(k, "unknown query parameter; use serial, principal, action, since, limit")
+		}
+	}
+	entries, err := a.store.Audit(r.Context(), PrincipalFrom(r.Context()).Org, f, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listOf(entries))
+}

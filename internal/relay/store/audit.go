@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// AuditEntry is one recorded call (an EdgeLink request to a device).
+type AuditEntry struct {
+	At        time.Time     `json:"at"`
+	Org       string        `json:"org"`
+	Principal string        `json:"principal"` // user or client ID
+	Action    string        `json:"action"`    // "edgelink"
+	Serial    string        `json:"serial,omitempty"`
+	Method    string        `json:"method,omitempty"`
+	Path      string        `json:"path,omitempty"`
+	Status    int           `json:"status"`
+	Bytes     int64         `json:"bytes,omitempty"`
+	Duration  time.Duration `json:"duration"`
+}
+
+// AppendAudit records entries in one transaction. Keys are the organization, the time
+// and a sequence number, so an organization's log reads in time order.
+func (s *Store) AppendAudit(ctx context.Context, entries []AuditEntry) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAudit)
+		for _, e := range entries {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			key := make([]byte, 0, len(e.Org)+1+8+8)
+			key = append(key, e.Org+"/"...)
+			key = binary.BigEndian.AppendUint64(key, uint64(e.At.UnixNano()))
+			key = binary.BigEndian.AppendUint64(key, seq)
+			if err := putJSON(b, key, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AuditFilter selects entries; empty fields match everything.
+type AuditFilter struct {
+	Serial, Principal, Action string
+	Since                     time.Time
+}
+
+// Audit lists an organization's entries matching f, newest first, up to limit.
+func (s *Store) Audit(ctx context.Context, org string, f AuditFilter, limit int) ([]AuditEntry, error) {
+	out := []AuditEntry{}
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		prefix := prefixOf(org)
+		// Start after the organization's last key and walk back.
+		end := append(append([]byte{}, prefix...), 0xff)
+		k, v := c.Seek(end)
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && hasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+			var e AuditEntry
+			if err := decode(v, &e); err != nil {
+				return err
+			}
+			if !f.Since.IsZero() && e.At.Before(f.Since) {
+				break
+			}
+			if (f.Serial == "" || strings.EqualFold(e.Serial, f.Serial)) && (f.Principal == "" || e.Principal == f.Principal) &&
+				(f.Action == "" || e.Action == f.Action) {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
