@@ -32,4 +32,5 @@ var routes = map[string]route{
 	"/axis-cgi/jpg/image.cgi":                     {Viewer, false, (*Camera).handleSnapshot},
 	"/axis-cgi/wssession.cgi":                     {Viewer, false, (*Camera).handleWSSession},
 	"/vapix/ws-data-stream":                       {Anonymous, false, (*Camera).handleEventStream},
+	"/local/camsim/bulk":                          {Viewer, false, (*Camera).handleBulk},
 }
