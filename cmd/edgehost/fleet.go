@@ -32,15 +32,16 @@ const (
 // discovery watcher and the fleet manager under `edgehost run`.
 func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
 	var (
-		mdnsIfaces []string
-		noMDNS     bool
-		sweep      time.Duration
-		addrs      []string
-		scans      []string
-		scanPorts  []int
-		account    string
-		taskLimit  int
-		rebootWait time.Duration
+		mdnsIfaces    []string
+		noMDNS        bool
+		sweep         time.Duration
+		addrs         []string
+		scans         []string
+		scanPorts     []int
+		account       string
+		taskLimit     int
+		edgeLinkLimit int
+		rebootWait    time.Duration
 	)
 	f := cmd.Flags()
 	f.StringSliceVar(&mdnsIfaces, "mdns-interface", nil, "interface to browse mDNS on (repeatable; default: every interface that is up with multicast, loopback excepted)")
@@ -52,6 +53,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on each camera it onboards")
 	f.IntVar(&taskLimit, "task-concurrency", 16, "tasks (upgrades, settings) run at once across cameras; one at a time per camera")
 	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for a camera to come back from a reboot")
+	f.IntVar(&edgeLinkLimit, "edgelink-concurrency", 256, "EdgeLink requests to cameras in flight at once (more wait up to 2 s, then 503)")
 
 	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
 		var prefixes []netip.Prefix
@@ -97,7 +99,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			return nil, nil, err
 		}
 		cfg.Fleet = mgr
-		proxy, err := egress.New(egress.Config{Devices: mgr, Logger: log})
+		proxy, err := egress.New(egress.Config{Devices: mgr, MaxConcurrent: edgeLinkLimit, Logger: log})
 		if err != nil {
 			st.Close()
 			return nil, nil, err

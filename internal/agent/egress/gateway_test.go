@@ -174,7 +174,7 @@ func TestTooBusy(t *testing.T) {
 	})
 	inv := &inventory{}
 	inv.set("S1", Target{Addr: dev.addr(), User: "a", Password: "b"})
-	_, srv := startProxy(t, inv, func(c *Config) { c.MaxConcurrent = 1 })
+	_, srv := startProxy(t, inv, func(c *Config) { c.MaxConcurrent = 1; c.QueueWait = 100 * time.Millisecond })
 	done := make(chan int)
 	go func() {
 		res, err := http.Get(srv.URL + PathPrefix + "S1/vapix/first")

@@ -31,8 +31,11 @@ type Devices interface {
 type Config struct {
 	Devices Devices // required
 	// MaxConcurrent bounds the requests in flight at once across devices (default 64),
-	// streams and WebSockets included; the excess is answered 503 with Retry-After.
+	// streams and WebSockets included; a request beyond it waits up to QueueWait for a
+	// slot, then is answered 503 with Retry-After.
 	MaxConcurrent int
+	// QueueWait is how long a request waits for a slot (default 2s; negative: not at all).
+	QueueWait time.Duration
 	// Timeout bounds the wait for a device's response headers (default 30s); bodies and
 	// upgraded connections may stream longer.
 	Timeout time.Duration
@@ -44,6 +47,7 @@ type Config struct {
 type Proxy struct {
 	devices Devices
 	sem     chan struct{}
+	wait    time.Duration // QueueWait
 	log     *slog.Logger
 	timeout time.Duration
 	base    *http.Transport // connections to every device
@@ -77,6 +81,9 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.MaxConcurrent == 0 {
 		cfg.MaxConcurrent = 64
 	}
+	if cfg.QueueWait == 0 {
+		cfg.QueueWait = 2 * time.Second
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
@@ -86,6 +93,7 @@ func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		devices: cfg.Devices,
 		sem:     make(chan struct{}, cfg.MaxConcurrent),
+		wait:    cfg.QueueWait,
 		log:     cfg.Logger.With("component", "egress"),
 		timeout: cfg.Timeout,
 		links:   map[string]*link{},
@@ -153,14 +161,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.New(DeviceUnreachable, "the agent has no usable address for the device"))
 		return
 	}
-	select {
-	case p.sem <- struct{}{}:
-		defer func() { <-p.sem }()
-	default:
+	if !p.acquire(r.Context()) {
+		if r.Context().Err() != nil {
+			return
+		}
 		w.Header().Set("Retry-After", "1")
 		problem.Write(w, r, problem.Newf(TooBusy, "the agent has %d device requests in flight; retry shortly", cap(p.sem)))
 		return
 	}
+	defer func() { <-p.sem }()
 	rt := &route{serial: serial, path: devicePath, link: l}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, rt)))
 }
@@ -231,3 +240,24 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 
 func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
 func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
+
+// acquire takes a slot for a request, waiting up to the queue wait for one.
+func (p *Proxy) acquire(ctx context.Context) bool {
+	select {
+	case p.sem <- struct{}{}:
+		return true
+	default:
+	}
+	if p.wait <= 0 {
+		return false
+	}
+	t := time.NewTimer(p.wait)
+	defer t.Stop()
+	select {
+	case p.sem <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}

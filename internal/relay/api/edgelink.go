@@ -15,8 +15,9 @@ import (
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
 
-// maxAgentStreams bounds the EdgeLink requests in flight to one agent.
-const maxAgentStreams = 256
+// maxAgentStreams bounds the EdgeLink requests in flight to one agent; the agent queues
+// what its devices cannot take at once.
+const maxAgentStreams = 2048
 
 // operatorVAPIX are the VAPIX paths operators may call: reading the device, snapshots
 // and video, PTZ and events. Everything else (settings, firmware, apps, users) is for
@@ -101,8 +102,10 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
 	status, size := 0, int64(0)
 	rp := &httputil.ReverseProxy{
-		Transport:     a.cfg.Agents,
-		FlushInterval: -1, // event streams and MJPEG flow as they come
+		// Answers of unknown length (event streams, MJPEG) are flushed as they come; sized
+		// ones are copied in large buffers.
+		Transport:  a.cfg.Agents,
+		BufferPool: proxyBuffers{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", edgelink.AgentHost(agent)
 			pr.Out.URL.Path = linkapi.EdgeLinkPrefix + d.Serial + "/vapix/" + path
@@ -167,3 +170,12 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, listOf(entries))
 }
+
+// proxyBuffers are the copy buffers of EdgeLink's proxy: large, for firmware and
+// recordings, and reused.
+type proxyBuffers struct{}
+
+var proxyBufferPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+func (proxyBuffers) Get() []byte  { return *proxyBufferPool.Get().(*[]byte) }
+func (proxyBuffers) Put(b []byte) { proxyBufferPool.Put(&b) }
