@@ -16,16 +16,19 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
+	"github.com/opencamcloud/camcloud/internal/agent/graph"
 	"github.com/opencamcloud/camcloud/internal/agent/secrets"
+	"github.com/opencamcloud/camcloud/internal/buildinfo"
 	"github.com/opencamcloud/camcloud/pkg/discovery"
 )
 
 // Files of the edge host's data directory beside its identity.
 const (
-	deviceKeyFile = "device-key" // seals the device credentials
-	deviceDBFile  = "devices.db" // managed devices and onboarding tasks
-	tasksFile     = "tasks.db"   // the task engine's journal
-	artifactDir   = "artifacts"  // release files fetched from the relay, verified
+	deviceKeyFile  = "device-key"    // seals the device credentials
+	deviceDBFile   = "devices.db"    // managed devices and onboarding tasks
+	tasksFile      = "tasks.db"      // the task engine's journal
+	artifactDir    = "artifacts"     // release files fetched from the relay, verified
+	graphTokenFile = "graphql-token" // the bearer token of the local GraphQL API
 )
 
 // fleetSetup adds the flags that say how the edge host finds cameras and starts the
@@ -41,6 +44,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 		account       string
 		taskLimit     int
 		edgeLinkLimit int
+		graphListen   string
 		rebootWait    time.Duration
 	)
 	f := cmd.Flags()
@@ -53,6 +57,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on each camera it onboards")
 	f.IntVar(&taskLimit, "task-concurrency", 16, "tasks (upgrades, settings) run at once across cameras; one at a time per camera")
 	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for a camera to come back from a reboot")
+	f.StringVar(&graphListen, "graphql-listen", "", "also serve the edge host's GraphQL API on this address for an on-premise VMS (e.g. 127.0.0.1:8791); callers send the token in DATA/graphql-token as a bearer token")
 	f.IntVar(&edgeLinkLimit, "edgelink-concurrency", 256, "EdgeLink requests to cameras in flight at once (more wait up to 2 s, then 503)")
 
 	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
@@ -105,10 +110,27 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			return nil, nil, err
 		}
 		cfg.EdgeLink = proxy
+		api, err := graph.Handler(graph.Config{Fleet: mgr, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}})
+		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		cfg.GraphQL = api
+		var local *localAPI
+		if graphListen != "" {
+			if local, err = listenLocalAPI(graphListen, filepath.Join(dataDir, graphTokenFile), api); err != nil {
+				st.Close()
+				return nil, nil, err
+			}
+			log.Info("GraphQL API served locally", "url", "http://"+local.addr()+"/graphql", "token", filepath.Join(dataDir, graphTokenFile))
+		}
 		run := func(ctx context.Context) error {
 			g, ctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return w.Run(ctx) })
 			g.Go(func() error { return mgr.Run(ctx) })
+			if local != nil {
+				g.Go(func() error { return local.serve(ctx) })
+			}
 			g.Go(func() error {
 				for _, a := range addrs {
 					if _, err := w.Add(ctx, a); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/opencamcloud/camcloud/internal/agent/graph"
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
 	"github.com/opencamcloud/camcloud/internal/buildinfo"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
@@ -44,7 +45,10 @@ type Config struct {
 	Fleet Fleet
 	// EdgeLink, when set, serves the relay's EdgeLink requests to devices (package
 	// egress), under /v1/devices/.
-	EdgeLink    http.Handler
+	EdgeLink http.Handler
+	// GraphQL, when set, is the agent's own API (package graph), at /v1/graphql; the
+	// relay's role header says whether the caller may make mutations.
+	GraphQL     http.Handler
 	ReportEvery time.Duration // 0: 10 minutes
 	// CheckEvery is how often an edge host asks the relay to bring its managed devices to
 	// their profiles (new releases, changed profiles); 0: 2 hours. It also asks after
@@ -355,6 +359,14 @@ func handler(cfg Config) http.Handler {
 				return
 			}
 			w.WriteHeader(http.StatusNoContent)
+		})
+	}
+	if g := cfg.GraphQL; g != nil {
+		mux.HandleFunc("POST "+linkapi.GraphQLPath, func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get(linkapi.RoleHeader) == "admin" {
+				r = r.WithContext(graph.WithAdmin(r.Context()))
+			}
+			g.ServeHTTP(w, r)
 		})
 	}
 	if cfg.EdgeLink == nil {

@@ -112,6 +112,13 @@ func Final(state string) bool {
 // (package egress).
 const EdgeLinkPrefix = "/v1/devices/"
 
+// GraphQLPath is the agent's own GraphQL API (relay -> agent): POST. The relay names the
+// caller's role in RoleHeader; mutations need "admin".
+const GraphQLPath = "/v1/graphql"
+
+// RoleHeader carries the role of the person or application behind a relay request.
+const RoleHeader = "X-Camcloud-Role"
+
 // RunTasksPath gives an agent tasks to run (relay -> agent): POST a JSON array of
 // taskengine.Task, answered 200 with the records as journaled. Giving the same task ID
 // and attempt again changes nothing.

@@ -25,6 +25,7 @@ import (
 type Finder interface {
 	Devices() []discovery.Device
 	Device(serial string) (discovery.Device, bool)
+	Add(ctx context.Context, addr string) (discovery.Device, error)
 }
 
 // Config is what a Manager needs.
@@ -62,6 +63,8 @@ type Manager struct {
 	clients map[string]deviceClient // by serial
 
 	discoveryChanged atomic.Bool
+
+	lastInventory []linkapi.DeviceReport // guarded by mu
 
 	engine *taskengine.Engine // nil without Config.TasksJournal
 	relay  relayClient        // the link's client, once the link is made

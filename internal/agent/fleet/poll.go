@@ -37,6 +37,9 @@ func (m *Manager) Inventory(ctx context.Context) ([]linkapi.DeviceReport, error)
 	}
 	wg.Wait()
 	sort.Slice(out, func(i, j int) bool { return out[i].Serial < out[j].Serial })
+	m.mu.Lock()
+	m.lastInventory = out
+	m.mu.Unlock()
 	return out, nil
 }
 

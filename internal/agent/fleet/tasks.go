@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
@@ -104,8 +105,12 @@ func report(r taskengine.Record) linkapi.TaskReport {
 	for i, t := range r.Transitions {
 		trs[i] = linkapi.Transition{State: string(t.State), At: t.At, Detail: t.Detail, Attempt: t.Attempt}
 	}
-	return linkapi.TaskReport{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial, State: string(r.State),
+	out := linkapi.TaskReport{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial, State: string(r.State),
 		Detail: r.Detail, Result: r.Result, Transitions: trs}
+	if strings.HasPrefix(r.ID, localTaskPrefix) {
+		out.CreatedBy = "agent"
+	}
+	return out
 }
 
 // Client is a VAPIX client with the agent's account on a managed device, at its

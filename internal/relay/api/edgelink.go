@@ -90,6 +90,27 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 	if agent == "" {
 		return problem.New(problem.Conflict, "no agent manages this device (light integration); EdgeLink reaches devices through their agent")
 	}
+	return a.forward(w, r, agent, linkapi.EdgeLinkPrefix+d.Serial+"/vapix/"+path, d.Serial, "/"+path, nil)
+}
+
+// graphql is EdgeLink to an edge host's own GraphQL API; the caller's role goes with
+// the request, so that the agent allows mutations to admins only.
+func (a *API) graphql(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	h, err := a.store.EdgeHost(r.Context(), p.Org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return a.forward(w, r, h.ID, linkapi.GraphQLPath, "", "graphql", func(hd http.Header) {
+		hd.Set(linkapi.RoleHeader, p.Role.String())
+	})
+}
+
+// forward sends a request over a new stream of the agent link to outPath at the agent
+// and streams the answer back, within the agent's limit of streams in flight, and
+// records the call in the audit log (serial and path as the caller named them).
+func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath, serial, auditPath string, header func(http.Header)) error {
+	p := PrincipalFrom(r.Context())
 	if a.cfg.Agents == nil {
 		return problem.New(problem.AgentOffline, "this relay does not reach agents")
 	}
@@ -108,13 +129,17 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 		BufferPool: proxyBuffers{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", edgelink.AgentHost(agent)
-			pr.Out.URL.Path = linkapi.EdgeLinkPrefix + d.Serial + "/vapix/" + path
+			pr.Out.URL.Path = outPath
 			pr.Out.URL.RawPath = ""
 			pr.Out.URL.RawQuery = r.URL.RawQuery
 			pr.Out.Host = ""
 			// The caller's credentials are the relay's business, not the device's.
 			pr.Out.Header.Del("Authorization")
 			pr.Out.Header.Del("Cookie")
+			pr.Out.Header.Del(linkapi.RoleHeader)
+			if header != nil {
+				header(pr.Out.Header)
+			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			status = resp.StatusCode
@@ -127,7 +152,7 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 			var pb *problem.Problem
 			switch {
 			case errors.Is(err, edgelink.ErrAgentOffline):
-				pb = problem.Newf(problem.AgentOffline, "agent %s that manages device %s is not connected", agent, d.Serial)
+				pb = problem.Newf(problem.AgentOffline, "agent %s is not connected", agent)
 			case r.Context().Err() != nil:
 				status = 499 // the caller went away
 				return
@@ -140,8 +165,8 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 	}
 	rp.ServeHTTP(w, r)
 	if a.cfg.Audit != nil {
-		a.cfg.Audit.Record(store.AuditEntry{At: start.UTC(), Org: p.Org, Principal: p.Subject(), Action: "edgelink", Serial: d.Serial,
-			Method: r.Method, Path: "/" + path, Status: status, Bytes: size, Duration: time.Since(start)})
+		a.cfg.Audit.Record(store.AuditEntry{At: start.UTC(), Org: p.Org, Principal: p.Subject(), Action: "edgelink", Serial: serial,
+			Method: r.Method, Path: auditPath, Status: status, Bytes: size, Duration: time.Since(start)})
 	}
 	return nil
 }

@@ -215,6 +215,7 @@ func (w *world) body(rt api.Route, f fixture) any {
 // the edge host's agent, which the matrix's relay does not have.
 var allowed = map[string]int{
 	"POST /api/v1/orgs/{org}/edgehosts/{id}/onboard": http.StatusServiceUnavailable,
+	"POST /api/v1/orgs/{org}/edgehosts/{id}/graphql": http.StatusServiceUnavailable,
 	"GET " + vapix:    http.StatusServiceUnavailable,
 	"POST " + vapix:   http.StatusServiceUnavailable,
 	"PUT " + vapix:    http.StatusServiceUnavailable,

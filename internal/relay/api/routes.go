@@ -126,6 +126,7 @@ var table = []Route{
 	{Method: "PUT", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
 	{Method: "PATCH", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
 	{Method: "DELETE", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/graphql", Access: Org, MinRole: role.Operator, handle: (*API).graphql},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/audit", Access: Org, MinRole: role.Admin, handle: (*API).auditLog},
 
 	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Admin, handle: (*API).createEdgeHost},

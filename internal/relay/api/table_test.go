@@ -73,6 +73,8 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"PATCH /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}":  "operator",
 		"DELETE /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}": "operator",
 		"GET /api/v1/orgs/{org}/audit":                               "admin",
+		// The edge host's own API: the agent allows mutations to admins only.
+		"POST /api/v1/orgs/{org}/edgehosts/{id}/graphql": "operator",
 		// The software catalog is the relay's: anyone may read it, its operators fill it.
 		"GET /api/v1/releases":              "authenticated",
 		"POST /api/v1/releases":             "relay-admin",
