@@ -75,7 +75,7 @@ func (s *Store) CreateJob(ctx context.Context, j Job, tasks []Task) (Job, error)
 		jt := tx.Bucket(bucketJobTasks)
 		for i := range tasks {
 			t := &tasks[i]
-			t.ID, t.JobID, t.Org, t.Attempt, t.CreatedBy = newID(prefixTask), j.ID, j.Org, 1, j.CreatedBy
+			t.ID, t.JobID, t.Org, t.Attempt, t.CreatedBy, t.Seq = newID(prefixTask), j.ID, j.Org, 1, j.CreatedBy, i
 			t.Move("queued", "", now)
 			if err := putTask(tx, *t); err != nil {
 				return err

@@ -30,6 +30,8 @@ type Task struct {
 	DispatchedAt time.Time `json:"dispatchedAt,omitzero"`
 	// CancelSent records that the agent was asked to cancel the task.
 	CancelSent bool `json:"cancelSent,omitempty"`
+	// Seq orders the tasks of a job: a device's tasks run one after the other in it.
+	Seq int `json:"seq,omitempty"`
 }
 
 // Move records a transition the task manager makes.

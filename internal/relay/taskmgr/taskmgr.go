@@ -194,19 +194,37 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		return m.finishIfDone(ctx, j, tasks)
 	}
 	active, lastMinute := 0, 0
-	var ready []store.Task
+	busy := map[string]bool{} // devices with a task given to their agent
+	var queued []store.Task
 	for _, t := range tasks {
 		if inFlight(t.State) {
 			active++
+			busy[t.Serial] = true
 		}
 		if !t.DispatchedAt.IsZero() && now.Sub(t.DispatchedAt) < time.Minute {
 			lastMinute++
 		}
-		if t.State == linkapi.TaskQueued && !now.Before(t.NotBefore) && (t.Deadline.IsZero() || !now.After(t.Deadline)) {
+		if t.State == linkapi.TaskQueued {
+			queued = append(queued, t)
+		}
+	}
+	// A device's tasks go one at a time, in the job's order (AXIS OS before settings).
+	sort.Slice(queued, func(a, b int) bool {
+		if queued[a].Serial != queued[b].Serial {
+			return queued[a].Serial < queued[b].Serial
+		}
+		return queued[a].Seq < queued[b].Seq
+	})
+	var ready []store.Task
+	for _, t := range queued {
+		if busy[t.Serial] {
+			continue
+		}
+		busy[t.Serial] = true // its next task waits even when this one is not due yet
+		if !now.Before(t.NotBefore) && (t.Deadline.IsZero() || !now.After(t.Deadline)) {
 			ready = append(ready, t)
 		}
 	}
-	sort.Slice(ready, func(a, b int) bool { return ready[a].Serial < ready[b].Serial })
 	room := j.Policy.MaxInFlight - active
 	if j.Policy.MaxPerMinute > 0 {
 		room = min(room, j.Policy.MaxPerMinute-lastMinute)

@@ -1,0 +1,188 @@
+package taskmgr
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/pkg/taskengine"
+)
+
+// fakeAgent stands in for the agent link in these unit tests of the rollout policy (the
+// edge host tests run the real thing end to end): it takes every task it is given.
+type fakeAgent struct {
+	mu    sync.Mutex
+	given []string // task IDs, in order
+}
+
+func (f *fakeAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	var ts []taskengine.Task
+	if strings.HasSuffix(r.URL.Path, linkapi.RunTasksPath) {
+		_ = json.NewDecoder(r.Body).Decode(&ts)
+	}
+	f.mu.Lock()
+	for _, t := range ts {
+		f.given = append(f.given, t.ID)
+	}
+	f.mu.Unlock()
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("[]")), Header: http.Header{}, Request: r}, nil
+}
+
+func (f *fakeAgent) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.given
+	f.given = nil
+	return out
+}
+
+type env struct {
+	st    *store.Store
+	m     *Manager
+	agent *fakeAgent
+	org   string
+	host  string
+}
+
+func newEnv(t *testing.T, serials ...string) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "relay.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	u, _ := st.CreateUser(ctx, "a@example.com", "h")
+	o, _ := st.CreateOrg(ctx, "A", u.ID)
+	h, err := st.CreateEdgeHost(ctx, o.ID, "site", [32]byte{1}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reps []linkapi.DeviceReport
+	for _, s := range serials {
+		reps = append(reps, linkapi.DeviceReport{Serial: s, Reachable: true})
+	}
+	if _, err := st.ReportDevices(ctx, o.ID, h.ID, reps); err != nil {
+		t.Fatal(err)
+	}
+	a := &fakeAgent{}
+	m, err := New(Config{Store: st, Agents: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{st: st, m: m, agent: a, org: o.ID, host: h.ID}
+}
+
+func (e *env) job(t *testing.T, pol store.Policy, retry int, tasks ...[2]string) (store.Job, map[string]string) {
+	t.Helper()
+	var ts []store.Task
+	for _, kv := range tasks {
+		ts = append(ts, store.Task{TaskReport: linkapi.TaskReport{Kind: kv[1], Serial: kv[0]}, EdgeHost: e.host, MaxAttempts: retry})
+	}
+	j, err := e.st.CreateJob(context.Background(), store.Job{Org: e.org, Kind: "mixed", Policy: pol}, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{} // serial+kind -> task ID
+	got, _ := e.st.Tasks(context.Background(), e.org, store.TaskFilter{JobID: j.ID}, 100)
+	for _, tk := range got {
+		ids[tk.Serial+"/"+tk.Kind] = tk.ID
+	}
+	return j, ids
+}
+
+func (e *env) step(t *testing.T, j store.Job) store.Job {
+	t.Helper()
+	if err := e.m.advance(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	j, err := e.st.Job(context.Background(), e.org, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// report is the agent's word on a task's first attempt.
+func (e *env) report(t *testing.T, id, state string) {
+	t.Helper()
+	now := time.Now()
+	err := e.st.PutTasks(context.Background(), e.org, e.host, []linkapi.TaskReport{{ID: id, Attempt: 1, State: state,
+		Transitions: []linkapi.Transition{{State: "accepted", At: now, Attempt: 1}, {State: state, At: now, Attempt: 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestADevicesTasksGoOneAtATimeInOrder(t *testing.T) {
+	e := newEnv(t, "ACCC8E00000A", "ACCC8E00000B")
+	j, ids := e.job(t, store.Policy{MaxInFlight: 10}, 1,
+		[2]string{"ACCC8E00000A", "firmware"}, [2]string{"ACCC8E00000A", "params"}, [2]string{"ACCC8E00000B", "restart"})
+	e.step(t, j)
+	if got := e.agent.take(); len(got) != 2 || !slices.Contains(got, ids["ACCC8E00000A/firmware"]) || !slices.Contains(got, ids["ACCC8E00000B/restart"]) {
+		t.Fatalf("first step gave %v", got)
+	}
+	e.step(t, j)
+	if got := e.agent.take(); len(got) != 0 {
+		t.Fatalf("gave %v while the device's first task runs", got)
+	}
+	e.report(t, ids["ACCC8E00000A/firmware"], "succeeded")
+	e.step(t, j)
+	if got := e.agent.take(); len(got) != 1 || got[0] != ids["ACCC8E00000A/params"] {
+		t.Fatalf("after the firmware: %v", got)
+	}
+	e.report(t, ids["ACCC8E00000A/params"], "succeeded")
+	e.report(t, ids["ACCC8E00000B/restart"], "succeeded")
+	if j = e.step(t, j); j.State != store.JobSucceeded {
+		t.Fatalf("job %s", j.State)
+	}
+}
+
+func TestAbortRuleAndWindow(t *testing.T) {
+	var serials []string
+	var tasks [][2]string
+	for _, c := range "0123456789" {
+		s := "ACCC8E00001" + string(c)
+		serials = append(serials, s)
+		tasks = append(tasks, [2]string{s, "restart"})
+	}
+	e := newEnv(t, serials...)
+	j, ids := e.job(t, store.Policy{MaxInFlight: 2, AbortCount: 2}, 1, tasks...)
+	e.step(t, j)
+	first := e.agent.take()
+	if len(first) != 2 {
+		t.Fatalf("gave %d tasks, at most 2 in flight", len(first))
+	}
+	for _, id := range first {
+		e.report(t, id, "failed")
+	}
+	if j = e.step(t, j); !j.Aborted || j.State != store.JobAborted {
+		t.Fatalf("after 2 failures: aborted %v, state %s", j.Aborted, j.State)
+	}
+	if got := e.agent.take(); len(got) != 0 {
+		t.Fatalf("started %v after the abort", got)
+	}
+	if tk, _ := e.st.Task(context.Background(), e.org, ids[serials[9]+"/restart"]); tk.State != "cancelled" {
+		t.Fatalf("a task not started is %s, want cancelled", tk.State)
+	}
+
+	// A maintenance window that is not now starts nothing.
+	now := time.Now().UTC()
+	win := &store.Window{Start: now.Add(2 * time.Hour).Format("15:04"), End: now.Add(3 * time.Hour).Format("15:04")}
+	j, _ = e.job(t, store.Policy{MaxInFlight: 5, Window: win}, 1, [2]string{serials[0], "restart"})
+	if j = e.step(t, j); j.State != store.JobRunning {
+		t.Fatalf("job %s", j.State)
+	}
+	if got := e.agent.take(); len(got) != 0 {
+		t.Fatalf("started %v outside the window", got)
+	}
+}
