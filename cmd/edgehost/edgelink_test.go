@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
 
@@ -60,6 +62,13 @@ func TestEdgeLinkThroughTheRelay(t *testing.T) {
 		strings.NewReader(`{"apiVersion":"1.0","method":"getAllProperties"}`))
 	if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"SerialNumber":"`+serial+`"`)) {
 		t.Fatalf("device info: %d %s", resp.StatusCode, b)
+	}
+	// The same with curl, as a user would.
+	curl := testtool.Require(t, "curl")
+	out, err := exec.Command(curl, "-sS", "--fail-with-body", "--cacert", ro.r.CAFile, "-H", "Authorization: Bearer "+ro.token,
+		"-d", `{"apiVersion":"1.0","method":"getAllProperties"}`, ro.vapixURL(serial, "axis-cgi/basicdeviceinfo.cgi")).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte(`"SerialNumber":"`+serial+`"`)) {
+		t.Fatalf("curl device info: %v\n%s", err, out)
 	}
 	resp, b = ro.call(t, ro.token, "GET", ro.vapixURL(serial, "axis-cgi/param.cgi?action=update&Image.I0.Appearance.Resolution=1280x720"), "", nil)
 	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != "OK" || cam.State().Params["Image.I0.Appearance.Resolution"] != "1280x720" {
