@@ -134,9 +134,11 @@ func followJob(cmd *cobra.Command, cl *apiClient, org, id string) error {
 		if !ok {
 			continue
 		}
-		if err := json.Unmarshal([]byte(data), &last); err != nil {
+		var j jobItem // fresh: decoding into the last one would keep states no longer counted
+		if err := json.Unmarshal([]byte(data), &j); err != nil {
 			continue
 		}
+		last = j
 		line := progressLine(last)
 		if tty {
 			fmt.Fprintf(out, "\r\033[K%s", line)

@@ -65,6 +65,11 @@ func TestJobsCommands(t *testing.T) {
 	if err == nil || !strings.Contains(out, "cancelled") || !strings.Contains(out, "2/2") {
 		t.Fatalf("show --follow of a cancelled job: %v\n%s", err, out)
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "2/2") && strings.Contains(line, "queued") {
+			t.Fatalf("the final progress still counts queued tasks: %q", line)
+		}
+	}
 	var j struct{ State string }
 	r.Do(t, http.MethodGet, "/api/v1/orgs/"+org+"/jobs/"+m[1], tok, nil).JSON(t, &j)
 	if j.State != store.JobCancelled {
