@@ -15,7 +15,7 @@ RUN_DIR=$(cd "$RUN_DIR" && pwd)
 # The relay CLI keeps its login here rather than in the user's config directory.
 export XDG_CONFIG_HOME="$RUN_DIR/config"
 if [ ! -s "$RUN_DIR/admin-password" ]; then
-	(umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$RUN_DIR/admin-password")
+	(umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=\n' > "$RUN_DIR/admin-password")
 fi
 ADMIN_PASSWORD=$(cat "$RUN_DIR/admin-password")
 
