@@ -229,9 +229,11 @@ func syncRelay(ctx context.Context, cfg Config, hc *http.Client, full bool) erro
 	if f == nil {
 		return nil
 	}
-	if f.DiscoveryChanged() || full {
-		if err := call(ctx, hc, http.MethodPost, linkapi.DiscoveredPath, f.Discovered(), nil); err != nil {
-			return fmt.Errorf("discovered devices: %w", err)
+	if changed := f.DiscoveryChanged(); changed || full {
+		if found := f.Discovered(); found != nil { // nil: this agent does not discover
+			if err := call(ctx, hc, http.MethodPost, linkapi.DiscoveredPath, found, nil); err != nil {
+				return fmt.Errorf("discovered devices: %w", err)
+			}
 		}
 	}
 	tasks, err := f.PendingTasks()

@@ -3,7 +3,6 @@ package agentcmd
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -12,8 +11,6 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/agent"
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
-	"github.com/opencamcloud/camcloud/internal/linkapi"
-	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
 // Setup adds what a run command needs to manage its devices (its flags) and returns the
@@ -72,39 +69,6 @@ something changes.`,
 	cmd.Flags().DurationVar(&reportEvery, "report-interval", time.Minute, "how often the devices' state is read and reported to the relay")
 	cmd.Flags().DurationVar(&checkEvery, "release-check-interval", 2*time.Hour, "how often managed devices are brought to their profiles (new releases, changed profiles)")
 	return cmd
-}
-
-// Camera is the setup of an agent on a camera: --device, --device-user and
-// --device-password reach the camera's VAPIX; the report is that one camera.
-func Camera(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
-	list := cameraInventory(cmd)
-	return func(_ context.Context, _ string, cfg *agent.Config) (func(context.Context) error, func(), error) {
-		cfg.Inventory = list
-		return nil, nil, nil
-	}
-}
-
-func cameraInventory(cmd *cobra.Command) func(ctx context.Context) ([]linkapi.DeviceReport, error) {
-	var device, user, password string
-	f := cmd.Flags()
-	f.StringVar(&device, "device", "http://127.0.0.1", "VAPIX base URL of the camera this agent runs on")
-	f.StringVar(&user, "device-user", "", "VAPIX account on the camera")
-	f.StringVar(&password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD)")
-	var cam *vapix.Client
-	return func(ctx context.Context) ([]linkapi.DeviceReport, error) {
-		if cam == nil {
-			c, err := vapix.New(vapix.Config{BaseURL: device, User: user, Password: password})
-			if err != nil {
-				return nil, err
-			}
-			cam = c
-		}
-		info, err := cam.DeviceInfo(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read the camera: %w", err)
-		}
-		return []linkapi.DeviceReport{{Serial: info.SerialNumber, Model: info.ProdNbr, FirmwareVersion: info.Version, Reachable: true}}, nil
-	}
 }
 
 // Status is `KIND status`: the agent's identity and enrollment.

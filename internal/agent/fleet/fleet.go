@@ -148,10 +148,11 @@ func (m *Manager) notify() {
 	}
 }
 
-// Discovered lists the devices found on the network, marking those this agent manages.
+// Discovered lists the devices found on the network, marking those this agent manages;
+// nil for an agent that does not discover (on a camera).
 func (m *Manager) Discovered() []linkapi.DiscoveredDevice {
 	if m.cfg.Finder == nil {
-		return []linkapi.DiscoveredDevice{}
+		return nil
 	}
 	managed := map[string]bool{}
 	if ds, err := m.cfg.Store.Devices(); err == nil {

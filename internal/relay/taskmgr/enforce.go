@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
@@ -42,9 +43,21 @@ func (m *Manager) Enforce(ctx context.Context, org, agentID string) (Enforcement
 	if err != nil {
 		return out, err
 	}
+	list := func(cursor string) ([]store.Device, string, error) {
+		return st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID, Mode: store.ModeManaged}, cursor, 1000)
+	}
+	if serial, onDevice := strings.CutPrefix(agentID, "dev_"); onDevice {
+		list = func(string) ([]store.Device, string, error) { // the agent's own camera
+			d, err := st.Device(ctx, org, serial)
+			if err != nil || d.EffectiveMode() != store.ModeManaged {
+				return nil, "", err
+			}
+			return []store.Device{d}, "", nil
+		}
+	}
 	var tasks []store.Task
 	for cursor := ""; ; {
-		ds, next, err := st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID, Mode: store.ModeManaged}, cursor, 1000)
+		ds, next, err := list(cursor)
 		if err != nil {
 			return out, err
 		}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/simulators/camsim"
+	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
+)
+
+// TestJobsAndEdgeLinkOnTheCamera: the agent on a camera is a whole agent for its one
+// camera: a firmware rollout that includes it runs there (the release file fetched and
+// checked by the agent on the camera), and EdgeLink reaches the camera through it.
+func TestJobsAndEdgeLinkOnTheCamera(t *testing.T) {
+	r := relaytest.Start(t, relaytest.RealClock)
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	org := claim(t, r, cam.Info().Serial, cam.Info().OAK)
+	data := t.TempDir()
+	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := newRootCommand()
+		root.SetArgs([]string{"run", "--data", data, "--log-level", "error", "--device", cam.Info().HTTP,
+			"--device-user", camsimtest.User, "--device-password", camsimtest.Password, "--report-interval", "300ms"})
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		done <- root.ExecuteContext(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 30 s: %s", what)
+			}
+		}
+	}
+	waitFor("the camera managed and connected", func() bool {
+		d, err := r.Store.Device(context.Background(), org, cam.Info().Serial)
+		return err == nil && d.Connected && d.EffectiveMode() == "managed"
+	})
+
+	img := camsim.FirmwareImage(camsim.FirmwareHeader{Version: "12.30.9"})
+	req, _ := http.NewRequest(http.MethodPost, r.URL+"/api/v1/releases?kind=os&version=12.30.9", bytes.NewReader(img))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := r.Client.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("publish: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	res := r.Do(t, http.MethodPost, "/api/v1/orgs/"+org+"/jobs", tok, map[string]any{"kind": "firmware", "params": map[string]string{"version": "12.30.9"}, "all": true})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("job: %d %s", res.Status, res.Body)
+	}
+	var j struct{ ID, State string }
+	res.JSON(t, &j)
+	waitFor("the job to succeed", func() bool {
+		var got struct{ State string }
+		r.Do(t, http.MethodGet, "/api/v1/orgs/"+org+"/jobs/"+j.ID, tok, nil).JSON(t, &got)
+		return got.State == "succeeded"
+	})
+	if cam.FirmwareVersion() != "12.30.9" || cam.Counters().FirmwareUploads != 1 {
+		t.Fatalf("camera runs %s after %d uploads", cam.FirmwareVersion(), cam.Counters().FirmwareUploads)
+	}
+
+	req, _ = http.NewRequest(http.MethodGet, r.URL+"/api/v1/orgs/"+org+"/devices/"+cam.Info().Serial+"/vapix/axis-cgi/jpg/image.cgi", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err = r.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("snapshot through EdgeLink: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
