@@ -53,6 +53,24 @@ var (
 	AgentOffline = Type{base + "agent-offline", http.StatusServiceUnavailable, "Agent offline"}
 	// AgentError: the agent was reached but could not do what was asked.
 	AgentError = Type{base + "agent-error", http.StatusBadGateway, "Agent error"}
+	// The EdgeLink problems an agent answers with (package egress); the relay passes
+	// them on unchanged.
+
+	// DeviceUnknown: the serial is not one of the agent's devices.
+	DeviceUnknown = Type{base + "device-unknown", http.StatusNotFound, "Unknown device"}
+	// PathRefused: the request target is not a clean path under /vapix/.
+	PathRefused = Type{base + "vapix-path-refused", http.StatusBadRequest, "VAPIX path refused"}
+	// DeviceUnreachable: the device did not accept a connection or dropped it unanswered.
+	DeviceUnreachable = Type{base + "device-unreachable", http.StatusBadGateway, "Device unreachable"}
+	// DeviceTimeout: the device accepted the request but did not answer in time.
+	DeviceTimeout = Type{base + "device-timeout", http.StatusGatewayTimeout, "Device timeout"}
+	// DeviceAuthFailed: the device refused the agent's own credentials.
+	DeviceAuthFailed = Type{base + "device-auth-failed", http.StatusBadGateway, "Device refused the agent's credentials"}
+	// DeviceRedirect: the device redirected to somewhere other than itself.
+	DeviceRedirect = Type{base + "device-redirect", http.StatusBadGateway, "Device redirected elsewhere"}
+	// EdgeLinkBusy: the agent has as many device requests in flight as it takes.
+	EdgeLinkBusy = Type{base + "egress-busy", http.StatusServiceUnavailable, "Too many device requests"}
+
 	// Unavailable: the relay is starting or stopping.
 	Unavailable = Type{base + "unavailable", http.StatusServiceUnavailable, "Service unavailable"}
 	// Internal: a fault of the relay; the request ID finds it in the log.
@@ -65,6 +83,7 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
-		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError, Unavailable, Internal,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
+		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, EdgeLinkBusy, Unavailable, Internal,
 	}
 }
