@@ -110,6 +110,8 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			return nil, nil, err
 		}
 		cfg.EdgeLink = proxy
+		vms := egress.NewVMS(log)
+		cfg.VMS, cfg.SetVMS = vms, vms.SetServers
 		api, err := graph.Handler(graph.Config{Fleet: mgr, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}})
 		if err != nil {
 			st.Close()

@@ -46,6 +46,10 @@ type Config struct {
 	// EdgeLink, when set, serves the relay's EdgeLink requests to devices (package
 	// egress), under /v1/devices/.
 	EdgeLink http.Handler
+	// VMS, when set, serves EdgeLink requests to the VMS servers an admin registered
+	// (under /v1/vms/); SetVMS is given their list at every full report.
+	VMS    http.Handler
+	SetVMS func([]linkapi.VMSServer)
 	// GraphQL, when set, is the agent's own API (package graph), at /v1/graphql; the
 	// relay's role header says whether the caller may make mutations.
 	GraphQL     http.Handler
@@ -221,6 +225,13 @@ func syncRelay(ctx context.Context, cfg Config, hc *http.Client, full bool) erro
 		}
 		f.ApplyConfig(configs)
 	}
+	if cfg.SetVMS != nil && full {
+		var vms []linkapi.VMSServer
+		if err := call(ctx, hc, http.MethodGet, linkapi.VMSListPath, nil, &vms); err != nil {
+			return fmt.Errorf("VMS servers: %w", err)
+		}
+		cfg.SetVMS(vms)
+	}
 	if full {
 		if err := report(ctx, cfg, hc); err != nil {
 			return fmt.Errorf("inventory: %w", err)
@@ -371,16 +382,19 @@ func handler(cfg Config) http.Handler {
 			g.ServeHTTP(w, r)
 		})
 	}
-	if cfg.EdgeLink == nil {
+	if cfg.EdgeLink == nil && cfg.VMS == nil {
 		return mux
 	}
 	// EdgeLink requests go straight to their handler, not through the mux, which would
 	// redirect unclean paths before the handler could refuse them as such.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, linkapi.EdgeLinkPrefix) {
+		switch {
+		case cfg.EdgeLink != nil && strings.HasPrefix(r.URL.Path, linkapi.EdgeLinkPrefix):
 			cfg.EdgeLink.ServeHTTP(w, r)
-			return
+		case cfg.VMS != nil && strings.HasPrefix(r.URL.Path, linkapi.VMSPrefix):
+			cfg.VMS.ServeHTTP(w, r)
+		default:
+			mux.ServeHTTP(w, r)
 		}
-		mux.ServeHTTP(w, r)
 	})
 }

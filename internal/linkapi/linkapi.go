@@ -112,6 +112,22 @@ func Final(state string) bool {
 // (package egress).
 const EdgeLinkPrefix = "/v1/devices/"
 
+// VMSListPath lists the VMS servers an admin registered for the edge host (agent ->
+// relay): GET, answered with a JSON array of VMSServer. They are the only EdgeLink
+// targets besides its devices.
+const VMSListPath = "/v1/vms-servers"
+
+// VMSServer is a VMS server on the edge host's network.
+type VMSServer struct {
+	Name    string `json:"name"`
+	Address string `json:"address"` // host:port
+	HTTPS   bool   `json:"https"`
+}
+
+// VMSPrefix is where an agent takes EdgeLink requests to a VMS server (relay -> agent):
+// any method, VMSPrefix + "{name}/{path...}".
+const VMSPrefix = "/v1/vms/"
+
 // GraphQLPath is the agent's own GraphQL API (relay -> agent): POST. The relay names the
 // caller's role in RoleHeader; mutations need "admin".
 const GraphQLPath = "/v1/graphql"

@@ -52,8 +52,19 @@ func parseTarget(u *url.URL, requestURI string) (serial, devicePath string, p *p
 		// Not a serial any inventory holds: the same answer as an unknown one.
 		return "", "", problem.New(DeviceUnknown, "no such device")
 	}
+	if p := checkSubPath(sub); p != nil {
+		return "", "", p
+	}
+	return serial, "/" + sub, nil
+}
+
+// checkSubPath checks the path a request names on its target (after /vapix/, or after a
+// VMS server's name): not empty, not too long, RFC 3986 path characters only, no "." or
+// ".." segments and no empty ones.
+func checkSubPath(sub string) *problem.Problem {
+	refuse := func(detail string) *problem.Problem { return problem.New(PathRefused, detail) }
 	if sub == "" {
-		return refuse("a device path is required after /vapix/")
+		return refuse("a path is required after the device or VMS server")
 	}
 	if len(sub) > maxDevicePath {
 		return refuse("the device path is too long")
@@ -72,7 +83,7 @@ func parseTarget(u *url.URL, requestURI string) (serial, devicePath string, p *p
 			return refuse("empty segments are not allowed in the device path")
 		}
 	}
-	return serial, "/" + sub, nil
+	return nil
 }
 
 // validSerial accepts what could be a serial number: letters, digits, '-' and '_'.

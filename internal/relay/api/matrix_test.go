@@ -105,6 +105,10 @@ func (w *world) fixture(t *testing.T, rt api.Route) fixture {
 	f.task = "tsk_fixture"
 	must(st.PutTasks(ctx, org.ID, h.ID, []linkapi.TaskReport{{ID: f.task, Kind: "onboard", Serial: f.device, State: linkapi.TaskQueued,
 		Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: st.Now()}}}}))
+	if strings.Contains(rt.Pattern, "/vms") {
+		_, err := st.PutVMS(ctx, org.ID, store.VMSServer{Name: "fixture-vms", Address: "127.0.0.1:9", EdgeHost: h.ID})
+		must(err)
+	}
 	if !strings.Contains(rt.Pattern, "/jobs") && !strings.Contains(rt.Pattern, "/releases") && !strings.Contains(rt.Pattern, "/vapix/") {
 		return f
 	}
@@ -166,11 +170,14 @@ func (f fixture) path(rt api.Route, w *world) string {
 	case rt.Method == "POST" && p == "/api/v1/releases":
 		p += "?kind=os&version=9.80." + strings.TrimPrefix(w.serial(), "ACCC8E")
 	}
-	serial := f.device
+	serial, name := f.device, f.profile
 	if strings.Contains(p, "/vapix/") {
 		serial = f.deepDevice // a device an agent manages
 	}
-	return strings.NewReplacer("{org}", f.org.ID, "{user}", w.target.ID, "{serial}", serial, "{id}", id, "{name}", f.profile,
+	if strings.Contains(p, "/vms/") {
+		name = "fixture-vms"
+	}
+	return strings.NewReplacer("{org}", f.org.ID, "{user}", w.target.ID, "{serial}", serial, "{id}", id, "{name}", name,
 		"{path...}", "axis-cgi/jpg/image.cgi").Replace(p)
 }
 
@@ -203,6 +210,8 @@ func (w *world) body(rt api.Route, f fixture) any {
 		return map[string]any{"name": "new-profile", "osTrack": "lts-2024"}
 	case "PUT /api/v1/orgs/{org}/profiles/{name}":
 		return map[string]any{"osTrack": "active"}
+	case "PUT /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}":
+		return map[string]any{"address": "192.0.2.10:443", "https": true}
 	case "POST /api/v1/orgs/{org}/jobs":
 		return map[string]any{"kind": "restart", "devices": []string{f.deepDevice}}
 	case "POST /api/v1/releases":
@@ -221,7 +230,15 @@ var allowed = map[string]int{
 	"PUT " + vapix:    http.StatusServiceUnavailable,
 	"PATCH " + vapix:  http.StatusServiceUnavailable,
 	"DELETE " + vapix: http.StatusServiceUnavailable,
+	"GET " + vms:      http.StatusServiceUnavailable,
+	"POST " + vms:     http.StatusServiceUnavailable,
+	"PUT " + vms:      http.StatusServiceUnavailable,
+	"PATCH " + vms:    http.StatusServiceUnavailable,
+	"DELETE " + vms:   http.StatusServiceUnavailable,
 }
+
+// vms is EdgeLink to a VMS server, also as far as the (absent) agent.
+const vms = "/api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}"
 
 // vapix is EdgeLink's route: an allowed caller gets as far as the device's agent, which
 // the matrix's relay does not have (agent-offline).

@@ -65,8 +65,11 @@ type Route struct {
 	handle  func(*API, http.ResponseWriter, *http.Request) error
 }
 
-// vapixPattern is EdgeLink to a device's VAPIX.
-const vapixPattern = "/api/v1/orgs/{org}/devices/{serial}/vapix/{path...}"
+// vapixPattern is EdgeLink to a device's VAPIX; vmsPattern to a VMS server.
+const (
+	vapixPattern = "/api/v1/orgs/{org}/devices/{serial}/vapix/{path...}"
+	vmsPattern   = "/api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}"
+)
 
 // table is the one permission table: the router is built from it and the tests walk it.
 // Roles (DESIGN.md): viewer — live video only, so it may see the organization, its
@@ -127,6 +130,14 @@ var table = []Route{
 	{Method: "PATCH", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
 	{Method: "DELETE", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
 	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/graphql", Access: Org, MinRole: role.Operator, handle: (*API).graphql},
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/vms", Access: Org, MinRole: role.Operator, handle: (*API).listVMS},
+	{Method: "PUT", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/vms/{name}", Access: Org, MinRole: role.Admin, handle: (*API).putVMS},
+	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/vms/{name}", Access: Org, MinRole: role.Admin, handle: (*API).deleteVMS},
+	{Method: "GET", Pattern: vmsPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vmsCall},
+	{Method: "POST", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
+	{Method: "PUT", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
+	{Method: "PATCH", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
+	{Method: "DELETE", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/audit", Access: Org, MinRole: role.Admin, handle: (*API).auditLog},
 
 	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Admin, handle: (*API).createEdgeHost},

@@ -75,6 +75,15 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"GET /api/v1/orgs/{org}/audit":                               "admin",
 		// The edge host's own API: the agent allows mutations to admins only.
 		"POST /api/v1/orgs/{org}/edgehosts/{id}/graphql": "operator",
+		// VMS servers: registered by admins; operators read from them, admins change.
+		"GET /api/v1/orgs/{org}/edgehosts/{id}/vms":                     "operator",
+		"PUT /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}":              "admin",
+		"DELETE /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}":           "admin",
+		"GET /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}":    "operator",
+		"POST /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}":   "admin",
+		"PUT /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}":    "admin",
+		"PATCH /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}":  "admin",
+		"DELETE /api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}": "admin",
 		// The software catalog is the relay's: anyone may read it, its operators fill it.
 		"GET /api/v1/releases":              "authenticated",
 		"POST /api/v1/releases":             "relay-admin",

@@ -50,6 +50,7 @@ func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*age
 	mux.HandleFunc("GET "+linkapi.ArtifactPath+"{sha}", l.artifact)
 	mux.HandleFunc("GET "+linkapi.ReleaseKeyPath, l.releaseKey)
 	mux.HandleFunc("POST "+linkapi.ProfileCheckPath, l.profileCheck)
+	mux.HandleFunc("GET "+linkapi.VMSListPath, l.vmsServers)
 	mux.HandleFunc("GET "+linkapi.ConfigPath, l.config)
 	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, OnEvent: l.onEvent, Logger: log})
 	if err != nil {
@@ -267,6 +268,29 @@ func (l *agentLinks) profileCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(res)
+}
+
+// vmsServers lists the VMS servers an admin registered for the edge host.
+func (l *agentLinks) vmsServers(w http.ResponseWriter, r *http.Request) {
+	agentID, org, ok := l.agentOrg(r)
+	if !ok {
+		http.Error(w, "unknown agent", http.StatusForbidden)
+		return
+	}
+	out := []linkapi.VMSServer{}
+	if !strings.HasPrefix(agentID, "dev_") {
+		list, err := l.st.VMSServers(r.Context(), org, agentID)
+		if err != nil {
+			l.log.Warn("VMS servers", "agent", agentID, "err", err)
+			http.Error(w, "VMS servers unavailable", http.StatusInternalServerError)
+			return
+		}
+		for _, v := range list {
+			out = append(out, linkapi.VMSServer{Name: v.Name, Address: v.Address, HTTPS: v.HTTPS})
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 // releaseKey is the public key agents verify release signatures with.

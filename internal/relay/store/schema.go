@@ -31,6 +31,7 @@ package store
 //	active_jobs       orgID "/" jobID               -> empty (jobs not ended, for the task manager)
 //	releases          releaseID                     -> Release (global: the software catalog)
 //	audit             orgID "/" time(8) seq(8)      -> AuditEntry (binary big-endian, time order)
+//	vms               orgID "/" edgehostID "/" name -> VMSServer
 //	meta              "operator_org"                -> orgID whose admins manage releases
 //
 // IDs are a type prefix and random base32 (see newID) and never contain "/", so
@@ -66,6 +67,7 @@ var (
 	bucketActiveJobs       = []byte("active_jobs")
 	bucketReleases         = []byte("releases")
 	bucketAudit            = []byte("audit")
+	bucketVMS              = []byte("vms")
 )
 
 var allBuckets = [][]byte{
@@ -73,7 +75,7 @@ var allBuckets = [][]byte{
 	bucketTokens, bucketTokenSubjects, bucketClients, bucketOrgClients, bucketInvitations,
 	bucketInvitationCodes, bucketGroups, bucketDevices, bucketOrgDevices, bucketEdgeHosts,
 	bucketEnrollmentTokens, bucketProfiles, bucketDiscovered, bucketTasks,
-	bucketTaskLog, bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases, bucketAudit,
+	bucketTaskLog, bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases, bucketAudit, bucketVMS,
 }
 
 var (
