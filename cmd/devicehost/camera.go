@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,17 +13,8 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
 	"github.com/opencamcloud/camcloud/internal/agent/graph"
-	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/buildinfo"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
-)
-
-// Files of the agent's data directory beside its identity.
-const (
-	deviceKeyFile = "device-key" // seals the camera's credentials
-	deviceDBFile  = "devices.db" // the camera and onboarding tasks
-	tasksFile     = "tasks.db"   // the task engine's journal
-	artifactDir   = "artifacts"  // release files fetched from the relay, verified
 )
 
 // cameraSetup is `devicehost run` on a camera: the same agent as an edge host's, managing
@@ -60,11 +50,7 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 		if err != nil {
 			return nil, nil, err
 		}
-		box, err := secrets.OpenBox(filepath.Join(dataDir, deviceKeyFile))
-		if err != nil {
-			return nil, nil, err
-		}
-		st, err := devstore.Open(filepath.Join(dataDir, deviceDBFile), box)
+		st, err := devstore.OpenDir(dataDir)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -78,8 +64,9 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 			st.Close()
 			return nil, nil, err
 		}
-		mgr, err := fleet.New(fleet.Config{Store: st, Account: user, Logger: cfg.Logger, TaskConcurrency: 1, RebootWait: rebootWait,
-			TasksJournal: filepath.Join(dataDir, tasksFile), ArtifactDir: filepath.Join(dataDir, artifactDir)})
+		fcfg := fleet.Config{Store: st, Account: user, Logger: cfg.Logger, TaskConcurrency: 1, RebootWait: rebootWait}
+		fcfg.InDataDir(dataDir)
+		mgr, err := fleet.New(fcfg)
 		if err != nil {
 			st.Close()
 			return nil, nil, err

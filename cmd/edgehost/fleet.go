@@ -17,19 +17,12 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
 	"github.com/opencamcloud/camcloud/internal/agent/graph"
-	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/buildinfo"
 	"github.com/opencamcloud/camcloud/pkg/discovery"
 )
 
-// Files of the edge host's data directory beside its identity.
-const (
-	deviceKeyFile  = "device-key"    // seals the device credentials
-	deviceDBFile   = "devices.db"    // managed devices and onboarding tasks
-	tasksFile      = "tasks.db"      // the task engine's journal
-	artifactDir    = "artifacts"     // release files fetched from the relay, verified
-	graphTokenFile = "graphql-token" // the bearer token of the local GraphQL API
-)
+// graphTokenFile, in the data directory, is the bearer token of the local GraphQL API.
+const graphTokenFile = "graphql-token"
 
 // fleetSetup adds the flags that say how the edge host finds cameras and starts the
 // discovery watcher and the fleet manager under `edgehost run`.
@@ -73,11 +66,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 		if err != nil {
 			return nil, nil, err
 		}
-		box, err := secrets.OpenBox(filepath.Join(dataDir, deviceKeyFile))
-		if err != nil {
-			return nil, nil, err
-		}
-		st, err := devstore.Open(filepath.Join(dataDir, deviceDBFile), box)
+		st, err := devstore.OpenDir(dataDir)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -96,9 +85,9 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			st.Close()
 			return nil, nil, err
 		}
-		mgr, err = fleet.New(fleet.Config{Store: st, Finder: w, Account: account, Logger: log,
-			TasksJournal: filepath.Join(dataDir, tasksFile), ArtifactDir: filepath.Join(dataDir, artifactDir),
-			TaskConcurrency: taskLimit, RebootWait: rebootWait})
+		fcfg := fleet.Config{Store: st, Finder: w, Account: account, Logger: log, TaskConcurrency: taskLimit, RebootWait: rebootWait}
+		fcfg.InDataDir(dataDir)
+		mgr, err = fleet.New(fcfg)
 		if err != nil {
 			st.Close()
 			return nil, nil, err

@@ -16,7 +16,6 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
-	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
@@ -301,16 +300,12 @@ func TestOnboardDiscoveredCameras(t *testing.T) {
 // own account there). It returns the passwords in camera order.
 func agentCredentials(t *testing.T, data string, fleet *camsim.Fleet) []string {
 	t.Helper()
-	box, err := secrets.OpenBox(filepath.Join(data, deviceKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := devstore.Open(filepath.Join(data, deviceDBFile), box)
+	st, err := devstore.OpenDir(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	raw, err := os.ReadFile(filepath.Join(data, deviceDBFile))
+	raw, err := os.ReadFile(filepath.Join(data, devstore.DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}

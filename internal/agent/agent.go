@@ -3,14 +3,12 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -257,37 +255,9 @@ func syncRelay(ctx context.Context, cfg Config, hc *http.Client, full bool) erro
 	return f.TasksReported(tasks)
 }
 
-// call makes one request to the relay over the link: in, when not nil, is the JSON body;
-// out, when not nil, takes the JSON answer.
+// call makes one JSON request to the relay over the link.
 func call(ctx context.Context, hc *http.Client, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://relay"+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("relay answered %s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	return nil
+	return linkapi.Call(ctx, hc, method, "http://relay"+path, in, out)
 }
 
 func report(ctx context.Context, cfg Config, hc *http.Client) error {

@@ -4,7 +4,11 @@
 package linkapi
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/profile"
@@ -185,4 +189,47 @@ type Status struct {
 	Org     string `json:"org"`
 	Kind    string `json:"kind"` // edgehost or devicehost
 	Version string `json:"version"`
+}
+
+// StatusError is an answer over the link that is not 2xx.
+type StatusError struct {
+	Status string
+	Body   string // its start, for the message
+}
+
+func (e *StatusError) Error() string { return "answered " + e.Status + ": " + e.Body }
+
+// Call makes one JSON request over the link with hc (whose transport dials the link):
+// in, when not nil, is the JSON body; out, when not nil, takes the JSON answer. An
+// answer that is not 2xx is a *StatusError; transport errors are returned wrapped.
+func Call(ctx context.Context, hc *http.Client, method, url string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return &StatusError{Status: resp.Status, Body: string(bytes.TrimSpace(msg))}
+	}
+	if out != nil {
+		return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -53,6 +54,22 @@ type Task struct {
 type Store struct {
 	db  *bolt.DB
 	box *secrets.Box
+}
+
+// Files of the store in an agent's data directory.
+const (
+	KeyFile = "device-key" // seals the device credentials (0600)
+	DBFile  = "devices.db" // the devices and the tasks the agent made
+)
+
+// OpenDir opens the store of an agent's data directory: DBFile, with passwords sealed
+// under the key in KeyFile (made on first use).
+func OpenDir(dataDir string) (*Store, error) {
+	box, err := secrets.OpenBox(filepath.Join(dataDir, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return Open(filepath.Join(dataDir, DBFile), box)
 }
 
 // Open opens (creating) the database at path; box seals device passwords.

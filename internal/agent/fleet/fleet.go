@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,18 @@ type Config struct {
 	RebootWait time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+}
+
+// Files of the task engine in an agent's data directory.
+const (
+	TasksFile   = "tasks.db"  // the journal
+	ArtifactDir = "artifacts" // release files fetched from the relay, verified
+)
+
+// InDataDir sets the task engine's files in an agent's data directory.
+func (c *Config) InDataDir(dataDir string) {
+	c.TasksJournal = filepath.Join(dataDir, TasksFile)
+	c.ArtifactDir = filepath.Join(dataDir, ArtifactDir)
 }
 
 // Manager manages an edge host's devices. Run must be running for onboarding to proceed.

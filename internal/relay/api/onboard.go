@@ -1,12 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -104,38 +101,23 @@ func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusAccepted, listOf(resp.Tasks))
 }
 
-// callAgent makes a JSON request to an agent over its link.
+// callAgent makes a JSON request to an agent over its link, its failures as problems.
 func (a *API) callAgent(ctx context.Context, agentID, method, path string, in, out any) error {
 	if a.cfg.Agents == nil {
 		return problem.New(problem.AgentOffline, "this relay does not reach agents")
 	}
-	b, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+edgelink.AgentHost(agentID)+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.cfg.Agents.RoundTrip(req)
-	if errors.Is(err, edgelink.ErrAgentOffline) {
+	hc := &http.Client{Transport: a.cfg.Agents, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	err := linkapi.Call(ctx, hc, method, "http://"+edgelink.AgentHost(agentID)+path, in, out)
+	var se *linkapi.StatusError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, edgelink.ErrAgentOffline):
 		return problem.Newf(problem.AgentOffline, "agent %s is not connected; try again when it is back online", agentID)
+	case errors.As(err, &se):
+		return problem.Newf(problem.AgentError, "agent %s refused the request (%s): %s", agentID, se.Status, se.Body)
 	}
-	if err != nil {
-		return problem.Newf(problem.AgentError, "agent %s: %v", agentID, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return problem.Newf(problem.AgentError, "agent %s refused the request (%s): %s", agentID, resp.Status, bytes.TrimSpace(msg))
-	}
-	if out != nil {
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
-			return problem.Newf(problem.AgentError, "agent %s: unreadable answer: %v", agentID, err)
-		}
-	}
-	return nil
+	return problem.Newf(problem.AgentError, "agent %s: %v", agentID, err)
 }

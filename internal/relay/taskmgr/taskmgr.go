@@ -7,12 +7,9 @@
 package taskmgr
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -45,7 +42,8 @@ type Config struct {
 
 // Manager runs the jobs.
 type Manager struct {
-	cfg  Config
+	cfg    Config
+	client *http.Client // to agents over their links
 	log  *slog.Logger
 	wake chan struct{}
 }
@@ -67,7 +65,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Manager{cfg: cfg, log: cfg.Logger.With("component", "taskmgr"), wake: make(chan struct{}, 1)}, nil
+	client := &http.Client{Transport: cfg.Agents, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Manager{cfg: cfg, client: client, log: cfg.Logger.With("component", "taskmgr"), wake: make(chan struct{}, 1)}, nil
 }
 
 // Wake makes the manager look at the jobs now (a job was created or cancelled, an agent
@@ -375,29 +374,7 @@ func (m *Manager) finishIfDone(ctx context.Context, j store.Job, tasks []store.T
 
 // call makes a JSON request to an agent over its link.
 func (m *Manager) call(ctx context.Context, agentID, path string, in, out any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+edgelink.AgentHost(agentID)+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := m.cfg.Agents.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("agent answered %s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
+	return linkapi.Call(ctx, m.client, http.MethodPost, "http://"+edgelink.AgentHost(agentID)+path, in, out)
 }
