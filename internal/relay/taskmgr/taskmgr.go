@@ -44,8 +44,8 @@ type Config struct {
 type Manager struct {
 	cfg    Config
 	client *http.Client // to agents over their links
-	log  *slog.Logger
-	wake chan struct{}
+	log    *slog.Logger
+	wake   chan struct{}
 }
 
 // New makes a Manager; Run drives it.
