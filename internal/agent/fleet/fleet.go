@@ -74,6 +74,7 @@ type Manager struct {
 	ctx     context.Context // Run's; onboarding tasks run under it
 	wg      sync.WaitGroup
 	clients map[string]deviceClient // by serial
+	targets map[string]cachedTarget // EdgeLink targets by serial
 
 	discoveryChanged atomic.Bool
 
@@ -104,7 +105,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), clients: map[string]deviceClient{}}
+	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), clients: map[string]deviceClient{}, targets: map[string]cachedTarget{}}
 	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	} else if len(failed) > 0 {

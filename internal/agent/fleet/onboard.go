@@ -118,6 +118,7 @@ func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevi
 		fail("store: %v", err)
 		return
 	}
+	m.forgetTarget(d.Serial)
 	if rec, err = m.cfg.Store.Device(d.Serial); err != nil {
 		fail("store: %v", err)
 		return

@@ -135,6 +135,7 @@ func (m *Manager) SetPassword(serial, password string, pending bool) error {
 	if err := m.cfg.Store.SetPassword(serial, password, pending); err != nil {
 		return err
 	}
+	m.forgetTarget(serial)
 	if !pending {
 		m.mu.Lock()
 		if c, ok := m.clients[serial]; ok {
