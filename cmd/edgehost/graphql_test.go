@@ -70,14 +70,14 @@ func TestGraphQLThroughTheRelayAndLocally(t *testing.T) {
 		t.Fatalf("an operator's mutation: %+v %s", a.Errors, a.Data)
 	}
 	a = ro.graphql(t, ro.token, mutation)
-	var run struct{ RunTask struct{ ID, State string } }
-	if len(a.Errors) > 0 || json.Unmarshal(a.Data, &run) != nil || !strings.HasPrefix(run.RunTask.ID, "tsk_local_") {
+	var ran struct{ RunTask struct{ ID, State string } }
+	if len(a.Errors) > 0 || json.Unmarshal(a.Data, &ran) != nil || !strings.HasPrefix(ran.RunTask.ID, "tsk_local_") {
 		t.Fatalf("admin runTask: %+v %s", a.Errors, a.Data)
 	}
 	waitUntil(t, 10*time.Second, "the overlay on the camera and the task at the relay", func() bool {
 		ov := ro.fleet.Cameras()[0].State().Overlays
 		var task struct{ State, CreatedBy string }
-		ro.r.Do(t, http.MethodGet, ro.orgPath("/tasks/"+run.RunTask.ID), ro.token, nil).JSON(t, &task)
+		ro.r.Do(t, http.MethodGet, ro.orgPath("/tasks/"+ran.RunTask.ID), ro.token, nil).JSON(t, &task)
 		return len(ov) == 1 && ov[0].Text == "Lobby" && task.State == "succeeded" && task.CreatedBy == "agent"
 	})
 	if a := ro.graphql(t, ro.token, `mutation { runTask(serial: "`+serial+`", kind: "firmware", params: "{\"version\":\"12.0.1\"}") { id } }`); len(a.Errors) == 0 || !strings.Contains(a.Errors[0].Message, "job at the relay") {
@@ -108,4 +108,9 @@ func TestGraphQLThroughTheRelayAndLocally(t *testing.T) {
 		code, body := post(strings.TrimSpace(string(tok)))
 		return code == 200 && strings.Count(body, `"mode":"managed"`) == 2
 	})
+	// edgehost status shows them too, from the snapshot the running agent keeps.
+	out, err := run(t, "status", "--data", ro.data)
+	if err != nil || !strings.Contains(out, ro.id.AgentID) || !strings.Contains(out, serial) || strings.Count(out, "managed") != 2 {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
+	"github.com/opencamcloud/camcloud/internal/agent/fleet"
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
 )
 
@@ -76,14 +77,17 @@ func Status(defaultData string) *cobra.Command {
 	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show this agent's identity and enrollment",
+		Short: "Show this agent's identity and enrollment, and its devices as last read",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, err := identity.Load(dataDir)
 			if err != nil {
 				return err
 			}
-			return id.Describe(cmd.OutOrStdout())
+			if err := id.Describe(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			return fleet.DescribeSnapshot(cmd.OutOrStdout(), dataDir)
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", defaultData, "data directory of this agent")

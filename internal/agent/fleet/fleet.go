@@ -47,6 +47,9 @@ type Config struct {
 	TaskConcurrency int
 	// RebootWait bounds waiting for a device to come back from a reboot (default 5 min).
 	RebootWait time.Duration
+	// Snapshot, when set, is a file the manager writes the devices' state to after each
+	// inventory, for `status` commands (the store is locked while the agent runs).
+	Snapshot string
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -57,10 +60,14 @@ const (
 	ArtifactDir = "artifacts" // release files fetched from the relay, verified
 )
 
-// InDataDir sets the task engine's files in an agent's data directory.
+// SnapshotFile, in an agent's data directory, is the devices' state as last read.
+const SnapshotFile = "inventory.json"
+
+// InDataDir sets the task engine's files and the snapshot in an agent's data directory.
 func (c *Config) InDataDir(dataDir string) {
 	c.TasksJournal = filepath.Join(dataDir, TasksFile)
 	c.ArtifactDir = filepath.Join(dataDir, ArtifactDir)
+	c.Snapshot = filepath.Join(dataDir, SnapshotFile)
 }
 
 // Manager manages an edge host's devices. Run must be running for onboarding to proceed.

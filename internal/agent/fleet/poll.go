@@ -40,6 +40,9 @@ func (m *Manager) Inventory(ctx context.Context) ([]linkapi.DeviceReport, error)
 	m.mu.Lock()
 	m.lastInventory = out
 	m.mu.Unlock()
+	if err := m.writeSnapshot(out); err != nil {
+		m.cfg.Logger.Warn("write the inventory snapshot", "err", err)
+	}
 	return out, nil
 }
 
