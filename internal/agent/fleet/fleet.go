@@ -50,8 +50,8 @@ type Config struct {
 	// Snapshot, when set, is a file the manager writes the devices' state to after each
 	// inventory, for `status` commands (the store is locked while the agent runs).
 	Snapshot string
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Files of the task engine in an agent's data directory.
