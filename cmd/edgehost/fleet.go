@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -122,12 +123,8 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			if local != nil {
 				g.Go(func() error { return local.serve(ctx) })
 			}
+			g.Go(func() error { addAll(ctx, w, addrs, sweep, log); return nil })
 			g.Go(func() error {
-				for _, a := range addrs {
-					if _, err := w.Add(ctx, a); err != nil {
-						log.Warn("--add", "address", a, "err", err)
-					}
-				}
 				for _, p := range prefixes {
 					found, err := w.Scan(ctx, p, scanPorts)
 					if err != nil && ctx.Err() == nil {
@@ -176,4 +173,34 @@ func mdnsInterfaces(names []string, off bool) ([]net.Interface, error) {
 		return nil, errors.New("no interface to browse mDNS on: name one with --mdns-interface, or use --no-mdns")
 	}
 	return out, nil
+}
+
+// addAll adds cameras given by address; one that does not answer (off, rebooting) is
+// tried again every interval until it does or ctx ends. Only a camera that answers as
+// something else (not an Axis device) is given up on.
+func addAll(ctx context.Context, w *discovery.Watcher, addrs []string, interval time.Duration, log *slog.Logger) {
+	pending := addrs
+	for len(pending) > 0 {
+		var again []string
+		for _, a := range pending {
+			_, err := w.Add(ctx, a)
+			switch {
+			case err == nil, ctx.Err() != nil:
+			case errors.Is(err, discovery.ErrNoAnswer):
+				again = append(again, a)
+			default:
+				log.Warn("--add: not added", "address", a, "err", err)
+			}
+		}
+		if len(again) == 0 {
+			return
+		}
+		log.Info("--add: cameras not answering yet; trying again", "addresses", again, "in", interval)
+		pending = again
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
 }

@@ -85,3 +85,27 @@ func TestEdgeLinkToRegisteredVMS(t *testing.T) {
 		}
 	}
 }
+
+// TestAddedCameraThatIsOffIsAddedWhenItComesUp: a camera given with --add that does not
+// answer yet (off, rebooting) is tried again until it does.
+func TestAddedCameraThatIsOffIsAddedWhenItComesUp(t *testing.T) {
+	ro := startRollout(t, 1)
+	cam := ro.fleet.Cameras()[0]
+	cam.PowerOff()
+	ro.runEdgeHostFlags(t, append(ro.runFlags(), "--mdns-interval", "200ms"))
+	path := ro.orgPath("/edgehosts/" + ro.id.AgentID + "/discovered")
+	time.Sleep(500 * time.Millisecond)
+	var l listOf[discoveredJSON]
+	ro.r.Do(t, http.MethodGet, path, ro.token, nil).JSON(t, &l)
+	if len(l.Items) != 0 {
+		t.Fatalf("a camera that is off was listed: %+v", l.Items)
+	}
+	if err := cam.PowerOn(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the camera listed once it answers", func() bool {
+		l = listOf[discoveredJSON]{}
+		ro.r.Do(t, http.MethodGet, path, ro.token, nil).JSON(t, &l)
+		return len(l.Items) == 1 && l.Items[0].Serial == cam.Info().Serial
+	})
+}
