@@ -3,6 +3,7 @@ package agentcmd
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
+	"github.com/opencamcloud/camcloud/internal/agent/agentmetrics"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
 )
@@ -22,7 +24,7 @@ type Setup func(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 // Run is `KIND run`: keep the link to the relay up until stopped, with the devices setup
 // (when not nil) manages.
 func Run(kind, defaultData string, setup Setup) *cobra.Command {
-	var dataDir, logLevel string
+	var dataDir, logLevel, metricsListen string
 	var reportEvery, checkEvery time.Duration
 	var start func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error)
 	cmd := &cobra.Command{
@@ -44,19 +46,30 @@ something changes.`,
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl})).With("agent", id.AgentID)
 			cfg := agent.Config{Identity: id, Kind: kind, Logger: log, ReportEvery: reportEvery, CheckEvery: checkEvery}
-			if start == nil {
-				return agent.Run(cmd.Context(), cfg)
-			}
-			background, closeFn, err := start(cmd.Context(), dataDir, &cfg)
-			if err != nil {
-				return err
-			}
-			if closeFn != nil {
-				defer closeFn()
+			var background func(context.Context) error
+			if start != nil {
+				bg, closeFn, err := start(cmd.Context(), dataDir, &cfg)
+				if err != nil {
+					return err
+				}
+				if closeFn != nil {
+					defer closeFn()
+				}
+				background = bg
 			}
 			g, ctx := errgroup.WithContext(cmd.Context())
 			if background != nil {
 				g.Go(func() error { return background(ctx) })
+			}
+			if metricsListen != "" {
+				src, _ := cfg.Fleet.(agentmetrics.Source)
+				ms, err := agentmetrics.Listen(metricsListen, src)
+				if err != nil {
+					return fmt.Errorf("--metrics-listen: %w", err)
+				}
+				cfg.OnState = ms.SetLink
+				log.Info("metrics and health served", "url", "http://"+ms.Addr()+"/metrics")
+				g.Go(func() error { return ms.Serve(ctx) })
 			}
 			g.Go(func() error { return agent.Run(ctx, cfg) })
 			return g.Wait()
@@ -67,6 +80,7 @@ something changes.`,
 	}
 	cmd.Flags().StringVar(&dataDir, "data", defaultData, "data directory of this agent")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve /healthz (200 while the link is up) and Prometheus /metrics on this address, e.g. 127.0.0.1:9464")
 	cmd.Flags().DurationVar(&reportEvery, "report-interval", time.Minute, "how often the devices' state is read and reported to the relay")
 	cmd.Flags().DurationVar(&checkEvery, "release-check-interval", 2*time.Hour, "how often managed devices are brought to their profiles (new releases, changed profiles)")
 	return cmd
