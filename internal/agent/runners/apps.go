@@ -27,10 +27,7 @@ func running(a vapix.App) bool { return strings.EqualFold(a.Status, "Running") }
 // starts it when asked.
 func (r *runners) appInstall(ctx context.Context, t taskengine.Task, progress func(string)) (json.RawMessage, error) {
 	var p taskkind.AppParams
-	if err := decode(t, &p); err != nil {
-		return nil, err
-	}
-	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	c, err := r.open(ctx, t, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +73,7 @@ func (r *runners) appInstall(ctx context.Context, t taskengine.Task, progress fu
 // appControl starts, stops or removes an application, doing nothing when it is already so.
 func (r *runners) appControl(ctx context.Context, t taskengine.Task, _ func(string)) (json.RawMessage, error) {
 	var p taskkind.AppParams
-	if err := decode(t, &p); err != nil {
-		return nil, err
-	}
-	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	c, err := r.open(ctx, t, &p)
 	if err != nil {
 		return nil, err
 	}

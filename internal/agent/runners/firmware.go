@@ -25,10 +25,7 @@ const (
 // and checks its version, and uploads only if the image never took.
 func (r *runners) firmware(ctx context.Context, t taskengine.Task, progress func(string)) (json.RawMessage, error) {
 	var p taskkind.FirmwareParams
-	if err := decode(t, &p); err != nil {
-		return nil, err
-	}
-	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	c, err := r.open(ctx, t, &p)
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,15 @@ func decode(t taskengine.Task, v any) error {
 	return json.Unmarshal(t.Params, v)
 }
 
+// open reads a task's parameters into v (nil: it takes none) and returns a client for
+// its device with the agent's account.
+func (r *runners) open(ctx context.Context, t taskengine.Task, v any) (*vapix.Client, error) {
+	if err := decode(t, v); err != nil {
+		return nil, err
+	}
+	return r.cfg.Devices.Client(ctx, t.Serial)
+}
+
 // result encodes a runner's result.
 func result(v any) json.RawMessage {
 	b, _ := json.Marshal(v)

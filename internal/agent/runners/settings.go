@@ -15,10 +15,7 @@ import (
 // params sets parameters; the device applies all or none.
 func (r *runners) params(ctx context.Context, t taskengine.Task, _ func(string)) (json.RawMessage, error) {
 	var p taskkind.ParamsParams
-	if err := decode(t, &p); err != nil {
-		return nil, err
-	}
-	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	c, err := r.open(ctx, t, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -31,10 +28,7 @@ func (r *runners) params(ctx context.Context, t taskengine.Task, _ func(string))
 // overlay adds a text overlay unless the device shows that text already.
 func (r *runners) overlay(ctx context.Context, t taskengine.Task, _ func(string)) (json.RawMessage, error) {
 	var p taskkind.OverlayParams
-	if err := decode(t, &p); err != nil {
-		return nil, err
-	}
-	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	c, err := r.open(ctx, t, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +53,7 @@ const stepRestart = "restarting from boot "
 // restart reboots the device and waits for it; a resumed task whose device already
 // booted anew since the restart was asked does not reboot it again.
 func (r *runners) restart(ctx context.Context, t taskengine.Task, progress func(string)) (json.RawMessage, error) {
-	if err := decode(t, nil); err != nil {
-		return nil, err
-	}
-	c, err := r.cfg.Devices.Client(ctx, t.Serial)
+	c, err := r.open(ctx, t, nil)
 	if err != nil {
 		return nil, err
 	}
