@@ -112,9 +112,6 @@ func (m *Manager) Run(ctx context.Context) error {
 // minGap spaces passes that wake-ups start.
 const minGap = 20 * time.Millisecond
 
-// Counts are a job's tasks per state.
-type Counts map[string]int
-
 // inFlight are the states of a task given to an agent and not ended.
 func inFlight(state string) bool {
 	return state == linkapi.TaskDispatched || state == linkapi.TaskAccepted || state == linkapi.TaskRunning
@@ -147,10 +144,8 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 			}
 		}
 	}
-	counts := Counts{}
 	failed := 0
 	for _, t := range tasks {
-		counts[t.State]++
 		if t.State == linkapi.TaskFailed || t.State == linkapi.TaskExpired {
 			failed++ // for good: retries were queued above
 		}
