@@ -46,6 +46,27 @@ func claim(t *testing.T, r *relaytest.Relay, serial, key string) string {
 	return org
 }
 
+// enrollAndRun enrolls the agent of cam and runs it (with extra flags) until cancel;
+// done then yields what run returned.
+func enrollAndRun(t *testing.T, r *relaytest.Relay, cam *camsim.Camera, extra ...string) (cancel func(), done <-chan error) {
+	t.Helper()
+	data := t.TempDir()
+	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() {
+		root := newRootCommand()
+		root.SetArgs(append([]string{"run", "--data", data, "--log-level", "error", "--device", cam.Info().HTTP,
+			"--device-user", camsimtest.User, "--device-password", camsimtest.Password}, extra...))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		ch <- root.ExecuteContext(ctx)
+	}()
+	return stop, ch
+}
+
 func enrollArgs(r *relaytest.Relay, cam *camsim.Camera, data string) []string {
 	return []string{"enroll", "--relay", r.URL, "--ca", r.CAFile, "--device", cam.Info().HTTP,
 		"--device-user", camsimtest.User, "--device-password", camsimtest.Password, "--data", data}
@@ -100,20 +121,7 @@ func TestRunReportsTheCamera(t *testing.T) {
 	r := relaytest.Start(t)
 	cam := camsimtest.Start(t, 1).Cameras()[0]
 	org := claim(t, r, cam.Info().Serial, cam.Info().OAK)
-	data := t.TempDir()
-	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		root := newRootCommand()
-		root.SetArgs([]string{"run", "--data", data, "--log-level", "error", "--device", cam.Info().HTTP,
-			"--device-user", camsimtest.User, "--device-password", camsimtest.Password})
-		root.SetOut(io.Discard)
-		root.SetErr(io.Discard)
-		done <- root.ExecuteContext(ctx)
-	}()
+	cancel, done := enrollAndRun(t, r, cam)
 	device := func() store.Device {
 		d, err := r.Store.Device(context.Background(), org, cam.Info().Serial)
 		if err != nil {

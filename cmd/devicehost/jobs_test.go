@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -20,20 +19,7 @@ func TestJobsAndEdgeLinkOnTheCamera(t *testing.T) {
 	r := relaytest.Start(t, relaytest.RealClock)
 	cam := camsimtest.Start(t, 1).Cameras()[0]
 	org := claim(t, r, cam.Info().Serial, cam.Info().OAK)
-	data := t.TempDir()
-	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		root := newRootCommand()
-		root.SetArgs([]string{"run", "--data", data, "--log-level", "error", "--device", cam.Info().HTTP,
-			"--device-user", camsimtest.User, "--device-password", camsimtest.Password, "--report-interval", "300ms"})
-		root.SetOut(io.Discard)
-		root.SetErr(io.Discard)
-		done <- root.ExecuteContext(ctx)
-	}()
+	cancel, done := enrollAndRun(t, r, cam, "--report-interval", "300ms")
 	defer func() { cancel(); <-done }()
 	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
 	waitFor := func(what string, cond func() bool) {
