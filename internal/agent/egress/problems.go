@@ -13,8 +13,3 @@ var (
 	DeviceRedirect    = problem.DeviceRedirect
 	TooBusy           = problem.EdgeLinkBusy
 )
-
-// Problems lists the types above.
-func Problems() []problem.Type {
-	return []problem.Type{DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, TooBusy}
-}
