@@ -117,8 +117,8 @@ func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
 		if err != nil {
 			return r, err
 		}
-		m, err := a.store.Member(r.Context(), op, p.UserID)
-		if p.Kind != store.TokenUser || errors.Is(err, store.ErrNotFound) || err == nil && m.Role != role.Admin {
+		rl, err := a.store.MemberRole(r.Context(), op, p.UserID)
+		if p.Kind != store.TokenUser || errors.Is(err, store.ErrNotFound) || err == nil && rl != role.Admin {
 			return r, problem.New(problem.Forbidden, "only admins of the organization that runs this relay manage the software catalog")
 		}
 		if err != nil {
@@ -135,14 +135,14 @@ func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
 				return r, problem.New(problem.NotFound, "no such organization")
 			}
 		default:
-			m, err := a.store.Member(r.Context(), org, p.UserID)
+			rl, err := a.store.MemberRole(r.Context(), org, p.UserID)
 			if errors.Is(err, store.ErrNotFound) {
 				return r, problem.New(problem.NotFound, "no such organization")
 			}
 			if err != nil {
 				return r, err
 			}
-			p.Org, p.Role = org, m.Role
+			p.Org, p.Role = org, rl
 		}
 		if !p.Role.AtLeast(rt.MinRole) {
 			return r, problem.Newf(problem.Forbidden, "this operation needs the %s role; you are %s", rt.MinRole, p.Role)

@@ -79,14 +79,11 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 	if !p.Role.AtLeast(role.Admin) && !operatorMay(r, path) {
 		return problem.Newf(problem.Forbidden, "%s %s on a device needs the admin role; operators may read the device, take snapshots, move PTZ and follow events", r.Method, "/"+path)
 	}
-	d, err := a.store.Device(r.Context(), p.Org, serial)
+	d, err := a.store.DeviceRoute(r.Context(), p.Org, serial)
 	if err != nil {
 		return err
 	}
-	agent := d.EdgeHost
-	if d.AgentID != "" {
-		agent = d.AgentID
-	}
+	agent := d.Agent()
 	if agent == "" {
 		return problem.New(problem.Conflict, "no agent manages this device (light integration); EdgeLink reaches devices through their agent")
 	}

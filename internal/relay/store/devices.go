@@ -297,6 +297,39 @@ func (s *Store) Device(ctx context.Context, org, serial string) (Device, error) 
 	return d, err
 }
 
+// DeviceRoute is what EdgeLink needs of a device to reach it: which agent manages it.
+type DeviceRoute struct {
+	Serial   string `json:"serial"`
+	Org      string `json:"org"`
+	EdgeHost string `json:"edgeHost,omitempty"`
+	AgentID  string `json:"agentId,omitempty"`
+}
+
+// Agent is the agent that manages the device: its on-device agent, else its edge host;
+// "" for a device no agent manages.
+func (r DeviceRoute) Agent() string {
+	if r.AgentID != "" {
+		return r.AgentID
+	}
+	return r.EdgeHost
+}
+
+// DeviceRoute returns the route to a device of an organization, cheaper than Device.
+func (s *Store) DeviceRoute(ctx context.Context, org, serial string) (DeviceRoute, error) {
+	var r DeviceRoute
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		if r, err = s.routes.get(tx.Bucket(bucketDevices), []byte(strings.ToUpper(serial))); err != nil {
+			return err
+		}
+		if r.Org != org {
+			return ErrNotFound
+		}
+		return nil
+	})
+	return r, err
+}
+
 // ListDevices returns up to limit devices of an organization matching f, in serial order,
 // after cursor (empty: from the start). next is the cursor of the following page, empty
 // on the last one. A cursor is opaque to callers.

@@ -197,6 +197,18 @@ func (s *Store) Member(ctx context.Context, org, userID string) (Member, error) 
 	return m, err
 }
 
+// MemberRole is a member's role in an organization: what authorizing a request needs,
+// without the rest of Member.
+func (s *Store) MemberRole(ctx context.Context, org, userID string) (role.Role, error) {
+	var m Member
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		m, err = s.members.get(tx.Bucket(bucketMembers), pair(org, userID))
+		return err
+	})
+	return m.Role, err
+}
+
 func member(tx *bolt.Tx, org, userID string) (Member, error) {
 	var m Member
 	if err := getJSON(tx.Bucket(bucketMembers), pair(org, userID), &m); err != nil {

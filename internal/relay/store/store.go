@@ -38,6 +38,11 @@ type Options struct {
 type Store struct {
 	db  *bolt.DB
 	now func() time.Time
+
+	// What every authorized request reads; see decodeCache.
+	tokens  *decodeCache[Token]
+	members *decodeCache[Member]
+	routes  *decodeCache[DeviceRoute]
 }
 
 // Open opens (creating if needed) the database file at path with mode 0600.
@@ -79,7 +84,11 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}, nil
+	return &Store{db: db, now: now,
+		tokens:  newDecodeCache[Token](4096),
+		members: newDecodeCache[Member](4096),
+		routes:  newDecodeCache[DeviceRoute](4096),
+	}, nil
 }
 
 // Close closes the database. It waits for running transactions; calling it twice is fine.

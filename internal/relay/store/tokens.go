@@ -61,7 +61,9 @@ func (s *Store) CreateToken(ctx context.Context, hash [32]byte, t Token) error {
 func (s *Store) LookupToken(ctx context.Context, hash [32]byte) (Token, error) {
 	var t Token
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketTokens), hash[:], &t)
+		var err error
+		t, err = s.tokens.get(tx.Bucket(bucketTokens), hash[:])
+		return err
 	})
 	if err != nil {
 		return Token{}, err

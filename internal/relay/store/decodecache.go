@@ -1,0 +1,64 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// decodeCache remembers the decoded form of records that every authorized request reads
+// (its token, the caller's membership, the device it names), so that the request path
+// does not decode the same JSON again and again. An entry is used only while the stored
+// bytes are still exactly the bytes it was decoded from, so a write needs no
+// invalidation: a changed or deleted record is seen as such on the next read.
+//
+// Values are returned by copy; T must hold no slices, maps or pointers that a caller
+// could change under the cache.
+type decodeCache[T any] struct {
+	max int // entries kept; beyond it an arbitrary one makes room
+
+	mu sync.Mutex
+	m  map[string]cachedRecord[T]
+}
+
+type cachedRecord[T any] struct {
+	raw []byte
+	v   T
+}
+
+func newDecodeCache[T any](max int) *decodeCache[T] {
+	return &decodeCache[T]{max: max, m: make(map[string]cachedRecord[T])}
+}
+
+// get reads key of b within the caller's transaction: ErrNotFound if absent.
+func (c *decodeCache[T]) get(b *bolt.Bucket, key []byte) (T, error) {
+	var v T
+	raw := b.Get(key)
+	if raw == nil {
+		return v, ErrNotFound
+	}
+	c.mu.Lock()
+	e, ok := c.m[string(key)]
+	c.mu.Unlock()
+	if ok && bytes.Equal(e.raw, raw) {
+		return e.v, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("decode %s/%s: %w", b.String(), key, err)
+	}
+	// raw lives in bbolt's memory map only while the transaction does.
+	e = cachedRecord[T]{raw: bytes.Clone(raw), v: v}
+	c.mu.Lock()
+	if _, ok := c.m[string(key)]; !ok && len(c.m) >= c.max {
+		for k := range c.m { // map order is random: an arbitrary victim
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[string(key)] = e
+	c.mu.Unlock()
+	return v, nil
+}
