@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,88 +78,149 @@ func edgeLinkTargets(b *testing.B, n int) (*rollout, map[string]edgeLinkTarget) 
 	if tr, ok := relay.Transport.(*http.Transport); ok {
 		tr.MaxIdleConnsPerHost = 1024
 	}
+	h1 := relay.Transport.(*http.Transport).Clone()
+	h1.ForceAttemptHTTP2 = false
+	h1.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	h1.TLSClientConfig.NextProtos = nil
 	return ro, map[string]edgeLinkTarget{
-		"direct":   {client: direct, url: func(s, p string) string { return addr[s] + "/" + p }},
-		"edgelink": {client: relay, url: ro.vapixURL, token: ro.token},
+		"direct":      {client: direct, url: func(s, p string) string { return addr[s] + "/" + p }},
+		"edgelink":    {client: relay, url: ro.vapixURL, token: ro.token},
+		"edgelink-h1": {client: &http.Client{Transport: h1}, url: ro.vapixURL, token: ro.token},
 	}
 }
 
-// BenchmarkEdgeLinkLatency: a small VAPIX GET, one caller, connections reused, through
-// EdgeLink and directly. Reports p50 and p99.
+// BenchmarkEdgeLinkLatency: a small VAPIX GET, one caller, connections reused, directly
+// and through EdgeLink (callers on HTTP/2, as curl and Go clients choose, and on
+// HTTP/1.1). The three alternate request by request, so that a busy moment of the
+// machine weighs on all of them alike. Reports p50 and p99 of each, the CPU each request
+// takes (the whole process: caller, relay, agent and camera), and the overhead of
+// EdgeLink's p50 over direct.
 func BenchmarkEdgeLinkLatency(b *testing.B) {
 	ro, targets := edgeLinkTargets(b, 1)
 	serial := ro.fleet.Cameras()[0].Info().Serial
 	const path = "axis-cgi/param.cgi?action=list&group=Brand.ProdNbr"
-	for _, name := range []string{"direct", "edgelink"} {
-		tg := targets[name]
-		b.Run(name, func(b *testing.B) {
-			var lat []time.Duration
-			for range 50 { // warm up: connections, Digest nonce
-				resp, err := tg.do(context.Background(), "GET", serial, path, nil, 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-			for b.Loop() {
-				start := time.Now()
-				resp, err := tg.do(context.Background(), "GET", serial, path, nil, 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat = append(lat, time.Since(start))
-				if resp.StatusCode != 200 {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-			}
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-		})
+	names := []string{"direct", "edgelink", "edgelink-h1"}
+	get := func(tg edgeLinkTarget) time.Duration {
+		start := time.Now()
+		resp, err := tg.do(context.Background(), "GET", serial, path, nil, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		return time.Since(start)
 	}
+	for range 50 { // warm up: connections, Digest nonce
+		for _, name := range names {
+			get(targets[name])
+		}
+	}
+	lat, cpu := map[string][]time.Duration{}, map[string]time.Duration{}
+	for b.Loop() {
+		for _, name := range names {
+			cpu0 := processCPU(b)
+			lat[name] = append(lat[name], get(targets[name]))
+			cpu[name] += processCPU(b) - cpu0
+		}
+	}
+	p50 := map[string]time.Duration{}
+	for _, name := range names {
+		l := lat[name]
+		slices.Sort(l)
+		p50[name] = l[len(l)/2]
+		b.ReportMetric(float64(p50[name].Microseconds()), name+"-p50-µs")
+		b.ReportMetric(float64(l[len(l)*99/100].Microseconds()), name+"-p99-µs")
+		b.ReportMetric(float64(cpu[name].Microseconds())/float64(len(l)), name+"-cpu-µs/op")
+	}
+	b.ReportMetric(float64((p50["edgelink"] - p50["direct"]).Microseconds()), "overhead-p50-µs")
+	b.ReportMetric(float64((p50["edgelink-h1"] - p50["direct"]).Microseconds()), "overhead-h1-p50-µs")
 }
 
 // BenchmarkEdgeLinkThroughput: 256 MiB up, then 256 MiB down, to an application endpoint
-// of a camera (TLS on the EdgeLink path), through EdgeLink and directly.
+// of a camera, directly and through EdgeLink (TLS to the relay, the TLS agent link, then
+// the camera), and over one TLS hop to a local HTTPS server ("tls-hop": the cost of the
+// encryption and copies of one TLS connection on this machine). Reports each one's rates
+// and the CPU it takes per GB moved (the whole process: caller, relay, agent and camera
+// share it), the ratios to direct, and EdgeLink's cost against what its two TLS hops and
+// one plain hop take at least (of-floor: 1 would be no cost beyond them).
 func BenchmarkEdgeLinkThroughput(b *testing.B) {
 	const size = 256 << 20
 	ro, targets := edgeLinkTargets(b, 1)
 	serial := ro.fleet.Cameras()[0].Info().Serial
-	for _, name := range []string{"direct", "edgelink"} {
-		tg := targets[name]
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(2 * size)
-			var up, down time.Duration
-			for b.Loop() {
-				start := time.Now()
-				resp, err := tg.do(context.Background(), "POST", serial, "local/camsim/bulk", io.LimitReader(bulkReader{}, size), size)
-				if err != nil {
-					b.Fatal(err)
-				}
-				got, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if strings.TrimSpace(string(got)) != strconv.Itoa(size) {
-					b.Fatalf("upload: %d %q", resp.StatusCode, got)
-				}
-				mid := time.Now()
-				resp, err = tg.do(context.Background(), "GET", serial, "local/camsim/bulk?bytes="+strconv.Itoa(size), nil, 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 256<<10))
-				resp.Body.Close()
-				if n != size {
-					b.Fatalf("download: %d bytes", n)
-				}
-				up, down = up+mid.Sub(start), down+time.Since(mid)
-			}
-			b.ReportMetric(float64(size)*float64(b.N)/up.Seconds()/1e6, "up-MB/s")
-			b.ReportMetric(float64(size)*float64(b.N)/down.Seconds()/1e6, "down-MB/s")
-		})
+	hop := httptest.NewTLSServer(http.HandlerFunc(bulkHandler))
+	b.Cleanup(hop.Close)
+	targets["tls-hop"] = edgeLinkTarget{client: hop.Client(), url: func(_, p string) string { return hop.URL + "/" + p }}
+	names := []string{"direct", "tls-hop", "edgelink", "edgelink-h1"}
+
+	type totals struct{ up, down, cpu time.Duration }
+	sum := map[string]*totals{}
+	for _, name := range names {
+		sum[name] = &totals{}
 	}
+	for b.Loop() {
+		for _, name := range names {
+			tg, t := targets[name], sum[name]
+			cpu0 := processCPU(b)
+			start := time.Now()
+			resp, err := tg.do(context.Background(), "POST", serial, "local/camsim/bulk", io.LimitReader(bulkReader{}, size), size)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.TrimSpace(string(got)) != strconv.Itoa(size) {
+				b.Fatalf("%s upload: %d %q", name, resp.StatusCode, got)
+			}
+			mid := time.Now()
+			resp, err = tg.do(context.Background(), "GET", serial, "local/camsim/bulk?bytes="+strconv.Itoa(size), nil, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 256<<10))
+			resp.Body.Close()
+			if n != size {
+				b.Fatalf("%s download: %d bytes", name, n)
+			}
+			t.up, t.down = t.up+mid.Sub(start), t.down+time.Since(mid)
+			t.cpu += processCPU(b) - cpu0
+		}
+	}
+	gb := float64(size) * float64(b.N) / 1e9
+	rate := func(d time.Duration) float64 { return gb * 1e3 / d.Seconds() }
+	cost := func(name string) float64 { return sum[name].cpu.Seconds() / (2 * gb) }
+	for _, name := range names {
+		b.ReportMetric(rate(sum[name].up), name+"-up-MB/s")
+		b.ReportMetric(rate(sum[name].down), name+"-down-MB/s")
+		b.ReportMetric(cost(name), name+"-cpu-s/GB")
+	}
+	b.ReportMetric(sum["direct"].up.Seconds()/sum["edgelink"].up.Seconds(), "edgelink-up/direct")
+	b.ReportMetric(sum["direct"].down.Seconds()/sum["edgelink"].down.Seconds(), "edgelink-down/direct")
+	b.ReportMetric((2*cost("tls-hop")+cost("direct"))/cost("edgelink"), "edgelink-of-floor")
+}
+
+// bulkHandler answers as camsim's /local/camsim/bulk does: GET ?bytes=N sends N bytes,
+// POST answers how many bytes came.
+func bulkHandler(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		n, _ := io.CopyBuffer(io.Discard, r.Body, make([]byte, 64<<10))
+		fmt.Fprintln(w, n)
+		return
+	}
+	n, _ := strconv.ParseInt(r.URL.Query().Get("bytes"), 10, 64)
+	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	_, _ = io.CopyBuffer(w, io.LimitReader(bulkReader{}, n), make([]byte, 64<<10))
+}
+
+// processCPU is the CPU time the process has used so far, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkEdgeLinkConcurrency: 1,000 requests at once, spread over 100 cameras behind
