@@ -55,6 +55,9 @@ type Camera struct {
 	ann      *mdns.Announcement // guarded by mu
 	now      func() time.Time
 
+	defsOnce sync.Once
+	defs     []paramDef // see paramDefs
+
 	quit chan struct{} // closed by Close: stops pending reboots and timers
 	wg   sync.WaitGroup
 

@@ -27,8 +27,14 @@ func fixed(v string) func(*Camera, *State) string { return func(*Camera, *State)
 var yesNo = []string{"yes", "no"}
 
 // paramDefs is one coherent device (a P3265-V-like camera on AXIS OS 12.11, with the
-// model's own facts). Order is the listing order.
+// model's own facts). Order is the listing order. The definitions depend only on the
+// camera's identity, so they are made once; callers must not change them.
 func (c *Camera) paramDefs() []paramDef {
+	c.defsOnce.Do(func() { c.defs = c.buildParamDefs() })
+	return c.defs
+}
+
+func (c *Camera) buildParamDefs() []paramDef {
 	m := c.id.Model
 	defs := []paramDef{
 		{name: "Brand.Brand", value: fixed("AXIS")},
