@@ -52,11 +52,13 @@ const (
 	// larger window gains nothing measurable.
 	DefaultStreamWindow = 1 << 20
 
-	// MaxFrame is the largest yamux data frame this package sends. yamux keeps the
-	// send buffer of its largest frame for the life of a session, so the cap bounds
-	// what an idle link holds after a transfer; on loopback 64 KiB frames already move
-	// data at the speed of TLS itself.
-	MaxFrame = 64 << 10
+	// MaxFrame is the largest yamux data frame body this package sends. yamux keeps
+	// the send buffer of its largest frame for the life of a session, so the cap bounds
+	// what an idle link holds after a transfer. With its yamux header (12 bytes) and its
+	// WebSocket header (at most 8 bytes at this size, mask included) a full frame is
+	// exactly 64 KiB, four full TLS records: 64 KiB of body would spill 20 bytes into a
+	// fifth record, one more encryption and write system call per frame.
+	MaxFrame = 64<<10 - yamuxHeaderSize - maxWSHeaderSize
 
 	// AgentHostSuffix makes a URL host name an agent for the relay's Transport:
 	// http://<agentID>.agent/path is a request to agentID over its link.
@@ -176,6 +178,10 @@ type wsConn struct {
 }
 
 const yamuxHeaderSize = 12
+
+// maxWSHeaderSize is the WebSocket frame header of a message of 126 to 65,535 bytes as
+// a client sends it: 2 bytes, a 16-bit length and a 4-byte mask (RFC 6455 section 5.2).
+const maxWSHeaderSize = 2 + 2 + 4
 
 func newWSConn(ws *websocket.Conn, writeTimeout time.Duration) *wsConn {
 	return &wsConn{ws: ws, writeTimeout: writeTimeout}
