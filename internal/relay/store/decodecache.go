@@ -15,8 +15,8 @@ import (
 // bytes are still exactly the bytes it was decoded from, so a write needs no
 // invalidation: a changed or deleted record is seen as such on the next read.
 //
-// Values are returned by copy; T must hold no slices, maps or pointers that a caller
-// could change under the cache.
+// Values are returned by copy, and what they refer to (a task's Params) is shared:
+// callers must treat it as read-only.
 type decodeCache[T any] struct {
 	max int // entries kept; beyond it an arbitrary one makes room
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 )
@@ -106,5 +107,47 @@ func TestDecodeCacheBounded(t *testing.T) {
 	}
 	if n := len(s.tokens.m); n > 8 {
 		t.Errorf("cache holds %d entries, bound 8", n)
+	}
+}
+
+// The task manager's reads of a job's tasks see every update, from itself and from
+// agents' reports.
+func TestCachedTaskReadsFollowWrites(t *testing.T) {
+	ctx := context.Background()
+	s, c := open(t)
+	u := must[User](t)(s.CreateUser(ctx, "a@example.com", "h"))
+	org := must[Org](t)(s.CreateOrg(ctx, "A", u.ID))
+	j := must[Job](t)(s.CreateJob(ctx, Job{Org: org.ID, Kind: "restart"}, []Task{
+		{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: "ACCC8E000001"}, EdgeHost: "eh_1"},
+		{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: "ACCC8E000002"}, EdgeHost: "eh_1"},
+	}))
+	states := func() map[string]string {
+		t.Helper()
+		ts := must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{JobID: j.ID, NoTransitions: true}, 100))
+		out := map[string]string{}
+		for _, tk := range ts {
+			out[tk.Serial] = tk.State
+		}
+		return out
+	}
+	ts := must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{JobID: j.ID, NoTransitions: true}, 100))
+	if got := states(); got["ACCC8E000001"] != linkapi.TaskQueued || got["ACCC8E000002"] != linkapi.TaskQueued {
+		t.Fatalf("new job: %v", got)
+	}
+	first := ts[0]
+	must[Task](t)(s.UpdateTask(ctx, org.ID, first.ID, func(tk *Task) error {
+		tk.Move(linkapi.TaskDispatched, "", c.Now())
+		return nil
+	}))
+	if got := states(); got[first.Serial] != linkapi.TaskDispatched {
+		t.Errorf("after dispatch: %v", got)
+	}
+	report := linkapi.TaskReport{ID: first.ID, Kind: "restart", Serial: first.Serial, Attempt: 1, State: linkapi.TaskSucceeded,
+		Transitions: []linkapi.Transition{{State: linkapi.TaskSucceeded, At: c.Now(), Attempt: 1}}}
+	if err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{report}); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(); got[first.Serial] != linkapi.TaskSucceeded {
+		t.Errorf("after the agent's report: %v", got)
 	}
 }

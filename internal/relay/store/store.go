@@ -43,6 +43,8 @@ type Store struct {
 	tokens  *decodeCache[Token]
 	members *decodeCache[Member]
 	routes  *decodeCache[DeviceRoute]
+	// What the task manager reads on each pass; see readTask.
+	tasks *decodeCache[storedTask]
 }
 
 // Open opens (creating if needed) the database file at path with mode 0600.
@@ -88,6 +90,7 @@ func Open(path string, opts Options) (*Store, error) {
 		tokens:  newDecodeCache[Token](4096),
 		members: newDecodeCache[Member](4096),
 		routes:  newDecodeCache[DeviceRoute](4096),
+		tasks:   newDecodeCache[storedTask](1 << 16),
 	}, nil
 }
 

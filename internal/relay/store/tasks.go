@@ -119,6 +119,17 @@ func getTask(tx *bolt.Tx, org, id string, log bool) (Task, error) {
 	return t, nil
 }
 
+// readTask is getTask for readers: without its transitions, a task comes from the
+// decode cache, since the task manager reads every task of a job on each pass and most
+// of them have not changed since the last one. Its Params are shared with the cache.
+func (s *Store) readTask(tx *bolt.Tx, org, id string, log bool) (Task, error) {
+	if log {
+		return getTask(tx, org, id, true)
+	}
+	st, err := s.tasks.get(tx.Bucket(bucketTasks), pair(org, id))
+	return st.Task, err
+}
+
 // maxTaskTransitions bounds what one task keeps.
 const maxTaskTransitions = 200
 
@@ -222,7 +233,7 @@ func (s *Store) Tasks(ctx context.Context, org string, f TaskFilter, limit int) 
 	out := []Task{}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		visit := func(id string) (bool, error) {
-			t, err := getTask(tx, org, id, !f.NoTransitions)
+			t, err := s.readTask(tx, org, id, !f.NoTransitions)
 			if err != nil {
 				return false, err
 			}

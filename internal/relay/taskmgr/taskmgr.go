@@ -93,17 +93,19 @@ func (m *Manager) Run(ctx context.Context) error {
 				m.log.Error("advance job", "job", j.ID, "err", err)
 			}
 		}
+		took := time.Since(pass)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		case <-m.wake:
-			// Reports come in bursts: one pass serves a burst (a pass reads every task of
-			// the active jobs, so passes are spaced at least minGap apart).
+			// Reports come in bursts: one pass serves a burst. A pass reads every task of
+			// the active jobs, so passes start at least minGap apart, and at least twice
+			// a pass's duration apart: big jobs take at most half a core.
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(minGap - time.Since(pass)):
+			case <-time.After(max(minGap, 2*took) - time.Since(pass)):
 			}
 		}
 	}
