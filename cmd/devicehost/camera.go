@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -18,18 +20,22 @@ import (
 )
 
 // cameraSetup is `devicehost run` on a camera: the same agent as an edge host's, managing
-// the one camera it runs on through its local VAPIX (--device, --device-user,
-// --device-password): its state, drift and profile difference are reported, jobs run on
-// it, EdgeLink reaches it.
+// the one camera it runs on through its local VAPIX (--device): its state, drift and
+// profile difference are reported, jobs run on it, EdgeLink reaches it. As an edge host
+// does when it onboards a camera, the agent makes its own admin account on the camera
+// (--device-account) with the admin account it is given on its first run
+// (--device-user, --device-password), and uses only its own from then on: the admin
+// password is not kept, and a login with it is drift.
 func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
 	var (
-		device, user, password string
-		rebootWait             time.Duration
+		device, user, password, account string
+		rebootWait                      time.Duration
 	)
 	f := cmd.Flags()
 	f.StringVar(&device, "device", "http://127.0.0.1", "VAPIX base URL of the camera this agent runs on")
-	f.StringVar(&user, "device-user", "", "VAPIX admin account on the camera (kept sealed in the data directory)")
-	f.StringVar(&password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD)")
+	f.StringVar(&user, "device-user", "", "an admin account on the camera, used once to create the agent's own (first run, or when the agent's account stopped working)")
+	f.StringVar(&password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD); not stored")
+	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on the camera")
 	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for the camera to come back from a reboot")
 
 	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
@@ -41,12 +47,7 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 		if u.Port() == "" {
 			addr += ":80"
 		}
-		c, err := vapix.New(vapix.Config{BaseURL: device, User: user, Password: password, Timeout: 10 * time.Second})
-		if err != nil {
-			return nil, nil, err
-		}
-		defer c.CloseIdleConnections()
-		info, err := waitForCamera(ctx, c)
+		info, err := waitForCamera(ctx, device)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -54,17 +55,11 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 		if err != nil {
 			return nil, nil, err
 		}
-		d, err := st.Device(info.SerialNumber)
-		if err != nil { // first run
-			now := time.Now().UTC()
-			d = devstore.Device{Serial: info.SerialNumber, Mode: fleet.ModeManaged, OnboardedAt: now, ManagedSince: now}
-		}
-		d.Address, d.User, d.Model = addr, user, info.ProdNbr
-		if err := st.PutDevice(d, password); err != nil {
+		if err := ownAccount(ctx, st, info, addr, account, user, password, cfg.Logger); err != nil {
 			st.Close()
 			return nil, nil, err
 		}
-		fcfg := fleet.Config{Store: st, Account: user, Logger: cfg.Logger, TaskConcurrency: 1, RebootWait: rebootWait}
+		fcfg := fleet.Config{Store: st, Account: account, Logger: cfg.Logger, TaskConcurrency: 1, RebootWait: rebootWait}
 		fcfg.InDataDir(dataDir)
 		mgr, err := fleet.New(fcfg)
 		if err != nil {
@@ -86,12 +81,62 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 	}
 }
 
-// waitForCamera reads the camera's facts, waiting for it while it starts (the agent may
-// start before the camera's web server).
-func waitForCamera(ctx context.Context, c *vapix.Client) (vapix.DeviceInfo, error) {
+// ownAccount makes sure the store holds a working account of the agent's own on the
+// camera: the one it has if it still works, else a new one made with the admin account.
+func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, addr, account, adminUser, adminPassword string, log *slog.Logger) error {
+	d, err := st.Device(info.SerialNumber)
+	if err == nil && d.User == account && accountWorks(ctx, st, d, addr) {
+		return st.UpdateDevice(d.Serial, func(r *devstore.Device) { r.Address, r.Model = addr, info.ProdNbr })
+	}
+	if adminUser == "" {
+		if err == nil {
+			return fmt.Errorf("the agent's account %q on camera %s does not work (was the camera reset?): give an admin account with --device-user and --device-password to make it again", account, info.SerialNumber)
+		}
+		return errors.New("first run: give an admin account of the camera with --device-user and --device-password; the agent uses it once to make its own")
+	}
+	if err != nil { // first run
+		now := time.Now().UTC()
+		d = devstore.Device{Serial: info.SerialNumber, Mode: fleet.ModeManaged, OnboardedAt: now}
+	}
+	d.Address, d.User, d.Model = addr, account, info.ProdNbr
+	admin, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: adminUser, Password: adminPassword, Timeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer admin.CloseIdleConnections()
+	if _, err := fleet.TakeOver(ctx, st, admin, d, 10*time.Second, time.Now); err != nil {
+		return err
+	}
+	log.Info("the agent's account is made on the camera", "serial", d.Serial, "account", account)
+	return nil
+}
+
+// accountWorks reports whether the stored account logs in on the camera as itself.
+func accountWorks(ctx context.Context, st *devstore.Store, d devstore.Device, addr string) bool {
+	pass, err := st.Password(d)
+	if err != nil {
+		return false
+	}
+	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: 10 * time.Second})
+	if err != nil {
+		return false
+	}
+	defer c.CloseIdleConnections()
+	name, _, err := c.WhoAmI(ctx)
+	return err == nil && name == d.User
+}
+
+// waitForCamera reads the camera's facts anyone may read, waiting for it while it starts
+// (the agent may start before the camera's web server).
+func waitForCamera(ctx context.Context, device string) (vapix.DeviceInfo, error) {
+	c, err := vapix.New(vapix.Config{BaseURL: device, Timeout: 10 * time.Second})
+	if err != nil {
+		return vapix.DeviceInfo{}, err
+	}
+	defer c.CloseIdleConnections()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		info, err := c.DeviceInfo(ctx)
+		info, err := c.UnrestrictedDeviceInfo(ctx)
 		if err == nil {
 			return info, nil
 		}

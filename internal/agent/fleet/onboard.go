@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
-	"github.com/opencamcloud/camcloud/internal/agent/runners"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
@@ -72,9 +71,8 @@ func (m *Manager) Onboard(req linkapi.OnboardRequest) (linkapi.OnboardResponse, 
 	return resp, nil
 }
 
-// onboardOne brings one device under management: reach it with the admin account, make
-// the agent's own admin account (its password sealed in the store before the device
-// learns it, so a crash in between loses nothing), and check that the account works.
+// onboardOne brings one device under management: reach it with the admin account and
+// check it is the device asked for, then make the agent's own account (TakeOver).
 func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevice, p profile.Profile) {
 	fail := func(format string, args ...any) {
 		detail := fmt.Sprintf(format, args...)
@@ -110,39 +108,15 @@ func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevi
 		fail("the device at %s has serial %s, not %s", addr, info.SerialNumber, d.Serial)
 		return
 	}
-	pass := runners.NewPassword()
 	now := m.cfg.Now().UTC()
 	rec := devstore.Device{Serial: d.Serial, Address: addr, User: m.cfg.Account, Model: info.ProdNbr,
 		Profile: p, Mode: ModeManaged, OnboardedAt: now, ManagedSince: now}
-	if err := m.cfg.Store.PutDevice(rec, pass); err != nil {
-		fail("store: %v", err)
-		return
-	}
+	_, err = TakeOver(ctx, m.cfg.Store, admin, rec, m.cfg.Timeout, m.cfg.Now)
 	m.forgetTarget(d.Serial)
-	if rec, err = m.cfg.Store.Device(d.Serial); err != nil {
-		fail("store: %v", err)
-		return
-	}
-	err = admin.AddUser(ctx, m.cfg.Account, pass, vapix.RoleAdmin, "camcloud agent")
-	if err != nil {
-		// Onboarded before (or by another run): take the account over with a new password.
-		err = admin.UpdateUser(ctx, m.cfg.Account, pass, vapix.RoleAdmin)
-	}
-	if err != nil {
-		fail("create the agent's account on %s: %v", d.Serial, err)
-		return
-	}
-	c, err := m.client(rec, addr)
 	if err != nil {
 		fail("%v", err)
 		return
 	}
-	if name, _, err := c.WhoAmI(ctx); err != nil || name != m.cfg.Account {
-		fail("the agent's new account on %s does not work: %v", d.Serial, err)
-		return
-	}
-	// Admin sessions before this moment were the onboarding's own: not drift.
-	_ = m.cfg.Store.UpdateDevice(d.Serial, func(r *devstore.Device) { r.ManagedSince = m.cfg.Now().UTC() })
 	m.cfg.Logger.Info("device onboarded", "serial", d.Serial, "address", addr, "profile", p.Name)
 	_ = t.move(linkapi.TaskSucceeded, "managed with profile "+p.Name)
 	select {
