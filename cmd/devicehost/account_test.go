@@ -17,44 +17,22 @@ import (
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
-// TestAgentUsesItsOwnAccount: the agent on a camera makes its own admin account with the
-// admin account it is given once, keeps no trace of the admin password, runs again
-// without it, and reports a later login with the admin account as drift.
+// TestAgentUsesItsOwnAccount: enrollment makes the agent's own admin account on its
+// camera with the admin account it is given, and nothing keeps the admin password; the
+// agent then runs with nothing but its data directory, makes its account again (with an
+// admin account) if the camera lost it, and reports a login with the admin account as
+// drift.
 func TestAgentUsesItsOwnAccount(t *testing.T) {
 	r := relaytest.Start(t, relaytest.RealClock)
 	cam := camsimtest.Start(t, 1).Cameras()[0]
 	serial := cam.Info().Serial
 	org := claim(t, r, serial, cam.Info().OAK)
 	data := t.TempDir()
-	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil {
+	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil || !strings.Contains(out, `own account "camcloud"`) {
 		t.Fatalf("enroll: %v\n%s", err, out)
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("not within 30 s: %s", what)
-			}
-		}
-	}
-	managed := func() bool {
-		d, err := r.Store.Device(context.Background(), org, serial)
-		return err == nil && d.Connected && d.EffectiveMode() == "managed"
-	}
-
-	// A first run without an admin account cannot make the agent's.
-	if out, err := run(t, "run", "--data", data, "--device", cam.Info().HTTP); err == nil || !strings.Contains(err.Error(), "--device-user") {
-		t.Fatalf("first run without an admin account: %v\n%s", err, out)
-	}
-
-	cancel, done := runAgent(data, cam, "--device-user", camsimtest.User, "--device-password", camsimtest.Password, "--report-interval", "300ms")
-	waitFor("the camera managed and connected", managed)
 	if !slices.ContainsFunc(cam.State().Users, func(u camsim.User) bool { return u.Name == "camcloud" && slices.Contains(u.Groups, "admin") }) {
-		t.Fatalf("no admin account camcloud on the camera: %+v", cam.State().Users)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
+		t.Fatalf("no admin account camcloud on the camera after enrollment: %+v", cam.State().Users)
 	}
 	_ = filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -69,25 +47,56 @@ func TestAgentUsesItsOwnAccount(t *testing.T) {
 		}
 		return nil
 	})
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 30 s: %s", what)
+			}
+		}
+	}
+	seenManagedSince := func(at time.Time) func() bool {
+		return func() bool {
+			d, err := r.Store.Device(context.Background(), org, serial)
+			return err == nil && d.Connected && d.EffectiveMode() == "managed" && d.ReportedAt.After(at)
+		}
+	}
 
-	// Again, with no admin account: the agent's own is enough.
-	cancel, done = runAgent(data, cam, "--report-interval", "300ms")
-	defer func() { cancel(); <-done }()
-	before := time.Now()
-	waitFor("the camera seen again after the restart", func() bool {
-		d, err := r.Store.Device(context.Background(), org, serial)
-		return err == nil && d.ReportedAt.After(before) && managed()
-	})
+	// Nothing but the data directory: the camera is where enrollment found it.
+	start := time.Now()
+	cancel, done := runAgent(data, "--report-interval", "300ms")
+	waitFor("the camera managed and connected", seenManagedSince(start))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
 
-	// Someone logs in with the camera's admin account: drift.
+	// The camera loses the agent's account (a reset of its users).
 	root, err := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := root.DeviceInfo(t.Context()); err != nil {
+	if err := root.RemoveUser(t.Context(), "camcloud"); err != nil {
 		t.Fatal(err)
 	}
 	root.CloseIdleConnections()
+	if out, err := run(t, "run", "--data", data, "--log-level", "error"); err == nil || !strings.Contains(err.Error(), "--device-user") {
+		t.Fatalf("run without its account and without an admin account: %v\n%s", err, out)
+	}
+	start = time.Now()
+	cancel, done = runAgent(data, "--device-user", camsimtest.User, "--device-password", camsimtest.Password, "--report-interval", "300ms")
+	defer func() { cancel(); <-done }()
+	waitFor("the camera managed again with a new account", seenManagedSince(start))
+
+	// Someone logs in with the camera's admin account (a new session): drift.
+	login, err := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := login.DeviceInfo(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	login.CloseIdleConnections()
 	waitFor("the camera switched to connected for the admin login", func() bool {
 		d, err := r.Store.Device(context.Background(), org, serial)
 		if err != nil || d.EffectiveMode() != "connected" || len(d.ModeHistory) == 0 {

@@ -23,8 +23,8 @@ import (
 // the one camera it runs on through its local VAPIX (--device): its state, drift and
 // profile difference are reported, jobs run on it, EdgeLink reaches it. As an edge host
 // does when it onboards a camera, the agent makes its own admin account on the camera
-// (--device-account) with the admin account it is given on its first run
-// (--device-user, --device-password), and uses only its own from then on: the admin
+// (--device-account) with the admin account it is given at enrollment (or to run, if the
+// camera lost the agent's account), and uses only its own from then on: the admin
 // password is not kept, and a login with it is drift.
 func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
 	var (
@@ -32,27 +32,29 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 		rebootWait                      time.Duration
 	)
 	f := cmd.Flags()
-	f.StringVar(&device, "device", "http://127.0.0.1", "VAPIX base URL of the camera this agent runs on")
-	f.StringVar(&user, "device-user", "", "an admin account on the camera, used once to create the agent's own (first run, or when the agent's account stopped working)")
+	f.StringVar(&device, "device", "http://127.0.0.1", "VAPIX base URL of the camera this agent runs on (default: where enrollment found it)")
+	f.StringVar(&user, "device-user", "", "an admin account on the camera, used once to make the agent's own again if the camera lost it (enrollment makes it)")
 	f.StringVar(&password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD); not stored")
 	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on the camera")
 	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for the camera to come back from a reboot")
 
 	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
-		u, err := url.Parse(device)
-		if err != nil || u.Scheme != "http" || u.Host == "" {
-			return nil, nil, fmt.Errorf("--device %q: want http://host[:port]", device)
-		}
-		addr := u.Host
-		if u.Port() == "" {
-			addr += ":80"
-		}
-		info, err := waitForCamera(ctx, device)
+		st, err := devstore.OpenDir(dataDir)
 		if err != nil {
 			return nil, nil, err
 		}
-		st, err := devstore.OpenDir(dataDir)
+		// Without --device, the camera is where enrollment found it.
+		if ds, err := st.Devices(); err == nil && len(ds) == 1 && ds[0].Address != "" && !cmd.Flags().Changed("device") {
+			device = "http://" + ds[0].Address
+		}
+		addr, err := deviceAddr(device)
 		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		info, err := waitForCamera(ctx, device)
+		if err != nil {
+			st.Close()
 			return nil, nil, err
 		}
 		if err := ownAccount(ctx, st, info, addr, account, user, password, cfg.Logger); err != nil {
@@ -81,6 +83,18 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 	}
 }
 
+// deviceAddr is the host:port of a --device URL.
+func deviceAddr(device string) (string, error) {
+	u, err := url.Parse(device)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return "", fmt.Errorf("--device %q: want http://host[:port]", device)
+	}
+	if u.Port() == "" {
+		return u.Host + ":80", nil
+	}
+	return u.Host, nil
+}
+
 // ownAccount makes sure the store holds a working account of the agent's own on the
 // camera: the one it has if it still works, else a new one made with the admin account.
 func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, addr, account, adminUser, adminPassword string, log *slog.Logger) error {
@@ -92,23 +106,33 @@ func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, 
 		if err == nil {
 			return fmt.Errorf("the agent's account %q on camera %s does not work (was the camera reset?): give an admin account with --device-user and --device-password to make it again", account, info.SerialNumber)
 		}
-		return errors.New("first run: give an admin account of the camera with --device-user and --device-password; the agent uses it once to make its own")
+		return errors.New("the agent has no account on the camera: give an admin account of the camera with --device-user and --device-password; the agent uses it once to make its own")
 	}
-	if err != nil { // first run
-		now := time.Now().UTC()
-		d = devstore.Device{Serial: info.SerialNumber, Mode: fleet.ModeManaged, OnboardedAt: now}
+	if err != nil {
+		d = newDevice(info, addr)
 	}
 	d.Address, d.User, d.Model = addr, account, info.ProdNbr
-	admin, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: adminUser, Password: adminPassword, Timeout: 10 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer admin.CloseIdleConnections()
-	if _, err := fleet.TakeOver(ctx, st, admin, d, 10*time.Second, time.Now); err != nil {
+	if err := takeOver(ctx, st, d, adminUser, adminPassword); err != nil {
 		return err
 	}
 	log.Info("the agent's account is made on the camera", "serial", d.Serial, "account", account)
 	return nil
+}
+
+// newDevice is the store's record of the camera before the agent has an account on it.
+func newDevice(info vapix.DeviceInfo, addr string) devstore.Device {
+	return devstore.Device{Serial: info.SerialNumber, Address: addr, Model: info.ProdNbr, Mode: fleet.ModeManaged, OnboardedAt: time.Now().UTC()}
+}
+
+// takeOver makes the agent's account d.User on the camera with an admin account.
+func takeOver(ctx context.Context, st *devstore.Store, d devstore.Device, adminUser, adminPassword string) error {
+	admin, err := vapix.New(vapix.Config{BaseURL: "http://" + d.Address, User: adminUser, Password: adminPassword, Timeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer admin.CloseIdleConnections()
+	_, err = fleet.TakeOver(ctx, st, admin, d, 10*time.Second, time.Now)
+	return err
 }
 
 // accountWorks reports whether the stored account logs in on the camera as itself.

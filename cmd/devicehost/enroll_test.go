@@ -54,16 +54,16 @@ func enrollAndRun(t *testing.T, r *relaytest.Relay, cam *camsim.Camera, extra ..
 	if out, err := run(t, enrollArgs(r, cam, data)...); err != nil {
 		t.Fatalf("enroll: %v\n%s", err, out)
 	}
-	return runAgent(data, cam, append([]string{"--device-user", camsimtest.User, "--device-password", camsimtest.Password}, extra...)...)
+	return runAgent(data, append([]string{"--device", cam.Info().HTTP}, extra...)...)
 }
 
-// runAgent runs the agent of cam from data with extra flags until cancel.
-func runAgent(data string, cam *camsim.Camera, extra ...string) (cancel func(), done <-chan error) {
+// runAgent runs the agent enrolled in data with extra flags until cancel.
+func runAgent(data string, extra ...string) (cancel func(), done <-chan error) {
 	ctx, stop := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
 	go func() {
 		root := newRootCommand()
-		root.SetArgs(append([]string{"run", "--data", data, "--log-level", "error", "--device", cam.Info().HTTP}, extra...))
+		root.SetArgs(append([]string{"run", "--data", data, "--log-level", "error"}, extra...))
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)
 		ch <- root.ExecuteContext(ctx)
