@@ -32,7 +32,7 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 		rebootWait                      time.Duration
 	)
 	f := cmd.Flags()
-	f.StringVar(&device, "device", "http://127.0.0.1", "VAPIX base URL of the camera this agent runs on (default: where enrollment found it)")
+	f.StringVar(&device, "device", "", "VAPIX base URL of the camera this agent runs on (default: where enrollment found it, else http://127.0.0.1)")
 	f.StringVar(&user, "device-user", "", "an admin account on the camera, used once to make the agent's own again if the camera lost it (enrollment makes it)")
 	f.StringVar(&password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD); not stored")
 	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on the camera")
@@ -44,8 +44,11 @@ func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, c
 			return nil, nil, err
 		}
 		// Without --device, the camera is where enrollment found it.
-		if ds, err := st.Devices(); err == nil && len(ds) == 1 && ds[0].Address != "" && !cmd.Flags().Changed("device") {
-			device = "http://" + ds[0].Address
+		if device == "" {
+			device = "http://127.0.0.1"
+			if ds, err := st.Devices(); err == nil && len(ds) == 1 && ds[0].Address != "" {
+				device = "http://" + ds[0].Address
+			}
 		}
 		addr, err := deviceAddr(device)
 		if err != nil {
