@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"io"
 	"net/http"
 	"net/url"
@@ -102,7 +103,10 @@ func (c *clientFlags) orgClient(cmd *cobra.Command, org string) (*apiClient, str
 }
 
 func (c *clientFlags) client(needToken bool) (*apiClient, error) {
-	saved, _ := loadLogin() // a missing file is the normal case before `relay login`
+	saved, loadErr := loadLogin()
+	if errors.Is(loadErr, fs.ErrNotExist) {
+		loadErr = nil // the normal case before `relay login`
+	}
 	relay := firstOf(c.relay, saved.Relay, defaultRelayURL)
 	ca := c.ca
 	token := c.token
@@ -111,6 +115,9 @@ func (c *clientFlags) client(needToken bool) (*apiClient, error) {
 		token = firstOf(token, saved.Token)
 	}
 	if needToken && token == "" {
+		if loadErr != nil {
+			return nil, fmt.Errorf("no token: the saved login cannot be read (%w); pass --token / set RELAY_TOKEN", loadErr)
+		}
 		return nil, errors.New("no token: run `relay login`, or pass --token / set RELAY_TOKEN")
 	}
 	return newAPIClient(relay, ca, token)
