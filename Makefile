@@ -29,9 +29,12 @@ unit: ## go test -race ./...
 fuzz: ## run each fuzz target for FUZZTIME (default 4s)
 	@scripts/fuzz.sh $(FUZZTIME)
 
-lint: ## gofmt and go vet
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 bench: ## print the performance table (each figure beside its baseline)
 	@OUT=$(RUN_DIR)/bench.txt scripts/bench.sh

@@ -290,7 +290,7 @@ func TestAdminCommands(t *testing.T) {
 	if out, _, err := run(t, "admin", "delete-user", "--data", dir, "--email", "op@example.com"); err != nil || !strings.Contains(out, "deleted") {
 		t.Errorf("delete-user: %v %s", err, out)
 	}
-	p = serve(t, "--data", dir, "--listen", strings.TrimPrefix(url, "https://"))
+	serve(t, "--data", dir, "--listen", strings.TrimPrefix(url, "https://"))
 	if _, _, err := run(t, "orgs", "list"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("saved token of a deleted user: %v", err)
 	}

@@ -87,12 +87,6 @@ func (h *eventHub) closeAll() {
 	}
 }
 
-func (h *eventHub) subscribers() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
-}
-
 // motionEvents are the two notifications a motion change produces.
 func motionEvents(active bool, at time.Time) []Event {
 	v := "0"

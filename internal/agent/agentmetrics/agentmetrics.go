@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
@@ -40,7 +41,7 @@ func Listen(addr string, src Source) (*Server, error) {
 	}
 	s := &Server{ln: ln}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "camcloud_agent_link_up", Help: "1 while the link to the relay is up."},
 		func() float64 {
 			if edgelink.State(s.link.Load()) == edgelink.StateConnected {

@@ -67,13 +67,13 @@ type link struct {
 func New(cfg Config) (*Proxy, error) {
 	var errs []error
 	if cfg.Devices == nil {
-		errs = append(errs, errors.New("Devices is required"))
+		errs = append(errs, errors.New("missing Devices (the inventory of reachable devices)"))
 	}
 	if cfg.MaxConcurrent < 0 {
-		errs = append(errs, fmt.Errorf("MaxConcurrent %d is negative", cfg.MaxConcurrent))
+		errs = append(errs, fmt.Errorf("negative MaxConcurrent %d", cfg.MaxConcurrent))
 	}
 	if cfg.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("Timeout %s is negative", cfg.Timeout))
+		errs = append(errs, fmt.Errorf("negative Timeout %s", cfg.Timeout))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("egress: config: %w", errors.Join(errs...))

@@ -44,8 +44,7 @@ type (
 )
 
 func (r *resolver) Agent() agentObj {
-	a := r.cfg.Agent
-	return agentObj{ID: a.ID, Org: a.Org, Version: a.Version}
+	return agentObj(r.cfg.Agent)
 }
 
 func (r *resolver) device(rep linkapi.DeviceReport, modes map[string]string) deviceObj {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/audit"
@@ -131,7 +132,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	s.mu.Unlock()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	models, err := catalog.Load(s.cfg.Catalog)
 	if err != nil {
 		return err

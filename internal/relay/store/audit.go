@@ -59,7 +59,8 @@ func (s *Store) Audit(ctx context.Context, org string, f AuditFilter, limit int)
 		prefix := prefixOf(org)
 		// Start after the organization's last key and walk back.
 		end := append(append([]byte{}, prefix...), 0xff)
-		k, v := c.Seek(end)
+		var v []byte
+		k, _ := c.Seek(end)
 		if k == nil {
 			k, v = c.Last()
 		} else {
