@@ -130,18 +130,27 @@ func (s *Store) readTask(tx *bolt.Tx, org, id string, log bool) (Task, error) {
 	return st.Task, err
 }
 
-// maxTaskTransitions bounds what one task keeps.
+// maxTaskTransitions bounds what one task keeps: its most recent transitions.
 const maxTaskTransitions = 200
 
 // PutTasks records task reports of an agent. Reports are deduplicated by task ID,
 // attempt and transition: repeats after reconnects change nothing. A report of a task
 // the relay does not have is a task the agent created itself (onboarding).
+//
+// A report with a longer history than the relay keeps is recorded all the same, with its
+// most recent transitions: the agent takes any report it sent as acknowledged, so one
+// skipped here would leave the task in its last recorded state for good.
 func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) error {
 	now := s.now().UTC()
 	return s.batch(ctx, func(tx *bolt.Tx) error {
 		for _, r := range reports {
-			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 || len(r.Transitions) > maxTaskTransitions {
+			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 {
 				continue
+			}
+			if n := len(r.Transitions); n > maxTaskTransitions {
+				// Only these can be kept; the older ones, merged, would only displace
+				// them again on every repeat of the report.
+				r.Transitions = r.Transitions[n-maxTaskTransitions:]
 			}
 			t, err := getTask(tx, org, r.ID, true)
 			switch {
