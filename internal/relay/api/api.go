@@ -206,6 +206,9 @@ func (a *API) route(rt Route) http.Handler {
 			err = rt.handle(a, w, r)
 		}
 		if err != nil {
+			if rt.EdgeLink {
+				a.auditRefusal(r, err)
+			}
 			a.fail(w, r, err)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +40,23 @@ func operatorMay(r *http.Request, path string) bool {
 	if operatorVAPIX[path] {
 		return true
 	}
-	return (path == "axis-cgi/param.cgi" || path == "axis-cgi/admin/param.cgi") && r.Method == http.MethodGet &&
-		r.URL.Query().Get("action") == "list"
+	if path != "axis-cgi/param.cgi" && path != "axis-cgi/admin/param.cgi" || r.Method != http.MethodGet || r.ContentLength != 0 {
+		return false
+	}
+	// The device parses the query, not Go: allow one unambiguous action=list and nothing
+	// another parser could read otherwise (';' separators, bad escapes, a second action
+	// in any spelling).
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return false
+	}
+	actions := 0
+	for k, vs := range q {
+		if strings.EqualFold(k, "action") {
+			actions += len(vs)
+		}
+	}
+	return actions == 1 && q.Get("action") == "list"
 }
 
 // streams bounds the EdgeLink requests in flight per agent.
@@ -87,7 +103,7 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 	if agent == "" {
 		return problem.New(problem.Conflict, "no agent manages this device (light integration); EdgeLink reaches devices through their agent")
 	}
-	return a.forward(w, r, agent, linkapi.EdgeLinkPrefix+d.Serial+"/vapix/"+path, d.Serial, "/"+path, nil)
+	return a.forward(w, r, agent, linkapi.EdgeLinkPrefix+d.Serial+"/vapix/"+path, nil)
 }
 
 // graphql is EdgeLink to an edge host's own GraphQL API; the caller's role goes with
@@ -98,15 +114,46 @@ func (a *API) graphql(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.forward(w, r, h.ID, linkapi.GraphQLPath, "", "graphql", func(hd http.Header) {
+	return a.forward(w, r, h.ID, linkapi.GraphQLPath, func(hd http.Header) {
 		hd.Set(linkapi.RoleHeader, p.Role.String())
 	})
 }
 
+// auditTarget is the device (if any) and the path of an EdgeLink call, as the audit log
+// shows them: the VAPIX path, /vms/{name}/{path}, or graphql.
+func auditTarget(r *http.Request) (serial, path string) {
+	switch {
+	case r.PathValue("serial") != "":
+		return strings.ToUpper(r.PathValue("serial")), "/" + r.PathValue("path")
+	case r.PathValue("name") != "":
+		return "", "/vms/" + r.PathValue("name") + "/" + r.PathValue("path")
+	}
+	return "", "graphql"
+}
+
+// auditRefusal records an EdgeLink call the relay answered itself with err (a role
+// too low, an unknown device, no agent, too many calls in flight). Only calls of members
+// of the organization are recorded: neither anonymous callers nor other organizations'
+// members can write to an organization's audit log.
+func (a *API) auditRefusal(r *http.Request, err error) {
+	p := PrincipalFrom(r.Context())
+	if a.cfg.Audit == nil || p == nil || p.Org == "" || p.Org != r.PathValue("org") {
+		return
+	}
+	var pb *problem.Problem
+	if !errors.As(err, &pb) {
+		pb = storeProblem(err)
+	}
+	serial, path := auditTarget(r)
+	a.cfg.Audit.Record(store.AuditEntry{At: time.Now().UTC(), Org: p.Org, Principal: p.Subject(), Action: "edgelink", Serial: serial,
+		Method: r.Method, Path: path, Status: pb.Status})
+}
+
 // forward sends a request over a new stream of the agent link to outPath at the agent
 // and streams the answer back, within the agent's limit of streams in flight, and
-// records the call in the audit log (serial and path as the caller named them).
-func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath, serial, auditPath string, header func(http.Header)) error {
+// records the call in the audit log (serial and path as the caller named them), also
+// when the answer breaks off half way.
+func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath string, header func(http.Header)) error {
 	p := PrincipalFrom(r.Context())
 	if a.cfg.Agents == nil {
 		return problem.New(problem.AgentOffline, "this relay does not reach agents")
@@ -118,7 +165,17 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath, se
 	defer a.streams.release(agent)
 
 	start := time.Now()
-	status, size := 0, int64(0)
+	status := 0
+	cw := &countingWriter{ResponseWriter: w}
+	if a.cfg.Audit != nil {
+		serial, path := auditTarget(r)
+		// Deferred: ReverseProxy panics with http.ErrAbortHandler when a streamed answer
+		// breaks off (the caller left, the link dropped), and those calls count too.
+		defer func() {
+			a.cfg.Audit.Record(store.AuditEntry{At: start.UTC(), Org: p.Org, Principal: p.Subject(), Action: "edgelink", Serial: serial,
+				Method: r.Method, Path: path, Status: status, Bytes: cw.n, Duration: time.Since(start)})
+		}()
+	}
 	rp := &httputil.ReverseProxy{
 		// Answers of unknown length (event streams, MJPEG) are flushed as they come; sized
 		// ones are copied in large buffers.
@@ -140,9 +197,6 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath, se
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			status = resp.StatusCode
-			if resp.ContentLength > 0 {
-				size = resp.ContentLength
-			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -160,13 +214,24 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath, se
 			problem.Write(w, r, pb)
 		},
 	}
-	rp.ServeHTTP(w, r)
-	if a.cfg.Audit != nil {
-		a.cfg.Audit.Record(store.AuditEntry{At: start.UTC(), Org: p.Org, Principal: p.Subject(), Action: "edgelink", Serial: serial,
-			Method: r.Method, Path: auditPath, Status: status, Bytes: size, Duration: time.Since(start)})
-	}
+	rp.ServeHTTP(cw, r)
 	return nil
 }
+
+// countingWriter counts the body bytes of an answer for the audit log. Unwrap lets
+// http.ResponseController reach the connection's flusher and hijacker through it.
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // auditLog is GET /audit: the organization's audit log, newest first.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {

@@ -62,7 +62,10 @@ type Route struct {
 	SecretPath bool
 	// MaxBody overrides Config.MaxBodyBytes for routes that take files; -1: no limit.
 	MaxBody int64
-	handle  func(*API, http.ResponseWriter, *http.Request) error
+	// EdgeLink marks the routes through the agent link: every call of a member of the
+	// organization is audited, refused ones included.
+	EdgeLink bool
+	handle   func(*API, http.ResponseWriter, *http.Request) error
 }
 
 // vapixPattern is EdgeLink to a device's VAPIX; vmsPattern to a VMS server.
@@ -124,20 +127,20 @@ var table = []Route{
 	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/devices/{serial}", Access: Org, MinRole: role.Admin, handle: (*API).deleteDevice},
 
 	// EdgeLink: operators and admins reach VAPIX (which calls, vapix decides); viewers do not.
-	{Method: "GET", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
-	{Method: "POST", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
-	{Method: "PUT", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
-	{Method: "PATCH", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
-	{Method: "DELETE", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vapix},
-	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/graphql", Access: Org, MinRole: role.Operator, handle: (*API).graphql},
+	{Method: "GET", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, EdgeLink: true, handle: (*API).vapix},
+	{Method: "POST", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, EdgeLink: true, handle: (*API).vapix},
+	{Method: "PUT", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, EdgeLink: true, handle: (*API).vapix},
+	{Method: "PATCH", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, EdgeLink: true, handle: (*API).vapix},
+	{Method: "DELETE", Pattern: vapixPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, EdgeLink: true, handle: (*API).vapix},
+	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/graphql", Access: Org, MinRole: role.Operator, EdgeLink: true, handle: (*API).graphql},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/vms", Access: Org, MinRole: role.Operator, handle: (*API).listVMS},
 	{Method: "PUT", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/vms/{name}", Access: Org, MinRole: role.Admin, handle: (*API).putVMS},
 	{Method: "DELETE", Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/vms/{name}", Access: Org, MinRole: role.Admin, handle: (*API).deleteVMS},
-	{Method: "GET", Pattern: vmsPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, handle: (*API).vmsCall},
-	{Method: "POST", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
-	{Method: "PUT", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
-	{Method: "PATCH", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
-	{Method: "DELETE", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, handle: (*API).vmsCall},
+	{Method: "GET", Pattern: vmsPattern, Access: Org, MinRole: role.Operator, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
+	{Method: "POST", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
+	{Method: "PUT", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
+	{Method: "PATCH", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
+	{Method: "DELETE", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/audit", Access: Org, MinRole: role.Admin, handle: (*API).auditLog},
 
 	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Admin, handle: (*API).createEdgeHost},

@@ -66,5 +66,5 @@ func (a *API) vmsCall(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name, path := r.PathValue("name"), r.PathValue("path")
-	return a.forward(w, r, h.ID, linkapi.VMSPrefix+name+"/"+path, "", "/vms/"+name+"/"+path, nil)
+	return a.forward(w, r, h.ID, linkapi.VMSPrefix+name+"/"+path, nil)
 }

@@ -1,0 +1,254 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+)
+
+// The tests below run the API with a stand-in for the agent link (an http.RoundTripper
+// that answers as an agent would), to reach the cases an end-to-end run cannot time:
+// a caller leaving mid-stream, a query only some parsers read one way.
+
+// fakeAgents is the agent link: it answers every request with answer and records it.
+type fakeAgents struct {
+	mu     sync.Mutex
+	seen   []*http.Request
+	answer func(*http.Request) (*http.Response, error)
+}
+
+func (f *fakeAgents) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	f.seen = append(f.seen, r)
+	f.mu.Unlock()
+	return f.answer(r)
+}
+
+type auditRec struct {
+	mu      sync.Mutex
+	entries []store.AuditEntry
+}
+
+func (a *auditRec) Record(e store.AuditEntry) {
+	a.mu.Lock()
+	a.entries = append(a.entries, e)
+	a.mu.Unlock()
+}
+func (a *auditRec) list() []store.AuditEntry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]store.AuditEntry(nil), a.entries...)
+}
+
+type edgeWorld struct {
+	srv         *httptest.Server
+	agents      *fakeAgents
+	audit       *auditRec
+	org, serial string
+	admin, op   string // tokens
+}
+
+func newEdgeWorld(t *testing.T) *edgeWorld {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "relay.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hasher := auth.NewHasher(relaytest.FastParams, 1)
+	ew := &edgeWorld{agents: &fakeAgents{answer: func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("ok")), ContentLength: 2, Request: r}, nil
+	}}, audit: &auditRec{}}
+	h, err := api.New(api.Config{Store: st, Hasher: hasher, Agents: ew.agents, Audit: ew.audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ew.srv = httptest.NewServer(h)
+	t.Cleanup(ew.srv.Close)
+	hash, _ := hasher.Hash(ctx, "pw-pw-pw-pw")
+	adm, err := st.CreateUser(ctx, "a@example.com", hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opu, err := st.CreateUser(ctx, "o@example.com", hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := st.CreateOrg(ctx, "A", adm.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddMember(ctx, org.ID, opu.ID, role.Operator); err != nil {
+		t.Fatal(err)
+	}
+	_, th := auth.NewSecret(auth.PrefixEnrollmentToken)
+	eh, err := st.CreateEdgeHost(ctx, org.ID, "site", th, st.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ew.org, ew.serial = org.ID, "ACCC8E000001"
+	if _, err := st.ReportDevices(ctx, org.ID, eh.ID, []linkapi.DeviceReport{{Serial: ew.serial, Reachable: true}}); err != nil {
+		t.Fatal(err)
+	}
+	ew.admin, ew.op = ew.login(t, "a@example.com"), ew.login(t, "o@example.com")
+	return ew
+}
+
+func (ew *edgeWorld) login(t *testing.T, email string) string {
+	t.Helper()
+	res, err := http.PostForm(ew.srv.URL+"/api/v1/auth/token", url.Values{"grant_type": {"password"}, "username": {email}, "password": {"pw-pw-pw-pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("login %s: %d %v", email, res.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+func (ew *edgeWorld) vapix(path string) string {
+	return ew.srv.URL + "/api/v1/orgs/" + ew.org + "/devices/" + ew.serial + "/vapix/" + path
+}
+
+// An operator may only list parameters; a query that also says action=update (or hides
+// a pair behind a ';') must not pass, whichever value the device's parser takes.
+func TestOperatorParamListIsUnambiguous(t *testing.T) {
+	ew := newEdgeWorld(t)
+	req, _ := http.NewRequest("GET", ew.vapix("axis-cgi/param.cgi?action=list&group=Brand"), nil)
+	req.Header.Set("Authorization", "Bearer "+ew.op)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("operator listing parameters: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	for _, q := range []string{
+		"action=list&action=update&root.Image.I0.Appearance.Resolution=640x360",
+		"action=list&x=1;action=update&root.Image.I0.Appearance.Resolution=640x360",
+		"action=list&%61ction=remove&group=root.Image.I1",
+	} {
+		req, _ := http.NewRequest("GET", ew.vapix("axis-cgi/param.cgi?"+q), nil)
+		req.Header.Set("Authorization", "Bearer "+ew.op)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			ew.agents.mu.Lock()
+			fwd := ew.agents.seen[len(ew.agents.seen)-1].URL.RawQuery
+			ew.agents.mu.Unlock()
+			t.Errorf("operator GET param.cgi?%s: %d, forwarded to the agent with query %q; want 403", q, res.StatusCode, fwd)
+		}
+	}
+}
+
+// A stream the caller stops reading (an MJPEG viewer closing its tab) must still be in
+// the audit log.
+func TestAuditWhenCallerLeavesMidStream(t *testing.T) {
+	ew := newEdgeWorld(t)
+	ew.agents.answer = func(r *http.Request) (*http.Response, error) {
+		pr, pw := io.Pipe()
+		go func() {
+			defer pw.Close()
+			for i := 0; ; i++ {
+				select {
+				case <-r.Context().Done():
+					pw.CloseWithError(r.Context().Err())
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+				if _, err := fmt.Fprintf(pw, "--frame\r\nContent-Type: image/jpeg\r\n\r\nframe %d\r\n", i); err != nil {
+					return
+				}
+			}
+		}()
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"multipart/x-mixed-replace; boundary=frame"}},
+			Body: pr, ContentLength: -1, Request: r}, nil
+	}
+	u, _ := url.Parse(ew.vapix("axis-cgi/mjpg/video.cgi"))
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", u.RequestURI(), u.Host, ew.op)
+	br := bufio.NewReader(c)
+	line, _ := br.ReadString('\n')
+	if !strings.Contains(line, "200") {
+		t.Fatalf("stream: %q", line)
+	}
+	time.Sleep(200 * time.Millisecond) // some frames
+	c.Close()                          // the viewer goes away
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && len(ew.audit.list()) == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	entries := ew.audit.list()
+	if len(entries) == 0 {
+		t.Fatal("the MJPEG stream the operator watched is not in the audit log")
+	}
+	if e := entries[0]; e.Status != 200 || e.Path != "/axis-cgi/mjpg/video.cgi" || e.Serial != ew.serial || e.Bytes == 0 || e.Principal == "" {
+		t.Errorf("audit entry of the stream: %+v", e)
+	}
+}
+
+// A call the relay refuses itself (an operator trying a settings path, a device that is
+// not there) is a call too; a caller without a token writes nothing to the log.
+func TestAuditOfRefusedCalls(t *testing.T) {
+	ew := newEdgeWorld(t)
+	call := func(method, url, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := call("POST", ew.vapix("axis-cgi/pwdgrp.cgi?action=add&user=x&pwd=y&grp=users&sgrp=admin"), ew.op); got != http.StatusForbidden {
+		t.Fatalf("operator adding a user: %d", got)
+	}
+	unknown := strings.Replace(ew.vapix("axis-cgi/basicdeviceinfo.cgi"), ew.serial, "ACCC8E0000FF", 1)
+	if got := call("GET", unknown, ew.admin); got != http.StatusNotFound {
+		t.Fatalf("unknown device: %d", got)
+	}
+	if got := call("GET", ew.vapix("axis-cgi/basicdeviceinfo.cgi"), ""); got != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", got)
+	}
+	entries := ew.audit.list()
+	if len(entries) != 2 {
+		t.Fatalf("audit entries %+v, want the two refused calls of members", entries)
+	}
+	if e := entries[0]; e.Status != 403 || e.Method != "POST" || e.Path != "/axis-cgi/pwdgrp.cgi" || e.Serial != ew.serial {
+		t.Errorf("refused operator call: %+v", e)
+	}
+	if e := entries[1]; e.Status != 404 || e.Serial != "ACCC8E0000FF" {
+		t.Errorf("call to an unknown device: %+v", e)
+	}
+}
