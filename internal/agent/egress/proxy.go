@@ -85,7 +85,7 @@ func New(cfg Config) (*Proxy, error) {
 		cfg.QueueWait = 2 * time.Second
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = defaultTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -98,16 +98,7 @@ func New(cfg Config) (*Proxy, error) {
 		timeout: cfg.Timeout,
 		links:   map[string]*link{},
 	}
-	p.base = &http.Transport{
-		Proxy:                 nil, // devices are on the agent's own network
-		DialContext:           (&net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       55 * time.Second,
-		ResponseHeaderTimeout: cfg.Timeout,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true, // bytes pass through as the device sends them
-	}
+	p.base = lanTransport(cfg.Timeout)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      roundTripFunc(p.roundTrip),
@@ -260,4 +251,24 @@ func (p *Proxy) acquire(ctx context.Context) bool {
 	case <-ctx.Done():
 	}
 	return false
+}
+
+// defaultTimeout bounds the wait for a device's or VMS server's answer headers.
+const defaultTimeout = 30 * time.Second
+
+// lanTransport is how the agent reaches servers on its own network (devices, VMS
+// servers): never through a proxy from the environment, which would see the traffic and
+// its credentials, and with a bound on the wait for an answer's headers.
+func lanTransport(timeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       55 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // bytes pass through as the server sends them
+	}
 }

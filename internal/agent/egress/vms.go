@@ -40,12 +40,11 @@ func NewVMS(log *slog.Logger) *VMSProxy {
 	v := &VMSProxy{log: log, servers: map[string]linkapi.VMSServer{}}
 	v.rp = &httputil.ReverseProxy{
 		Rewrite:    func(*httputil.ProxyRequest) {}, // the target is set in ServeHTTP
+		Transport:  lanTransport(defaultTimeout),
 		BufferPool: bufferPool{},
 		ModifyResponse: func(resp *http.Response) error {
-			if loc := resp.Header.Get("Location"); loc != "" {
-				if u, err := url.Parse(loc); err != nil || u.Host != "" && u.Host != resp.Request.URL.Host || u.Scheme != "" && u.Host == "" {
-					return errRedirectAway
-				}
+			if loc := resp.Header.Get("Location"); loc != "" && !locationOnDevice(loc, resp.Request.URL.Host) {
+				return errRedirectAway
 			}
 			resp.Header.Del("Set-Cookie")
 			return nil
