@@ -350,7 +350,11 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		if r.State != Accepted {
 			continue
 		}
-		if !r.Deadline.IsZero() && now.After(r.Deadline) {
+		resumed := resumedAt(r)
+		// The deadline bounds the wait for a start: a task that ran before a restart has
+		// started, and only its runner can tell how far it got (an upgrade the device
+		// took is done, not expired).
+		if !r.Deadline.IsZero() && now.After(r.Deadline) && resumed == nil {
 			if _, err := e.move(r.ID, r.Attempt, Expired, "the deadline passed before the task could start", nil); err != nil {
 				return err
 			}
@@ -372,7 +376,7 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		e.cancels[r.ID] = cancel
 		e.mu.Unlock()
 		t := r.Task
-		t.Resumed = resumedAt(r)
+		t.Resumed = resumed
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

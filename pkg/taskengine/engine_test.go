@@ -213,6 +213,43 @@ func TestResumeAfterStop(t *testing.T) {
 	}
 }
 
+// TestResumedTaskIsNotExpired stops the engine while a task with a deadline runs and
+// opens it again after the deadline: the task had started, so it resumes (its runner
+// checks the device) instead of expiring as if it never ran.
+func TestResumedTaskIsNotExpired(t *testing.T) {
+	journal := filepath.Join(t.TempDir(), "tasks.db")
+	var now atomic.Value
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	now.Store(t0)
+	clock := func() time.Time { return now.Load().(time.Time) }
+	entered := make(chan struct{}, 1)
+	var runs atomic.Int32
+	upgrade := RunnerFunc(func(ctx context.Context, t Task, progress func(string)) (json.RawMessage, error) {
+		if runs.Add(1) > 1 {
+			return json.RawMessage(`"checked the device: done"`), nil
+		}
+		progress("uploading")
+		entered <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	s := start(t, Config{Journal: journal, Now: clock, Runners: map[string]Runner{"firmware": upgrade}})
+	if _, err := s.e.Submit(Task{ID: "fw", Attempt: 1, Kind: "firmware", Serial: "A", Deadline: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	s.stop()
+	now.Store(t0.Add(2 * time.Hour)) // the agent comes back after the deadline
+	s = start(t, Config{Journal: journal, Now: clock, Runners: map[string]Runner{"firmware": upgrade}})
+	waitFor(t, "the task to end", func() bool { return state(t, s.e, "fw").Final() })
+	if r, _ := s.e.Get("fw"); r.State != Succeeded || string(r.Result) != `"checked the device: done"` {
+		t.Fatalf("the interrupted upgrade ended %s (%s) without its runner checking the device", r.State, r.Detail)
+	}
+	if n := runs.Load(); n != 2 {
+		t.Fatalf("the runner ran %d times, want 2 (the start and the resume)", n)
+	}
+}
+
 func TestCancelExpireAndReport(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	block := make(chan struct{})
