@@ -26,7 +26,8 @@ type Task struct {
 	Backoff     time.Duration   `json:"backoff,omitempty"`
 	NotBefore   time.Time       `json:"notBefore,omitzero"`
 	Deadline    time.Time       `json:"deadline,omitzero"`
-	// DispatchedAt is when the current attempt was last given to the agent.
+	// DispatchedAt is when the task was last given to its agent: its current attempt's
+	// (re)dispatch, or the previous attempt's until a retry is given.
 	DispatchedAt time.Time `json:"dispatchedAt,omitzero"`
 	// CancelSent records that the agent was asked to cancel the task.
 	CancelSent bool `json:"cancelSent,omitempty"`

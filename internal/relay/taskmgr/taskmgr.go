@@ -137,7 +137,8 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 				}
 				detail := t.Detail
 				t.Attempt++
-				t.NotBefore, t.DispatchedAt, t.CancelSent = now.Add(t.Backoff), time.Time{}, false
+				// DispatchedAt stays: the failed attempt's start still counts for maxPerMinute.
+				t.NotBefore, t.CancelSent = now.Add(t.Backoff), false
 				t.Move(linkapi.TaskQueued, fmt.Sprintf("retry %d of %d after: %s", t.Attempt-1, t.MaxAttempts-1, detail), now)
 				return nil
 			})
@@ -217,7 +218,10 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 			continue
 		}
 		busy[t.Serial] = true // its next task waits even when this one is not due yet
-		if !now.Before(t.NotBefore) && (t.Deadline.IsZero() || !now.After(t.Deadline)) {
+		// A retry waits for its previous start to leave the minute: starts are counted by
+		// each task's last one, so a task starts at most once in any minute.
+		again := j.Policy.MaxPerMinute > 0 && t.Attempt > 1 && now.Sub(t.DispatchedAt) < time.Minute
+		if !now.Before(t.NotBefore) && (t.Deadline.IsZero() || !now.After(t.Deadline)) && !again {
 			ready = append(ready, t)
 		}
 	}
@@ -289,7 +293,9 @@ func (m *Manager) stopTasks(ctx context.Context, j store.Job, tasks []store.Task
 }
 
 // dispatch gives tasks to their agents, each agent's in one request, the agents at once.
-// A task an agent took becomes dispatched; one whose agent is offline stays queued.
+// A task an agent took becomes dispatched; one whose agent is offline stays queued. The
+// attempt given is recorded as started (DispatchedAt) even when the agent's report of it
+// came first, as it often does: maxPerMinute counts starts by it.
 func (m *Manager) dispatch(ctx context.Context, j store.Job, tasks []store.Task, now time.Time) {
 	byAgent := map[string][]store.Task{}
 	for _, t := range tasks {
@@ -311,15 +317,17 @@ func (m *Manager) dispatch(ctx context.Context, j store.Job, tasks []store.Task,
 				return
 			}
 			ids := make([]string, len(ts))
+			given := make(map[string]int, len(ts)) // task ID -> attempt
 			for i, t := range ts {
-				ids[i] = t.ID
+				ids[i], given[t.ID] = t.ID, t.Attempt
 			}
 			err := m.cfg.Store.UpdateTasks(ctx, j.Org, ids, func(t *store.Task) error {
-				if t.State == linkapi.TaskQueued || t.State == linkapi.TaskDispatched {
-					t.DispatchedAt = now
-					if t.State == linkapi.TaskQueued {
-						t.Move(linkapi.TaskDispatched, "", now)
-					}
+				if t.Attempt != given[t.ID] {
+					return nil
+				}
+				t.DispatchedAt = now
+				if t.State == linkapi.TaskQueued {
+					t.Move(linkapi.TaskDispatched, "", now)
 				}
 				return nil
 			})

@@ -115,13 +115,22 @@ func (e *env) step(t *testing.T, j store.Job) store.Job {
 // report is the agent's word on a task's first attempt.
 func (e *env) report(t *testing.T, id, state string) {
 	t.Helper()
+	e.reportAttempt(t, id, 1, state)
+}
+
+func (e *env) reportAttempt(t *testing.T, id string, attempt int, state string) {
+	t.Helper()
 	now := time.Now()
-	err := e.st.PutTasks(context.Background(), e.org, e.host, []linkapi.TaskReport{{ID: id, Attempt: 1, State: state,
-		Transitions: []linkapi.Transition{{State: "accepted", At: now, Attempt: 1}, {State: state, At: now, Attempt: 1}}}})
+	err := e.st.PutTasks(context.Background(), e.org, e.host, []linkapi.TaskReport{{ID: id, Attempt: attempt, State: state,
+		Transitions: []linkapi.Transition{{State: "accepted", At: now, Attempt: attempt}, {State: state, At: now, Attempt: attempt}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestADevicesTasksGoOneAtATimeInOrder(t *testing.T) {
 	e := newEnv(t, "ACCC8E00000A", "ACCC8E00000B")
@@ -184,5 +193,71 @@ func TestAbortRuleAndWindow(t *testing.T) {
 	}
 	if got := e.agent.take(); len(got) != 0 {
 		t.Fatalf("started %v outside the window", got)
+	}
+}
+
+// A task counts as started when it is given to its agent, also when the agent's report
+// that it accepted it arrives before the answer to the dispatch, as it often does.
+func TestMaxPerMinuteCountsEveryStart(t *testing.T) {
+	e := newEnv(t, "ACCC8E00000A", "ACCC8E00000B", "ACCC8E00000C")
+	e.m.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := e.agent.RoundTrip(r)
+		given := e.agent.take()
+		for _, id := range given {
+			e.report(t, id, linkapi.TaskAccepted)
+		}
+		e.agent.mu.Lock()
+		e.agent.given = append(e.agent.given, given...)
+		e.agent.mu.Unlock()
+		return resp, err
+	})
+	j, _ := e.job(t, store.Policy{MaxInFlight: 10, MaxPerMinute: 1}, 1,
+		[2]string{"ACCC8E00000A", "restart"}, [2]string{"ACCC8E00000B", "restart"}, [2]string{"ACCC8E00000C", "restart"})
+	for range 3 {
+		e.step(t, j)
+	}
+	if got := e.agent.take(); len(got) != 1 {
+		t.Fatalf("maxPerMinute 1: %d tasks started within a minute", len(got))
+	}
+}
+
+// A retry is a start; the failed attempt's start still counts after it.
+func TestMaxPerMinuteCountsRetries(t *testing.T) {
+	e := newEnv(t, "ACCC8E00000A", "ACCC8E00000B")
+	j, _ := e.job(t, store.Policy{MaxInFlight: 10, MaxPerMinute: 1}, 2,
+		[2]string{"ACCC8E00000A", "restart"}, [2]string{"ACCC8E00000B", "restart"})
+	e.step(t, j)
+	first := e.agent.take()
+	if len(first) != 1 {
+		t.Fatalf("first step gave %v", first)
+	}
+	e.report(t, first[0], linkapi.TaskFailed) // fails at once; retried with no backoff
+	e.step(t, j)
+	if got := e.agent.take(); len(got) != 0 {
+		t.Fatalf("maxPerMinute 1: started %v within the minute of the first start", got)
+	}
+}
+
+// A task retried within the minute of its first start would make that start forgotten
+// (starts are counted by each task's last one): the retry waits, other tasks go first.
+func TestMaxPerMinuteRetryWaitsForItsFirstStartToCount(t *testing.T) {
+	e := newEnv(t, "ACCC8E00000A", "ACCC8E00000B", "ACCC8E00000C")
+	j, ids := e.job(t, store.Policy{MaxInFlight: 1, MaxPerMinute: 2}, 2,
+		[2]string{"ACCC8E00000A", "restart"}, [2]string{"ACCC8E00000B", "restart"}, [2]string{"ACCC8E00000C", "restart"})
+	var started []string
+	e.step(t, j)
+	started = append(started, e.agent.take()...)
+	e.report(t, ids["ACCC8E00000A/restart"], linkapi.TaskFailed) // retried with no backoff
+	for range 3 {
+		e.step(t, j)
+		given := e.agent.take()
+		for _, id := range given {
+			tk, _ := e.st.Task(context.Background(), e.org, id)
+			e.reportAttempt(t, id, tk.Attempt, linkapi.TaskSucceeded)
+		}
+		started = append(started, given...)
+	}
+	if len(started) != 2 {
+		t.Fatalf("maxPerMinute 2: %d starts within a minute: %v", len(started), started)
 	}
 }
