@@ -176,6 +176,9 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		switch {
 		case t.State == linkapi.TaskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
 			tasks[i], err = st.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
+				if t.State != linkapi.TaskQueued {
+					return nil // its agent reported it since this pass read it
+				}
 				t.Move(linkapi.TaskExpired, "the deadline passed before the task could start", now)
 				return nil
 			})

@@ -261,3 +261,29 @@ func TestMaxPerMinuteRetryWaitsForItsFirstStartToCount(t *testing.T) {
 		t.Fatalf("maxPerMinute 2: %d starts within a minute: %v", len(started), started)
 	}
 }
+
+// A task the relay still has as queued (the answer to its dispatch was lost after the
+// agent took it) is not moved to expired over the agent's report of success that lands
+// while the pass runs.
+func TestExpiryDoesNotOverwriteAnAgentReport(t *testing.T) {
+	e := newEnv(t, "ACCC8E00000A")
+	ctx := context.Background()
+	j, err := e.st.CreateJob(ctx, store.Job{Org: e.org, Kind: "restart", Policy: store.Policy{MaxInFlight: 1}},
+		[]store.Task{{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: "ACCC8E00000A"}, EdgeHost: e.host,
+			MaxAttempts: 1, Deadline: time.Now().Add(-time.Second)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := e.st.Tasks(ctx, e.org, store.TaskFilter{JobID: j.ID}, 10)
+	id := ts[0].ID
+	var once sync.Once
+	// advance reads the clock right after it read the job's tasks: the report lands then.
+	e.m.cfg.Now = func() time.Time {
+		once.Do(func() { e.report(t, id, linkapi.TaskSucceeded) })
+		return time.Now()
+	}
+	e.step(t, j)
+	if tk, _ := e.st.Task(ctx, e.org, id); tk.State != linkapi.TaskSucceeded {
+		t.Fatalf("the agent reported success, the relay recorded %s", tk.State)
+	}
+}
