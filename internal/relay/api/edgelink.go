@@ -34,8 +34,13 @@ var operatorVAPIX = map[string]bool{
 	"vapix/ws-data-stream":         true,
 }
 
+// adminParamGroups are the parameter groups only a device's admins may list
+// (reference/vapix.md 1.3): the agent reads the device with an admin account, so the
+// relay keeps operators out of them.
+var adminParamGroups = map[string]bool{"network": true, "system": true}
+
 // operatorMay reports whether an operator may make this VAPIX call: a path of
-// operatorVAPIX, or listing parameters with GET.
+// operatorVAPIX, or listing named parameter groups other than adminParamGroups with GET.
 func operatorMay(r *http.Request, path string) bool {
 	if operatorVAPIX[path] {
 		return true
@@ -50,13 +55,29 @@ func operatorMay(r *http.Request, path string) bool {
 	if err != nil {
 		return false
 	}
-	actions := 0
+	actions, groups := 0, 0
 	for k, vs := range q {
-		if strings.EqualFold(k, "action") {
+		switch {
+		case strings.EqualFold(k, "action"):
 			actions += len(vs)
+		case strings.EqualFold(k, "group"):
+			groups += len(vs)
 		}
 	}
-	return actions == 1 && q.Get("action") == "list"
+	if actions != 1 || q.Get("action") != "list" || groups != 1 || len(q["group"]) != 1 {
+		return false // without a group, the list is every group, admins' included
+	}
+	for _, g := range strings.Split(q.Get("group"), ",") {
+		g = strings.TrimSpace(g)
+		if len(g) >= 5 && strings.EqualFold(g[:5], "root.") {
+			g = g[5:]
+		}
+		top, _, _ := strings.Cut(g, ".")
+		if top == "" || adminParamGroups[strings.ToLower(top)] {
+			return false
+		}
+	}
+	return true
 }
 
 // streams bounds the EdgeLink requests in flight per agent.

@@ -137,17 +137,26 @@ func (ew *edgeWorld) vapix(path string) string {
 // a pair behind a ';') must not pass, whichever value the device's parser takes.
 func TestOperatorParamListIsUnambiguous(t *testing.T) {
 	ew := newEdgeWorld(t)
-	req, _ := http.NewRequest("GET", ew.vapix("axis-cgi/param.cgi?action=list&group=Brand"), nil)
-	req.Header.Set("Authorization", "Bearer "+ew.op)
-	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("operator listing parameters: %v %v", res, err)
-	} else {
+	for _, q := range []string{"action=list&group=Brand", "action=list&group=root.Image.I0,Properties.Firmware,PTZ"} {
+		req, _ := http.NewRequest("GET", ew.vapix("axis-cgi/param.cgi?"+q), nil)
+		req.Header.Set("Authorization", "Bearer "+ew.op)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
 		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("operator GET param.cgi?%s: %d, want 200", q, res.StatusCode)
+		}
 	}
 	for _, q := range []string{
 		"action=list&action=update&root.Image.I0.Appearance.Resolution=640x360",
 		"action=list&x=1;action=update&root.Image.I0.Appearance.Resolution=640x360",
 		"action=list&%61ction=remove&group=root.Image.I1",
+		"action=list",               // every group, Network and System included
+		"action=list&group=Network", // admins' groups
+		"action=list&group=Brand,root.System.BoaPort",
+		"action=list&group=Brand&Group=Network", // a second group key another parser may read
 	} {
 		req, _ := http.NewRequest("GET", ew.vapix("axis-cgi/param.cgi?"+q), nil)
 		req.Header.Set("Authorization", "Bearer "+ew.op)
