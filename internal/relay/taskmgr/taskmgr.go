@@ -129,23 +129,25 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 	}
 	now := m.cfg.Now().UTC()
 	// Failed attempts that may be retried are queued again, after the backoff.
-	for i, t := range tasks {
+	var retry []string
+	for _, t := range tasks {
 		if t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts && !j.Cancelled && !j.Aborted {
-			tasks[i], err = st.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
-				if t.State != linkapi.TaskFailed {
-					return nil
-				}
-				detail := t.Detail
-				t.Attempt++
-				// DispatchedAt stays: the failed attempt's start still counts for maxPerMinute.
-				t.NotBefore, t.CancelSent = now.Add(t.Backoff), false
-				t.Move(linkapi.TaskQueued, fmt.Sprintf("retry %d of %d after: %s", t.Attempt-1, t.MaxAttempts-1, detail), now)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
+			retry = append(retry, t.ID)
 		}
+	}
+	err = m.updateTasks(ctx, j.Org, tasks, retry, func(t *store.Task) error {
+		if t.State != linkapi.TaskFailed || t.Attempt >= t.MaxAttempts {
+			return nil
+		}
+		detail := t.Detail
+		t.Attempt++
+		// DispatchedAt stays: the failed attempt's start still counts for maxPerMinute.
+		t.NotBefore, t.CancelSent = now.Add(t.Backoff), false
+		t.Move(linkapi.TaskQueued, fmt.Sprintf("retry %d of %d after: %s", t.Attempt-1, t.MaxAttempts-1, detail), now)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	failed := 0
 	for _, t := range tasks {
@@ -172,22 +174,24 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		return m.finishIfDone(ctx, j, nil)
 	}
 	// Expired and redispatched.
-	for i, t := range tasks {
+	var expired []string
+	for _, t := range tasks {
 		switch {
 		case t.State == linkapi.TaskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
-			tasks[i], err = st.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
-				if t.State != linkapi.TaskQueued {
-					return nil // its agent reported it since this pass read it
-				}
-				t.Move(linkapi.TaskExpired, "the deadline passed before the task could start", now)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
+			expired = append(expired, t.ID)
 		case t.State == linkapi.TaskDispatched && now.Sub(t.DispatchedAt) > m.cfg.Redispatch:
 			m.dispatch(ctx, j, []store.Task{t}, now)
 		}
+	}
+	err = m.updateTasks(ctx, j.Org, tasks, expired, func(t *store.Task) error {
+		if t.State != linkapi.TaskQueued {
+			return nil // its agent reported it since this pass read it
+		}
+		t.Move(linkapi.TaskExpired, "the deadline passed before the task could start", now)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// New starts, within the policy.
 	if !inWindow(j.Policy.Window, now) || now.Before(j.NotBefore) {
@@ -238,6 +242,36 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 	return m.finishIfDone(ctx, j, tasks)
 }
 
+// updateTasks changes the tasks named by ids through fn, all in one transaction (one per
+// task costs a batch delay and a sync each: seconds per thousand tasks, which every other
+// job waits for), and puts them in tasks as they are now, without their transitions. fn
+// sees each task as stored, which an agent's report may have changed since the pass read
+// it: it must look at the task's state again.
+func (m *Manager) updateTasks(ctx context.Context, org string, tasks []store.Task, ids []string, fn func(*store.Task) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	changed := make(map[string]store.Task, len(ids))
+	err := m.cfg.Store.UpdateTasks(ctx, org, ids, func(t *store.Task) error {
+		if err := fn(t); err != nil {
+			return err
+		}
+		c := *t
+		c.Transitions = nil
+		changed[c.ID] = c
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update %d tasks: %w", len(ids), err)
+	}
+	for i, t := range tasks {
+		if c, ok := changed[t.ID]; ok {
+			tasks[i] = c
+		}
+	}
+	return nil
+}
+
 func aborts(p store.Policy, failed, total int) bool {
 	if failed == 0 || total == 0 {
 		return false
@@ -268,31 +302,33 @@ func inWindow(w *store.Window, now time.Time) bool {
 // agents to cancel what they hold.
 func (m *Manager) stopTasks(ctx context.Context, j store.Job, tasks []store.Task, why string, cancelRunning bool, now time.Time) error {
 	byAgent := map[string][]string{}
+	var queued []string
 	for _, t := range tasks {
 		switch {
 		case t.State == linkapi.TaskQueued:
-			if _, err := m.cfg.Store.UpdateTask(ctx, j.Org, t.ID, func(t *store.Task) error {
-				if t.State == linkapi.TaskQueued {
-					t.Move(linkapi.TaskCancelled, why, now)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
+			queued = append(queued, t.ID)
 		case cancelRunning && inFlight(t.State) && !t.CancelSent:
 			byAgent[t.EdgeHost] = append(byAgent[t.EdgeHost], t.ID)
 		}
 	}
+	err := m.updateTasks(ctx, j.Org, tasks, queued, func(t *store.Task) error {
+		if t.State == linkapi.TaskQueued {
+			t.Move(linkapi.TaskCancelled, why, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var sent []string
 	for agent, ids := range byAgent {
 		if err := m.call(ctx, agent, linkapi.CancelTasksPath, ids, nil); err != nil {
 			m.log.Info("cancel tasks at the agent", "agent", agent, "err", err)
 			continue // tried again next time
 		}
-		for _, id := range ids {
-			_, _ = m.cfg.Store.UpdateTask(ctx, j.Org, id, func(t *store.Task) error { t.CancelSent = true; return nil })
-		}
+		sent = append(sent, ids...)
 	}
-	return nil
+	return m.updateTasks(ctx, j.Org, tasks, sent, func(t *store.Task) error { t.CancelSent = true; return nil })
 }
 
 // dispatch gives tasks to their agents, each agent's in one request, the agents at once.

@@ -3,6 +3,7 @@ package taskmgr
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -285,5 +286,35 @@ func TestExpiryDoesNotOverwriteAnAgentReport(t *testing.T) {
 	e.step(t, j)
 	if tk, _ := e.st.Task(ctx, e.org, id); tk.State != linkapi.TaskSucceeded {
 		t.Fatalf("the agent reported success, the relay recorded %s", tk.State)
+	}
+}
+
+// Cancelling a large job is one pass of the manager, which every other job waits for: it
+// must not take a transaction (and a batch delay) per task.
+func TestCancelLargeJobIsQuick(t *testing.T) {
+	var serials []string
+	var tasks [][2]string
+	for i := range 2000 {
+		s := fmt.Sprintf("ACCC8E%06X", i)
+		serials = append(serials, s)
+		tasks = append(tasks, [2]string{s, "restart"})
+	}
+	e := newEnv(t, serials...)
+	ctx := context.Background()
+	j, _ := e.job(t, store.Policy{MaxInFlight: 1}, 1, tasks...)
+	j, err := e.st.UpdateJob(ctx, e.org, j.ID, func(j *store.Job) error { j.Cancelled = true; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	j = e.step(t, j)
+	took := time.Since(start)
+	t.Logf("cancel pass over 2000 queued tasks: %s, job %s", took, j.State)
+	// A transaction per task costs at least the store's 2 ms batch delay each: 4 s.
+	if took > 2*time.Second {
+		t.Fatalf("one pass took %s", took)
+	}
+	if j.State != store.JobCancelled {
+		t.Fatalf("job %s after the cancel pass", j.State)
 	}
 }
