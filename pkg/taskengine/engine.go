@@ -57,11 +57,20 @@ type Engine struct {
 	wake chan struct{}
 
 	mu         sync.Mutex
-	waiting    map[string]uint64             // accepted task IDs -> their order
-	unreported map[string]bool               // task IDs whose latest state is not acknowledged
-	busy       map[string]bool               // serials with a running task
-	cancels    map[string]context.CancelFunc // running task ID -> its cancel
+	waiting    map[string]uint64    // accepted task IDs -> their order
+	unreported map[string]bool      // task IDs whose latest state is not acknowledged
+	busy       map[string]bool      // serials with a running task
+	live       map[string]*liveTask // started task ID -> its runner's hold (see Cancel)
 	running    int
+}
+
+// liveTask is a task the engine started, from before its move to running until its
+// goroutine lets go of it. Cancel stops the runner through cancel and sets cancelled
+// (under Engine.mu), so that the task ends cancelled even if the engine is stopping.
+type liveTask struct {
+	attempt   int
+	cancel    context.CancelFunc
+	cancelled bool
 }
 
 // Open opens the journal. Tasks that were running when the engine last stopped go back
@@ -84,14 +93,14 @@ func Open(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, j: j, log: cfg.Logger.With("component", "taskengine"), wake: make(chan struct{}, 1),
-		waiting: map[string]uint64{}, unreported: map[string]bool{}, busy: map[string]bool{}, cancels: map[string]context.CancelFunc{}}
+		waiting: map[string]uint64{}, unreported: map[string]bool{}, busy: map[string]bool{}, live: map[string]*liveTask{}}
 	interrupted, err := j.all(func(r Record) bool { return r.State == Running })
 	if err != nil {
 		j.close()
 		return nil, err
 	}
 	for _, r := range interrupted {
-		if _, err := e.move(r.ID, r.Attempt, Accepted, "resumed after a restart", nil); err != nil {
+		if _, err := e.move(r.ID, r.Attempt, Running, Accepted, "resumed after a restart", nil); err != nil {
 			j.close()
 			return nil, err
 		}
@@ -166,17 +175,18 @@ func (e *Engine) SubmitAll(ts []Task) ([]Record, error) {
 	return out, nil
 }
 
-// Cancel cancels a task that has not ended: one waiting is cancelled at once, a running
-// one when its runner returns.
+// Cancel cancels a task that has not ended: one waiting is cancelled at once and does
+// not start, a running one when its runner returns, one whose runner stopped with the
+// engine at once (it does not resume). Cancelling an ended task does nothing.
+//
+// The journal decides between a cancel and a start that meet: the start moves the task
+// to running only from accepted, and only after registering it in e.live. So a cancel
+// that finds the task accepted keeps it from starting, and one that finds it running
+// finds its runner there, or no runner at all once the task ended or the engine stopped.
 func (e *Engine) Cancel(id string) error {
-	e.mu.Lock()
-	cancel := e.cancels[id]
-	e.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		return nil
-	}
+	moved := false
 	r, err := e.j.update(id, func(r *Record, exists bool) (bool, error) {
+		moved = false
 		if !exists {
 			return false, ErrNotFound
 		}
@@ -186,13 +196,42 @@ func (e *Engine) Cancel(id string) error {
 		r.State, r.Detail = Cancelled, "cancelled before it started"
 		r.Transitions = append(r.Transitions, Transition{State: Cancelled, At: e.cfg.Now().UTC(), Detail: r.Detail, Attempt: r.Attempt})
 		r.Reported = false
+		moved = true
 		return true, nil
 	})
-	if err == nil {
+	if err != nil {
+		return err
+	}
+	if moved {
 		e.track(r)
 		e.changed()
+		return nil
 	}
-	return err
+	if r.State != Running {
+		return nil
+	}
+	e.mu.Lock()
+	l := e.live[id]
+	if l != nil && l.attempt == r.Attempt {
+		l.cancelled = true
+	} else {
+		l = nil
+	}
+	e.mu.Unlock()
+	if l != nil {
+		l.cancel()
+		return nil
+	}
+	// No goroutine holds the task: the engine stopped while it ran, and it would resume
+	// at the next Open. (A task that ended meanwhile is not running any more: no move.)
+	moved, err = e.move(id, r.Attempt, Running, Cancelled, "cancelled while the engine was stopped", nil)
+	if err != nil {
+		return fmt.Errorf("taskengine: journal the cancel of %s: %w", id, err)
+	}
+	if moved {
+		e.changed()
+	}
+	return nil
 }
 
 // Get returns a task's record.
@@ -281,12 +320,14 @@ func (e *Engine) track(r Record) {
 	}
 }
 
-// move journals a transition of the given attempt; a record of another attempt is left
-// alone (and reported as not moved).
-func (e *Engine) move(id string, attempt int, to State, detail string, result json.RawMessage) (bool, error) {
+// move journals a transition of the given attempt from state from; a record of another
+// attempt or in another state is left alone (and reported as not moved). A record in a
+// final state thus never moves again: a task cancelled as it was starting does not run.
+func (e *Engine) move(id string, attempt int, from, to State, detail string, result json.RawMessage) (bool, error) {
 	moved := false
 	r, err := e.j.update(id, func(r *Record, exists bool) (bool, error) {
-		if !exists || r.Attempt != attempt {
+		moved = false
+		if !exists || r.Attempt != attempt || r.State != from {
 			return false, nil
 		}
 		r.State, r.Detail, r.Reported = to, detail, false
@@ -355,10 +396,13 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		// started, and only its runner can tell how far it got (an upgrade the device
 		// took is done, not expired).
 		if !r.Deadline.IsZero() && now.After(r.Deadline) && resumed == nil {
-			if _, err := e.move(r.ID, r.Attempt, Expired, "the deadline passed before the task could start", nil); err != nil {
+			moved, err := e.move(r.ID, r.Attempt, Accepted, Expired, "the deadline passed before the task could start", nil)
+			if err != nil {
 				return err
 			}
-			e.changed()
+			if moved {
+				e.changed()
+			}
 			continue
 		}
 		e.mu.Lock()
@@ -373,22 +417,28 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		e.busy[r.Serial] = true
 		e.running++
 		tctx, cancel := context.WithCancel(ctx)
-		e.cancels[r.ID] = cancel
+		l := &liveTask{attempt: r.Attempt, cancel: cancel}
+		e.live[r.ID] = l
 		e.mu.Unlock()
 		t := r.Task
 		t.Resumed = resumed
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer e.finish(r, cancel)
+			defer e.finish(r, l)
 			// Journaled here, not before the goroutine, so that tasks starting together
 			// share one transaction.
-			if _, err := e.move(r.ID, r.Attempt, Running, "", nil); err != nil {
+			moved, err := e.move(r.ID, r.Attempt, Accepted, Running, "", nil)
+			if err != nil {
 				e.log.Error("journal the start", "task", r.ID, "err", err)
 				return
 			}
+			if !moved { // cancelled (or superseded by a new attempt) since it was read
+				e.log.Debug("task left accepted before it started", "task", r.ID, "attempt", r.Attempt)
+				return
+			}
 			e.changed()
-			e.execute(tctx, ctx, t)
+			e.execute(tctx, ctx, t, l)
 		}()
 	}
 	return nil
@@ -406,11 +456,13 @@ func resumedAt(r Record) *string {
 	return last
 }
 
-func (e *Engine) finish(r Record, cancel context.CancelFunc) {
-	cancel()
+func (e *Engine) finish(r Record, l *liveTask) {
+	l.cancel()
 	e.mu.Lock()
 	delete(e.busy, r.Serial)
-	delete(e.cancels, r.ID)
+	if e.live[r.ID] == l {
+		delete(e.live, r.ID)
+	}
 	e.running--
 	e.mu.Unlock()
 	select {
@@ -419,17 +471,30 @@ func (e *Engine) finish(r Record, cancel context.CancelFunc) {
 	}
 }
 
+// release lets go of a started task whose engine is stopping and reports whether Cancel
+// got to it before. Under e.mu, so that a cancel either is seen here or finds no runner
+// and journals the cancel itself.
+func (e *Engine) release(id string, l *liveTask) (cancelled bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.live[id] == l {
+		delete(e.live, id)
+	}
+	return l.cancelled
+}
+
 // execute runs one task and journals how it ended. When the engine itself is stopping
-// (parent done) nothing is journaled: the task stays running and resumes at Open.
-func (e *Engine) execute(ctx, parent context.Context, t Task) {
+// (parent done) nothing is journaled: the task stays running and resumes at Open;
+// unless Cancel got to it first, and then it ends cancelled.
+func (e *Engine) execute(ctx, parent context.Context, t Task, l *liveTask) {
 	log := e.log.With("task", t.ID, "attempt", t.Attempt, "kind", t.Kind, "serial", t.Serial)
 	progress := func(detail string) {
-		if _, err := e.move(t.ID, t.Attempt, Running, detail, nil); err == nil {
+		if moved, err := e.move(t.ID, t.Attempt, Running, Running, detail, nil); moved && err == nil {
 			e.changed()
 		}
 	}
 	result, err := e.cfg.Runners[t.Kind].Run(ctx, t, progress)
-	if parent.Err() != nil {
+	if parent.Err() != nil && !e.release(t.ID, l) {
 		log.Info("engine stopping; the task resumes at the next start")
 		return
 	}
@@ -441,7 +506,7 @@ func (e *Engine) execute(ctx, parent context.Context, t Task) {
 	default:
 		state, detail = Failed, err.Error()
 	}
-	if _, jerr := e.move(t.ID, t.Attempt, state, detail, result); jerr != nil {
+	if _, jerr := e.move(t.ID, t.Attempt, Running, state, detail, result); jerr != nil {
 		log.Error("journal the result", "err", jerr)
 		return
 	}
