@@ -173,15 +173,21 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		}
 		return m.finishIfDone(ctx, j, nil)
 	}
-	// Expired and redispatched.
+	// Expired and redispatched: the silent tasks go in one dispatch, which makes one
+	// request per agent, all at once (one request per task, up to call's timeout each,
+	// would hold every job for as long per silent task).
 	var expired []string
+	var silent []store.Task
 	for _, t := range tasks {
 		switch {
 		case t.State == linkapi.TaskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
 			expired = append(expired, t.ID)
 		case t.State == linkapi.TaskDispatched && now.Sub(t.DispatchedAt) > m.cfg.Redispatch:
-			m.dispatch(ctx, j, []store.Task{t}, now)
+			silent = append(silent, t)
 		}
+	}
+	if len(silent) > 0 {
+		m.dispatch(ctx, j, silent, now)
 	}
 	err = m.updateTasks(ctx, j.Org, tasks, expired, func(t *store.Task) error {
 		if t.State != linkapi.TaskQueued {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -316,5 +317,35 @@ func TestCancelLargeJobIsQuick(t *testing.T) {
 	}
 	if j.State != store.JobCancelled {
 		t.Fatalf("job %s after the cancel pass", j.State)
+	}
+}
+
+// Silent tasks are given again in one request per agent: one request per task would
+// hold the manager, and every job of every organization, for as long as a slow agent
+// takes (up to call's 30 s timeout) per task.
+func TestRedispatchIsOneRequestPerAgent(t *testing.T) {
+	serials := []string{"ACCC8E00000A", "ACCC8E00000B", "ACCC8E00000C", "ACCC8E00000D", "ACCC8E00000E"}
+	var tasks [][2]string
+	for _, s := range serials {
+		tasks = append(tasks, [2]string{s, "restart"})
+	}
+	e := newEnv(t, serials...)
+	j, _ := e.job(t, store.Policy{MaxInFlight: 10}, 1, tasks...)
+	e.step(t, j) // all five dispatched; the agent then goes quiet
+	if got := e.agent.take(); len(got) != 5 {
+		t.Fatalf("first step gave %d tasks", len(got))
+	}
+	var calls atomic.Int32
+	e.m.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return e.agent.RoundTrip(r)
+	})
+	e.m.cfg.Redispatch = time.Nanosecond
+	e.step(t, j)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d requests to one agent to give it its 5 silent tasks again", n)
+	}
+	if got := e.agent.take(); len(got) != 5 {
+		t.Fatalf("gave %d of the 5 silent tasks again", len(got))
 	}
 }
