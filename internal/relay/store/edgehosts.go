@@ -82,9 +82,12 @@ func (s *Store) EdgeHosts(ctx context.Context, org string) ([]EdgeHost, error) {
 }
 
 // DeleteEdgeHost removes an edge host and its enrollment token. Its devices stay in the
-// inventory, no longer managed. The link step must also close a live link of the host
-// and refuse its certificate from then on (it looks the host up on every connect).
+// inventory, no longer managed. The tasks of running jobs that it holds or would be
+// given fail, "the edge host was deleted", so that their jobs end. The link step must
+// also close a live link of the host and refuse its certificate from then on (it looks
+// the host up on every connect).
 func (s *Store) DeleteEdgeHost(ctx context.Context, org, id string) error {
+	now := s.now().UTC()
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEdgeHosts)
 		var h EdgeHost
@@ -108,6 +111,9 @@ func (s *Store) DeleteEdgeHost(ctx context.Context, org, id string) error {
 		})
 		if err != nil {
 			return err
+		}
+		if err := failAgentTasks(tx, org, id, "the edge host was deleted", now); err != nil {
+			return fmt.Errorf("end the edge host's tasks: %w", err)
 		}
 		return b.Delete(pair(org, id))
 	})

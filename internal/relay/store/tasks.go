@@ -215,6 +215,43 @@ func (s *Store) UpdateTasks(ctx context.Context, org string, ids []string, fn fu
 	})
 }
 
+// failAgentTasks ends the tasks of org's running jobs that agentID holds or would be
+// given, when the agent is deleted: nothing would ever run, report or cancel them, and
+// their jobs would never end. They fail for good (no attempt is left: a retry would wait
+// for the agent as well), with detail as the reason.
+func failAgentTasks(tx *bolt.Tx, org, agentID, detail string, now time.Time) error {
+	var ids []string
+	jobTasks := tx.Bucket(bucketJobTasks)
+	err := scanPrefix(tx.Bucket(bucketActiveJobs), prefixOf(org), nil, func(k, _ []byte) (bool, error) {
+		job := string(k[len(org)+1:])
+		return true, scanPrefix(jobTasks, prefixOf(job), nil, func(k, _ []byte) (bool, error) {
+			ids = append(ids, string(k[len(job)+1:]))
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		t, err := getTask(tx, org, id, true)
+		if err == ErrNotFound {
+			continue
+		} else if err != nil {
+			return err
+		}
+		retry := t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts
+		if ended := linkapi.Final(t.State) && !retry; t.EdgeHost != agentID || ended {
+			continue
+		}
+		t.MaxAttempts = t.Attempt
+		t.Move(linkapi.TaskFailed, detail, now)
+		if err := putTask(tx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Task returns a task of an organization.
 func (s *Store) Task(ctx context.Context, org, id string) (Task, error) {
 	var t Task

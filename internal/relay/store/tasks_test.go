@@ -42,3 +42,48 @@ func TestLongTaskHistoryStillRecordsTheResult(t *testing.T) {
 		}
 	}
 }
+
+// Deleting an edge host ends the tasks of running jobs that it holds or would be given,
+// retries included, so that their jobs can end; other tasks are left as they are.
+func TestDeleteEdgeHostFailsItsUnfinishedTasks(t *testing.T) {
+	ctx := context.Background()
+	s, c := open(t)
+	u := must[User](t)(s.CreateUser(ctx, "a@example.com", "h"))
+	org := must[Org](t)(s.CreateOrg(ctx, "A", u.ID))
+	gone := must[EdgeHost](t)(s.CreateEdgeHost(ctx, org.ID, "gone", [32]byte{1}, c.Now().Add(time.Hour)))
+	kept := must[EdgeHost](t)(s.CreateEdgeHost(ctx, org.ID, "kept", [32]byte{2}, c.Now().Add(time.Hour)))
+	task := func(serial, host string) Task {
+		return Task{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: serial}, EdgeHost: host, MaxAttempts: 3}
+	}
+	j := must[Job](t)(s.CreateJob(ctx, Job{Org: org.ID, Kind: "restart"}, []Task{
+		task("ACCC8E000001", gone.ID), // queued
+		task("ACCC8E000002", gone.ID), // running
+		task("ACCC8E000003", gone.ID), // failed, to be retried
+		task("ACCC8E000004", gone.ID), // succeeded
+		task("ACCC8E000005", kept.ID), // running
+	}))
+	ids := map[string]string{}
+	for _, tk := range must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{JobID: j.ID}, 10)) {
+		ids[tk.Serial] = tk.ID
+	}
+	for serial, state := range map[string]string{"ACCC8E000002": linkapi.TaskRunning, "ACCC8E000003": linkapi.TaskFailed,
+		"ACCC8E000004": linkapi.TaskSucceeded, "ACCC8E000005": linkapi.TaskRunning} {
+		must[Task](t)(s.UpdateTask(ctx, org.ID, ids[serial], func(tk *Task) error { tk.Move(state, "", c.Now()); return nil }))
+	}
+	if err := s.DeleteEdgeHost(ctx, org.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	for serial, want := range map[string]string{"ACCC8E000001": linkapi.TaskFailed, "ACCC8E000002": linkapi.TaskFailed,
+		"ACCC8E000003": linkapi.TaskFailed, "ACCC8E000004": linkapi.TaskSucceeded, "ACCC8E000005": linkapi.TaskRunning} {
+		tk := must[Task](t)(s.Task(ctx, org.ID, ids[serial]))
+		ended := tk.EdgeHost == gone.ID && want == linkapi.TaskFailed
+		switch {
+		case tk.State != want:
+			t.Errorf("%s: %s, want %s", serial, tk.State, want)
+		case ended && (tk.Detail != "the edge host was deleted" || tk.Attempt != tk.MaxAttempts):
+			t.Errorf("%s: detail %q, attempt %d of %d; want the reason and no attempt left", serial, tk.Detail, tk.Attempt, tk.MaxAttempts)
+		case !ended && tk.MaxAttempts != 3:
+			t.Errorf("%s: max attempts %d, want 3", serial, tk.MaxAttempts)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
 )
 
@@ -347,5 +348,36 @@ func TestRedispatchIsOneRequestPerAgent(t *testing.T) {
 	}
 	if got := e.agent.take(); len(got) != 5 {
 		t.Fatalf("gave %d of the 5 silent tasks again", len(got))
+	}
+}
+
+// A job whose edge host was deleted ends, cancelled or not: its tasks at that host would
+// otherwise be given again, retried or waited for forever.
+func TestAJobWhoseAgentIsGoneEnds(t *testing.T) {
+	for _, cancel := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancelled=%v", cancel), func(t *testing.T) {
+			e := newEnv(t, "ACCC8E00000A", "ACCC8E00000B")
+			ctx := context.Background()
+			j, _ := e.job(t, store.Policy{MaxInFlight: 1}, 3, [2]string{"ACCC8E00000A", "restart"}, [2]string{"ACCC8E00000B", "restart"})
+			e.step(t, j) // one dispatched, one queued
+			if err := e.st.DeleteEdgeHost(ctx, e.org, e.host); err != nil {
+				t.Fatal(err)
+			}
+			e.m.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				return nil, fmt.Errorf("agent %s: %w", e.host, edgelink.ErrAgentOffline)
+			})
+			if cancel {
+				var err error
+				if j, err = e.st.UpdateJob(ctx, e.org, j.ID, func(j *store.Job) error { j.Cancelled, j.Reason = true, "test"; return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			j = e.step(t, j)
+			want := map[bool]string{false: store.JobFailed, true: store.JobCancelled}[cancel]
+			if j.State != want {
+				ts, _ := e.st.Tasks(ctx, e.org, store.TaskFilter{JobID: j.ID}, 10)
+				t.Fatalf("job %s, want %s; its first task is %s at the deleted agent", j.State, want, ts[0].State)
+			}
+		})
 	}
 }
