@@ -138,12 +138,16 @@ func checkPolicy(j store.Job) error {
 	return nil
 }
 
-// checkWindow checks a daily window's times of day.
+// checkWindow checks a daily window's times of day. A window that ends when it starts is
+// refused: it is never open, so a job held to it would neither start nor end.
 func checkWindow(field string, w *store.Window) error {
 	for name, v := range map[string]string{field + ".start": w.Start, field + ".end": w.End} {
 		if _, err := time.Parse("15:04", v); err != nil || len(v) != 5 {
 			return problem.Invalid(name, "a time of day HH:MM (UTC)")
 		}
+	}
+	if w.Start == w.End {
+		return problem.Invalid(field+".end", "must differ from start (a window that ends when it starts is never open)")
 	}
 	return nil
 }
