@@ -326,14 +326,26 @@ func (m *Manager) stopTasks(ctx context.Context, j store.Job, tasks []store.Task
 	if err != nil {
 		return err
 	}
-	var sent []string
+	// The agents at once: one that does not answer must not hold up the others.
+	var (
+		mu   sync.Mutex
+		sent []string
+		wg   sync.WaitGroup
+	)
 	for agent, ids := range byAgent {
-		if err := m.call(ctx, agent, linkapi.CancelTasksPath, ids, nil); err != nil {
-			m.log.Info("cancel tasks at the agent", "agent", agent, "err", err)
-			continue // tried again next time
-		}
-		sent = append(sent, ids...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.call(ctx, agent, linkapi.CancelTasksPath, ids, nil); err != nil {
+				m.log.Info("cancel tasks at the agent", "agent", agent, "err", err)
+				return // tried again next time
+			}
+			mu.Lock()
+			sent = append(sent, ids...)
+			mu.Unlock()
+		}()
 	}
+	wg.Wait()
 	return m.updateTasks(ctx, j.Org, tasks, sent, func(t *store.Task) error { t.CancelSent = true; return nil })
 }
 

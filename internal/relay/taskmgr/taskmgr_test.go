@@ -381,3 +381,53 @@ func TestAJobWhoseAgentIsGoneEnds(t *testing.T) {
 		})
 	}
 }
+
+// Cancelling a job asks every agent at once: an agent slow to answer holds up neither
+// the others' cancels nor the record of them.
+func TestCancelAsksTheAgentsAtOnce(t *testing.T) {
+	e := newEnv(t, "ACCC8E0000C1")
+	ctx := context.Background()
+	other, err := e.st.CreateEdgeHost(ctx, e.org, "site 2", [32]byte{2}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.ReportDevices(ctx, e.org, other.ID, []linkapi.DeviceReport{{Serial: "ACCC8E0000C2", Reachable: true}}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := e.st.CreateJob(ctx, store.Job{Org: e.org, Kind: "restart", Policy: store.Policy{MaxInFlight: 10}}, []store.Task{
+		{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: "ACCC8E0000C1"}, EdgeHost: e.host, MaxAttempts: 1},
+		{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: "ACCC8E0000C2"}, EdgeHost: other.ID, MaxAttempts: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = e.step(t, j) // both dispatched
+	if got := e.agent.take(); len(got) != 2 {
+		t.Fatalf("dispatched %v", got)
+	}
+	if j, err = e.st.UpdateJob(ctx, e.org, j.ID, func(j *store.Job) error { j.Cancelled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+
+	// Each edge host answers only once both were asked.
+	var asked atomic.Int32
+	both := make(chan struct{})
+	e.m.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if asked.Add(1) == 2 {
+			close(both)
+		}
+		select {
+		case <-both:
+		case <-time.After(5 * time.Second):
+			return nil, fmt.Errorf("the other agent was not asked while this one waited")
+		}
+		return &http.Response{StatusCode: 204, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})
+	e.step(t, j)
+	ts, _ := e.st.Tasks(ctx, e.org, store.TaskFilter{JobID: j.ID, NoTransitions: true}, 10)
+	for _, tk := range ts {
+		if !tk.CancelSent {
+			t.Errorf("task on %s: cancel not recorded as sent", tk.EdgeHost)
+		}
+	}
+}
