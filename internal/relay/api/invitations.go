@@ -40,11 +40,10 @@ func ttl(field string, seconds int64, def, maxTTL time.Duration) (time.Duration,
 	if seconds == 0 {
 		return def, nil
 	}
-	d := time.Duration(seconds) * time.Second
-	if seconds < 0 || d > maxTTL {
+	if seconds < 0 || seconds > int64(maxTTL/time.Second) {
 		return 0, problem.Invalid(field, "must be between 1 and "+strconv.FormatInt(int64(maxTTL/time.Second), 10)+" seconds")
 	}
-	return d, nil
+	return time.Duration(seconds) * time.Second, nil
 }
 
 func (a *API) createInvitation(w http.ResponseWriter, r *http.Request) error {

@@ -126,7 +126,7 @@ func (a *API) withObservability(next http.Handler) http.Handler {
 			info := infoFrom(r.Context())
 			attrs := []any{"req", info.id, "method", r.Method, "route", route, "status", sw.status,
 				"bytes", sw.bytes, "took", took.Round(time.Microsecond), "remote", r.RemoteAddr}
-			if !info.secretPath {
+			if !info.secretPath && !strings.HasPrefix(r.URL.Path, "/api/v1/invitations/") {
 				attrs = append(attrs, "path", r.URL.Path)
 			}
 			if info.principal != "" {

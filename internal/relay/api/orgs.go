@@ -134,6 +134,11 @@ func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {
+	if op, err := a.store.OperatorOrg(r.Context()); err != nil {
+		return err
+	} else if op == PrincipalFrom(r.Context()).Org {
+		return problem.New(problem.Conflict, "this organization runs the relay (its admins manage the software catalog); it cannot be deleted")
+	}
 	if err := a.store.DeleteOrg(r.Context(), PrincipalFrom(r.Context()).Org); err != nil {
 		return err
 	}

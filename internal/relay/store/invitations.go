@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -115,7 +114,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, codeHash [32]byte, userID 
 			if nu == nil {
 				return fmt.Errorf("accept invitation: no user: %w", ErrNotFound)
 			}
-			if inv.Email != "" && !strings.EqualFold(inv.Email, nu.Email) {
+			if inv.Email != "" && normEmail(inv.Email) != normEmail(nu.Email) {
 				return ErrEmailMismatch
 			}
 			var err error
@@ -123,7 +122,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, codeHash [32]byte, userID 
 				return err
 			}
 		}
-		if inv.Email != "" && !strings.EqualFold(inv.Email, u.Email) {
+		if inv.Email != "" && normEmail(inv.Email) != normEmail(u.Email) {
 			return ErrEmailMismatch
 		}
 		if tx.Bucket(bucketMembers).Get(pair(inv.Org, u.ID)) != nil {

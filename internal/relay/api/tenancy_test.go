@@ -1,0 +1,98 @@
+package api_test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+)
+
+// An invitation addressed to an existing user's e-mail must not be accepted by a new
+// account whose address only case-folds to it (U+017F LATIN SMALL LETTER LONG S folds
+// to "s" under strings.EqualFold, but strings.ToLower keeps it, so it is a new account).
+func TestInvitationEmailBindingIsNotBypassedByUnicodeFolding(t *testing.T) {
+	r, tok, org := adminSetup(t)
+	r.CreateUser(t, "sam@example.com", "sam-password")
+	var inv struct{ Code string }
+	res := r.Do(t, "POST", "/api/v1/orgs/"+org+"/invitations", tok, map[string]any{"role": "admin", "email": "sam@example.com"})
+	if res.Status != 201 {
+		t.Fatalf("invite: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &inv)
+	// The plain takeover attempt is refused (covered by TestInvitations) ...
+	checkProblem(t, r.Do(t, "POST", "/api/v1/invitations/"+inv.Code+"/accept", "", map[string]any{"email": "sam@example.com", "password": "takeover-pw"}), 409)
+	// ... but a look-alike address is a new account that passes the binding.
+	res = r.Do(t, "POST", "/api/v1/invitations/"+inv.Code+"/accept", "", map[string]any{"email": "\u017fam@example.com", "password": "takeover-pw"})
+	if res.Status != http.StatusForbidden {
+		t.Fatalf("invitation for sam@example.com accepted by \u017fam@example.com: %d %s", res.Status, res.Body)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the relay's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// The access log must never show an invitation code, also when the request does not
+// reach the route (a browser opening the link: GET -> 405; a trailing slash -> 404).
+func TestInvitationCodeNeverLogged(t *testing.T) {
+	var log syncBuffer
+	r := relaytest.Start(t, relaytest.LogTo(&log))
+	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
+	var orgs struct{ Items []struct{ ID string } }
+	r.Do(t, "GET", "/api/v1/orgs", tok, nil).JSON(t, &orgs)
+	var inv struct{ Code string }
+	r.Do(t, "POST", "/api/v1/orgs/"+orgs.Items[0].ID+"/invitations", tok, map[string]any{"role": "admin"}).JSON(t, &inv)
+	for _, c := range []struct{ method, suffix string }{{"POST", "/accept"}, {"GET", "/accept"}, {"POST", "/accept/"}} {
+		r.Do(t, c.method, "/api/v1/invitations/"+inv.Code+c.suffix, "", nil)
+	}
+	time.Sleep(50 * time.Millisecond) // the access log line is written after the answer
+	if strings.Contains(log.String(), inv.Code) {
+		for _, l := range strings.Split(log.String(), "\n") {
+			if strings.Contains(l, inv.Code) {
+				t.Errorf("invitation code in the log: %s", l)
+			}
+		}
+	}
+}
+
+// expiresIn is seconds: a value whose nanoseconds overflow int64 must be refused, not
+// wrap around to a tiny (or negative) lifetime.
+func TestExpiresInOverflowIsRefused(t *testing.T) {
+	r, tok, org := adminSetup(t)
+	for _, path := range []string{"/invitations", "/edgehosts"} {
+		body := map[string]any{"role": "viewer", "expiresIn": int64(18446744074)}
+		if path == "/edgehosts" {
+			body = map[string]any{"name": "site", "expiresIn": int64(18446744074)}
+		}
+		res := r.Do(t, "POST", "/api/v1/orgs/"+org+path, tok, body)
+		if res.Status != http.StatusBadRequest {
+			t.Errorf("POST %s expiresIn=18446744074: %d %s", path, res.Status, res.Body)
+		}
+	}
+}
+
+// The organization that runs the relay holds the only people who may manage the
+// software catalog, and nothing can name another one: deleting it must be refused.
+func TestOperatorOrgCannotBeDeleted(t *testing.T) {
+	r, tok, org := adminSetup(t)
+	res := r.Do(t, "DELETE", "/api/v1/orgs/"+org, tok, nil)
+	if res.Status != http.StatusConflict {
+		t.Errorf("delete the operator organization: %d %s", res.Status, res.Body)
+	}
+	if s := r.Do(t, "DELETE", "/api/v1/releases/rel_x", tok, nil).Status; s == http.StatusForbidden {
+		t.Errorf("the relay's admin lost the software catalog: %d", s)
+	}
+}
