@@ -178,6 +178,20 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 		if _, err := deletePrefix(hosts, prefixOf(id)); err != nil {
 			return err
 		}
+		jobs, err := deletePrefix(tx.Bucket(bucketJobs), prefixOf(id))
+		if err != nil {
+			return err
+		}
+		for _, k := range jobs {
+			if _, err := deletePrefix(tx.Bucket(bucketJobTasks), prefixOf(string(k[len(id)+1:]))); err != nil {
+				return err
+			}
+		}
+		for _, b := range [][]byte{bucketActiveJobs, bucketTasks, bucketTaskLog, bucketProfiles, bucketVMS, bucketDiscovered} {
+			if _, err := deletePrefix(tx.Bucket(b), prefixOf(id)); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket(bucketOrgs).Delete([]byte(id))
 	})
 	if err != nil {
