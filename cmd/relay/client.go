@@ -64,7 +64,10 @@ func saveLogin(l savedLogin) (string, error) {
 		return "", err
 	}
 	b, _ := json.MarshalIndent(l, "", "  ")
-	return path, os.WriteFile(path, append(b, '\n'), 0o600)
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return path, err
+	}
+	return path, os.Chmod(path, 0o600) // WriteFile keeps the mode of an existing file
 }
 
 // clientFlags are the flags of every command that talks to a running relay.
