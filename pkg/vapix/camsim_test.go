@@ -164,6 +164,23 @@ func TestParams(t *testing.T) {
 	}
 }
 
+// A value holding a newline does not make the listing of its group unreadable.
+func TestParamValueWithNewline(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	c := newClient(t, cam, camsimtest.User, camsimtest.Password)
+	ctx := ctxT(t)
+	if err := c.SetParams(ctx, map[string]string{"Image.I0.Name": "line one\nline two"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.ParamMap(ctx, "Image.I0")
+	if err != nil {
+		t.Fatalf("listing a group holding a multi-line value: %v", err)
+	}
+	if m["Image.I0.Name"] != "line one\nline two" || m["Image.I0.Appearance.Resolution"] == "" {
+		t.Fatalf("Image.I0 = %q", m)
+	}
+}
+
 func TestFirmwareUpgradeAfterReboot(t *testing.T) {
 	dir := t.TempDir()
 	fleet := camsimtest.Start(t, 1, camsimtest.WithState(dir))

@@ -89,17 +89,24 @@ type ParamGroupError struct {
 }
 
 // ParseParams reads an action=list reply: Name=value lines, values raw; "# Error:" lines
-// name groups the device does not have. Blank lines and CRLF endings are accepted.
+// name groups the device does not have. Blank lines and CRLF endings are accepted. Values
+// are printed raw, newlines included, so a line that is not Name=value continues the
+// value before it (with the blank lines between them).
 func ParseParams(text string) ([]Param, []ParamGroupError, error) {
 	var params []Param
 	var errs []ParamGroupError
+	blanks := 0      // blank lines since the last one, part of a value if one continues it
+	inValue := false // the line before was a value, which the next may continue
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if line == "" {
+			blanks++
 			continue
 		}
+		prevBlanks := blanks
+		blanks = 0
 		if msg, ok := strings.CutPrefix(line, "# Error:"); ok {
 			msg = strings.TrimSpace(msg)
 			g := ""
@@ -109,13 +116,20 @@ func ParseParams(text string) ([]Param, []ParamGroupError, error) {
 				}
 			}
 			errs = append(errs, ParamGroupError{Group: g, Message: msg})
+			inValue = false
 			continue
 		}
 		name, value, ok := strings.Cut(line, "=")
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return nil, nil, fmt.Errorf("%w: param.cgi line %q", ErrMalformed, line)
+			if !inValue {
+				return nil, nil, fmt.Errorf("%w: param.cgi line %q", ErrMalformed, line)
+			}
+			last := &params[len(params)-1]
+			last.Value += strings.Repeat("\n", prevBlanks+1) + line
+			continue
 		}
 		params = append(params, Param{Name: name, Value: value})
+		inValue = true
 	}
 	if err := sc.Err(); err != nil {
 		return nil, nil, fmt.Errorf("%w: param.cgi: %v", ErrMalformed, err)

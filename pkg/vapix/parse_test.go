@@ -2,6 +2,7 @@ package vapix
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,25 @@ func TestParseParams(t *testing.T) {
 	}
 	if _, _, err := ParseParams("no equals sign here\n"); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("malformed line: %v", err)
+	}
+}
+
+// Values are printed raw: one holding newlines spans lines, which belong to it rather
+// than spoiling the whole listing.
+func TestParseParamsMultiLineValue(t *testing.T) {
+	text := "Image.I0.Name=line one\nline two\n\nline four\nImage.I0.Enabled=yes\n\n" +
+		"# Error: Error -1 getting param in group 'X.Y'\nHTTPS.Enabled=yes\r\nsecond line\r\n"
+	params, missing, err := ParseParams(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Param{{"Image.I0.Name", "line one\nline two\n\nline four"}, {"Image.I0.Enabled", "yes"}, {"HTTPS.Enabled", "yes\nsecond line"}}
+	if !slices.Equal(params, want) || len(missing) != 1 {
+		t.Fatalf("params = %q, missing = %+v", params, missing)
+	}
+	// A line after an error line has no value to continue.
+	if _, _, err := ParseParams("A.B=1\n# Error: Error -1 getting param in group 'X'\nstray\n"); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("stray line after an error line: %v", err)
 	}
 }
 
