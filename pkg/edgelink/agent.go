@@ -353,7 +353,7 @@ func (a *Agent) connectAndServe(ctx context.Context) (time.Duration, error) {
 	a.sess = nil
 	a.connected = make(chan struct{})
 	a.mu.Unlock()
-	a.setState(func(s *Status) { s.ConnectedAt = time.Time{} })
+	a.setState(func(s *Status) { s.State, s.ConnectedAt = StateBackoff, time.Time{} })
 
 	graceCtx, graceCancel := context.WithTimeout(context.Background(), handlerGrace)
 	if err := srv.Shutdown(graceCtx); err != nil {

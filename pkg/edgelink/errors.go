@@ -25,6 +25,10 @@ var ErrLinkLost = errors.New("edgelink: link lost")
 // already given up on.
 var ErrReplaced = errors.New("edgelink: replaced by a newer session of the same agent")
 
+// ErrRevoked ends the relay-side session of an agent that was deleted (see
+// [Relay.Disconnect]).
+var ErrRevoked = errors.New("edgelink: the agent was deleted")
+
 // ErrRelayClosed is returned by [Relay.Accept] after [Relay.Close], and ends the sessions
 // that were open when Close was called.
 var ErrRelayClosed = errors.New("edgelink: relay closed")

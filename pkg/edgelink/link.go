@@ -71,6 +71,9 @@ const (
 const (
 	// CloseReplaced: the relay closes an older session of an agent that connected again.
 	CloseReplaced = 4000
+	// CloseRevoked: the relay ends the session of an agent that was deleted; it will
+	// not be admitted again.
+	CloseRevoked = 4001
 )
 
 // agentIDPattern is the shape of agent IDs: the same as the relay's certificate
@@ -375,6 +378,7 @@ func (c *watchConn) Read(p []byte) (int, error) {
 		var ne net.Error
 		if c.idle > 0 && (errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
 			err = fmt.Errorf("%w (%v)", ErrIdleTimeout, c.idle)
+			c.setCloseCode(websocket.CloseGoingAway) // yamux closes the conn before serve can say why
 		}
 		c.fail(err)
 	}

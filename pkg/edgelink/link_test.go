@@ -192,6 +192,7 @@ func TestProtocolDoc(t *testing.T) {
 		"MaxFrame":                 fmt.Sprint(MaxFrame),
 		"AgentHostSuffix":          AgentHostSuffix,
 		"CloseReplaced":            fmt.Sprint(CloseReplaced),
+		"CloseRevoked":             fmt.Sprint(CloseRevoked),
 		"DefaultBackoffMin":        DefaultBackoffMin.String(),
 		"DefaultBackoffMax":        DefaultBackoffMax.String(),
 	}

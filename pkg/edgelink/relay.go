@@ -268,7 +268,7 @@ func (r *Relay) serve(ctx context.Context, agentID string, conn net.Conn) error 
 	r.detach(s, reason)
 	log.Info("agent disconnected", "after", time.Since(s.start).Round(time.Millisecond), "reason", reasonText(reason))
 
-	if ctx.Err() != nil && !errors.Is(reason, ErrReplaced) && !errors.Is(reason, ErrRelayClosed) {
+	if ctx.Err() != nil && !errors.Is(reason, ErrReplaced) && !errors.Is(reason, ErrRelayClosed) && !errors.Is(reason, ErrRevoked) {
 		return nil // the caller stopped it: a clean stop
 	}
 	if reason != nil {
@@ -281,6 +281,8 @@ func closeCodeFor(cause error) int {
 	switch {
 	case errors.Is(cause, ErrReplaced):
 		return CloseReplaced
+	case errors.Is(cause, ErrRevoked):
+		return CloseRevoked
 	default:
 		return websocket.CloseGoingAway
 	}
@@ -424,6 +426,19 @@ func (a *agentEntry) status(id string) AgentStatus {
 		st.Streams = a.cur.ymx.NumStreams()
 	}
 	return st
+}
+
+// Disconnect ends agentID's session, if it has one, with ErrRevoked (close code
+// CloseRevoked): the agent was deleted, and the certificate that admitted it no longer
+// does. It reports whether there was a session to end.
+func (r *Relay) Disconnect(agentID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a := r.agents[agentID]; a != nil && a.cur != nil {
+		a.cur.cancel(ErrRevoked)
+		return true
+	}
+	return false
 }
 
 // Close ends every session, waits until every Accept has returned, and makes later
