@@ -43,6 +43,12 @@ type Config struct {
 	// Agents reaches agents over their links (edgelink.Relay.Transport): requests to
 	// http://<agentID>.agent/... nil: calls that need an agent answer 503.
 	Agents http.RoundTripper
+	// Links ends the live links of agents that are deleted (an edge host, a device
+	// with its own agent, an organization); nil: there are none to end.
+	Links interface {
+		Disconnect(agentID string)
+		DisconnectOrg(org string)
+	}
 	// Releases is the software catalog; nil: release routes answer 503.
 	Releases *releases.Catalog
 	// Tasks is told when there is work for the task manager (a job created or cancelled).

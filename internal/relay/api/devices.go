@@ -277,6 +277,9 @@ func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.DeleteDevice(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("serial")); err != nil {
 		return err
 	}
+	if a.cfg.Links != nil { // the device's own agent, if it has one
+		a.cfg.Links.Disconnect(store.DeviceAgentID(strings.ToUpper(r.PathValue("serial"))))
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

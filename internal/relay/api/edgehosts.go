@@ -79,6 +79,9 @@ func (a *API) deleteEdgeHost(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.DeleteEdgeHost(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("id")); err != nil {
 		return err
 	}
+	if a.cfg.Links != nil {
+		a.cfg.Links.Disconnect(r.PathValue("id"))
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -142,6 +142,9 @@ func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.DeleteOrg(r.Context(), PrincipalFrom(r.Context()).Org); err != nil {
 		return err
 	}
+	if a.cfg.Links != nil {
+		a.cfg.Links.DisconnectOrg(PrincipalFrom(r.Context()).Org)
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

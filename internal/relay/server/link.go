@@ -86,11 +86,16 @@ func (l *agentLinks) onEvent(ev edgelink.Event) {
 	}
 }
 
-// agentOrg is the organization of the agent making the request.
+// agentOrg is the organization of the agent making the request; not ok for an agent
+// deleted since its link came up (the API ends such links, but one whose handshake was
+// under way as it was deleted may have slipped through).
 func (l *agentLinks) agentOrg(r *http.Request) (agentID, org string, ok bool) {
 	agentID, _ = edgelink.AgentID(r.Context())
 	o, ok := l.orgs.Load(agentID)
 	if !ok {
+		return agentID, "", false
+	}
+	if err := l.st.CheckAgent(r.Context(), o.(string), agentID); err != nil {
 		return agentID, "", false
 	}
 	return agentID, o.(string), true
@@ -238,6 +243,10 @@ func (l *agentLinks) wakeTasks() {
 
 // artifact streams a release file to an agent (the agent checks its hash and signature).
 func (l *agentLinks) artifact(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := l.agentOrg(r); !ok {
+		http.Error(w, "unknown agent", http.StatusForbidden)
+		return
+	}
 	if l.releases == nil {
 		http.Error(w, "no software catalog", http.StatusNotFound)
 		return
@@ -301,6 +310,19 @@ func (l *agentLinks) releaseKey(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-pem-file")
 	_, _ = w.Write(l.releases.PublicKeyPEM())
+}
+
+// Disconnect ends the link of an agent that was deleted.
+func (l *agentLinks) Disconnect(agentID string) { l.relay.Disconnect(agentID) }
+
+// DisconnectOrg ends the links of every agent of a deleted organization.
+func (l *agentLinks) DisconnectOrg(org string) {
+	l.orgs.Range(func(id, o any) bool {
+		if o == org {
+			l.relay.Disconnect(id.(string))
+		}
+		return true
+	})
 }
 
 // close ends every link (agents reconnect to the next relay) and waits for them.

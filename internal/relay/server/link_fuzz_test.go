@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
@@ -52,8 +53,12 @@ func startLinkSession(t testing.TB) *linkSession {
 	}
 	u, _ := st.CreateUser(ctx, "a@example.com", "h")
 	org, _ := st.CreateOrg(ctx, "A", u.ID)
-	h, err := st.CreateEdgeHost(ctx, org.ID, "site", [32]byte{1}, time.Now().Add(time.Hour))
+	token, hash := auth.NewSecret(auth.PrefixEnrollmentToken)
+	h, err := st.CreateEdgeHost(ctx, org.ID, "site", hash, time.Now().Add(time.Hour))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ConsumeEnrollmentToken(ctx, token); err != nil { // enrolled: the relay serves it
 		t.Fatal(err)
 	}
 	l, err := newAgentLinks(ctx, st, slog.New(slog.DiscardHandler))

@@ -153,7 +153,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	links.releases, links.wake, links.enforce = cat, mgr.Wake, mgr.Enforce
 	auditLog := audit.New(st, s.log)
 	a, err := api.New(api.Config{
-		AgentLink: links.handler(), Agents: links.relay.Transport(), Catalog: models, Releases: cat, Tasks: mgr, Audit: auditLog,
+		AgentLink: links.handler(), Agents: links.relay.Transport(), Links: links, Catalog: models, Releases: cat, Tasks: mgr, Audit: auditLog,
 		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
 		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL,
 	})
