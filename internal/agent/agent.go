@@ -210,11 +210,17 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 	}
 }
 
+// Bounds of the work of one report: each call to the relay, and reading the devices'
+// state. Each call has its own, so that a slow inventory leaves the report sent after it
+// the time it needs.
+const (
+	relayCallTimeout = 60 * time.Second
+	inventoryTimeout = 60 * time.Second
+)
+
 // syncRelay brings the relay up to date: an edge host first takes the relay's configuration
 // of its devices, then reports their state (full), its discoveries and its tasks.
 func syncRelay(ctx context.Context, cfg Config, hc *http.Client, full bool) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
 	f := cfg.Fleet
 	if f != nil && full {
 		var configs []linkapi.DeviceConfig
@@ -255,13 +261,18 @@ func syncRelay(ctx context.Context, cfg Config, hc *http.Client, full bool) erro
 	return f.TasksReported(tasks)
 }
 
-// call makes one JSON request to the relay over the link.
+// call makes one JSON request to the relay over the link, bounded by relayCallTimeout.
 func call(ctx context.Context, hc *http.Client, method, path string, in, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, relayCallTimeout)
+	defer cancel()
 	return linkapi.Call(ctx, hc, method, "http://relay"+path, in, out)
 }
 
+// report reads the devices' state (within inventoryTimeout) and sends it.
 func report(ctx context.Context, cfg Config, hc *http.Client) error {
-	devices, err := cfg.Inventory(ctx)
+	pollCtx, cancel := context.WithTimeout(ctx, inventoryTimeout)
+	devices, err := cfg.Inventory(pollCtx)
+	cancel()
 	if err != nil {
 		return err
 	}

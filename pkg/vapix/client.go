@@ -27,8 +27,9 @@ type Config struct {
 	User, Password string
 	// Transport carries the requests (default: a tuned *http.Transport of its own).
 	Transport http.RoundTripper
-	// Timeout bounds each call whose context has no deadline (default 30s). Uploads are
-	// bounded by their context only.
+	// Timeout bounds each call (default 30s); a deadline of the call's context that comes
+	// sooner wins. Streamed uploads (firmware, applications) are bounded by their context
+	// only.
 	Timeout time.Duration
 	// Logger receives debug logs (default: discarded).
 	Logger *slog.Logger
@@ -121,12 +122,24 @@ func (c *Client) url(path string, q url.Values) string {
 	return u.String()
 }
 
-// withTimeout applies the default timeout to a context without a deadline.
+// withTimeout bounds one call by the client's timeout, or by the context's deadline when
+// that comes sooner: a caller's deadline is a budget for all its calls, not a licence
+// for one device that never answers to spend it. A call the device is asked to hold
+// (withWait) gets that long more.
 func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
+	d := c.timeout
+	if w, ok := ctx.Value(waitKey{}).(time.Duration); ok && w > 0 {
+		d += w
 	}
-	return context.WithTimeout(ctx, c.timeout)
+	return context.WithTimeout(ctx, d)
+}
+
+// waitKey marks a context whose call the device holds up to that long before answering.
+type waitKey struct{}
+
+// withWait marks ctx for a call the device may hold for up to wait before answering.
+func withWait(ctx context.Context, wait time.Duration) context.Context {
+	return context.WithValue(ctx, waitKey{}, wait)
 }
 
 // maxReply bounds replies read into memory (snapshots excepted, which have their own).

@@ -100,6 +100,7 @@ func (c *Client) SystemReady(ctx context.Context, timeout time.Duration) (System
 	var params any
 	if timeout > 0 {
 		params = map[string]int{"timeout": int(timeout.Seconds())}
+		ctx = withWait(ctx, timeout)
 	}
 	var d struct {
 		SystemReady string `json:"systemready"`
