@@ -6,6 +6,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -220,11 +221,11 @@ func (m *Manager) ApplyConfig(configs []linkapi.DeviceConfig) {
 }
 
 // client is a VAPIX client with the agent's account on d at addr, reused while the
-// address stays.
+// address and the account (name and password) stay.
 func (m *Manager) client(d devstore.Device, addr string) (*vapix.Client, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c, ok := m.clients[d.Serial]; ok && c.addr == addr && c.user == d.User {
+	if c, ok := m.clients[d.Serial]; ok && c.addr == addr && c.user == d.User && bytes.Equal(c.sealed, d.SealedPassword) {
 		return c.c, nil
 	}
 	pass, err := m.cfg.Store.Password(d)
@@ -238,7 +239,7 @@ func (m *Manager) client(d devstore.Device, addr string) (*vapix.Client, error) 
 	if old, ok := m.clients[d.Serial]; ok {
 		old.c.CloseIdleConnections()
 	}
-	m.clients[d.Serial] = deviceClient{c: c, addr: addr, user: d.User}
+	m.clients[d.Serial] = deviceClient{c: c, addr: addr, user: d.User, sealed: d.SealedPassword}
 	return c, nil
 }
 
@@ -246,4 +247,5 @@ func (m *Manager) client(d devstore.Device, addr string) (*vapix.Client, error) 
 type deviceClient struct {
 	c          *vapix.Client
 	addr, user string
+	sealed     []byte // the password, as stored: a new one is sealed anew
 }
