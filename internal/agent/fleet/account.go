@@ -2,42 +2,128 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/runners"
+	"github.com/opencamcloud/camcloud/internal/taskkind"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
 // TakeOver makes the agent's own admin account (rec.User) on the device at rec.Address
-// with the device's admin account (admin), stores rec with the new password sealed
-// before the device learns it (so a crash in between loses nothing), checks that the
-// account works, and starts the device's managed time then (clock now): admin logins
-// before that moment were the take-over's own, not drift. An account of that name that exists
-// already (an earlier take-over) gets the new password.
+// with the device's admin account (admin), or gives it a new password when it exists
+// already (an earlier take-over), and stores rec with that password once the device
+// takes it; the device's managed time starts then (clock now): admin logins before that
+// moment were the take-over's own, not drift.
+//
+// Nothing of a take-over that fails stays: a device the store did not have is not
+// stored (it is not managed), and one it had keeps its record and working password. For
+// the latter the new password is held pending (sealed) before the device learns it, so
+// that when the device took it but the agent could not record so (a lost answer, a
+// crash) the agent still reaches the device: polls try the pending password once the
+// current one is refused (Manager.settlePending).
 func TakeOver(ctx context.Context, st *devstore.Store, admin *vapix.Client, rec devstore.Device, timeout time.Duration, now func() time.Time) (devstore.Device, error) {
-	pass := runners.NewPassword()
-	if err := st.PutDevice(rec, pass); err != nil {
+	old, err := st.Device(rec.Serial)
+	if err != nil && !errors.Is(err, devstore.ErrNotFound) {
 		return rec, fmt.Errorf("store: %w", err)
 	}
-	err := admin.AddUser(ctx, rec.User, pass, vapix.RoleAdmin, "camcloud agent")
-	if err != nil {
-		err = admin.UpdateUser(ctx, rec.User, pass, vapix.RoleAdmin)
+	// The pending password is for the account the record has: a take-over that makes an
+	// account of another name leaves the one the agent has alone.
+	pending := err == nil && old.User == rec.User
+	pass := runners.NewPassword()
+	if pending {
+		if err := st.SetPassword(rec.Serial, pass, true); err != nil {
+			return rec, fmt.Errorf("store: %w", err)
+		}
 	}
-	if err != nil {
-		return rec, fmt.Errorf("create the agent's account on %s: %w", rec.Serial, err)
+	setErr := admin.AddUser(ctx, rec.User, pass, vapix.RoleAdmin, "camcloud agent")
+	if setErr != nil {
+		setErr = admin.UpdateUser(ctx, rec.User, pass, vapix.RoleAdmin)
 	}
-	c, err := vapix.New(vapix.Config{BaseURL: "http://" + rec.Address, User: rec.User, Password: pass, Timeout: timeout})
+	// Whatever the answer, the device says whether it takes the new password.
+	name, whoErr := whoIs(ctx, rec, pass, timeout)
+	if whoErr == nil && name == rec.User {
+		rec.SealedPending, rec.ManagedSince = nil, now().UTC()
+		if err := st.PutDevice(rec, pass); err != nil {
+			return rec, fmt.Errorf("store: %w", err)
+		}
+		return st.Device(rec.Serial)
+	}
+	if pending && (whoErr == nil || errors.Is(whoErr, vapix.ErrUnauthorized)) {
+		// Refused: the new password is dropped if the device still takes the current one;
+		// else both are kept, for the next poll to settle.
+		at := old
+		at.Address = rec.Address
+		if current, err := st.Password(old); err == nil {
+			if name, err := whoIs(ctx, at, current, timeout); err == nil && name == old.User {
+				if err := st.SetPassword(rec.Serial, current, false); err != nil {
+					return rec, fmt.Errorf("store: %w", err)
+				}
+			}
+		}
+	}
+	if setErr != nil {
+		return rec, fmt.Errorf("create the agent's account on %s: %w", rec.Serial, setErr)
+	}
+	return rec, fmt.Errorf("the agent's new account on %s does not work: %v", rec.Serial, whoErr)
+}
+
+// whoIs asks the device at d.Address which account user d.User with password is.
+func whoIs(ctx context.Context, d devstore.Device, password string, timeout time.Duration) (string, error) {
+	c, err := vapix.New(vapix.Config{BaseURL: "http://" + d.Address, User: d.User, Password: password, Timeout: timeout})
 	if err != nil {
-		return rec, err
+		return "", err
 	}
 	defer c.CloseIdleConnections()
-	if name, _, err := c.WhoAmI(ctx); err != nil || name != rec.User {
-		return rec, fmt.Errorf("the agent's new account on %s does not work: %v", rec.Serial, err)
+	name, _, err := c.WhoAmI(ctx)
+	return name, err
+}
+
+// settlePending makes the pending password of the agent's account on d current when the
+// device refuses the current one and takes the pending one: a new password (a take-over,
+// a rotation) the device took but the agent could not record as taken. It reports
+// whether it did, with the record then stored. A rotation under way is left to settle
+// its own password.
+func (m *Manager) settlePending(ctx context.Context, d devstore.Device, addr string, log *slog.Logger) (devstore.Device, bool) {
+	if len(d.SealedPending) == 0 || m.rotating(d.Serial) {
+		return d, false
 	}
-	if err := st.UpdateDevice(rec.Serial, func(r *devstore.Device) { r.ManagedSince = now().UTC() }); err != nil {
-		return rec, fmt.Errorf("store: %w", err)
+	pending, err := m.cfg.Store.Pending(d)
+	if err != nil {
+		log.Warn("device credentials", "err", err)
+		return d, false
 	}
-	return st.Device(rec.Serial)
+	at := d
+	at.Address = addr
+	if name, err := whoIs(ctx, at, pending, m.cfg.Timeout); err != nil || name != d.User {
+		return d, false
+	}
+	if err := m.SetPassword(d.Serial, pending, false); err != nil {
+		log.Warn("store the password the device takes", "err", err)
+		return d, false
+	}
+	log.Info("the device takes the new password of the agent's account: now the current one")
+	nd, err := m.cfg.Store.Device(d.Serial)
+	return nd, err == nil
+}
+
+// rotating reports whether a task that rotates the password of the agent's account on
+// the device is under way.
+func (m *Manager) rotating(serial string) bool {
+	if m.engine == nil {
+		return false
+	}
+	recs, err := m.engine.List()
+	if err != nil {
+		return true // cannot tell: leave it to the rotation
+	}
+	for _, r := range recs {
+		if r.Serial == serial && r.Kind == taskkind.RotateAccount && !r.State.Final() {
+			return true
+		}
+	}
+	return false
 }

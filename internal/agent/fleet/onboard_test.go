@@ -2,10 +2,15 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/agent/runners"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
@@ -26,5 +31,98 @@ func TestReonboardedDeviceIsPolledWithNewPassword(t *testing.T) {
 	}
 	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
 		t.Fatal("after re-onboarding the device is polled with the old password: unreachable")
+	}
+}
+
+// operatorOnly adds an operator account to the camera: onboarding with it reaches the
+// camera but cannot make the agent's account.
+func operatorOnly(t *testing.T, cam *camsim.Camera) (user, pass string) {
+	t.Helper()
+	root, err := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.CloseIdleConnections()
+	if err := root.AddUser(context.Background(), "op", "op-pass", vapix.RoleOperator, ""); err != nil {
+		t.Fatal(err)
+	}
+	return "op", "op-pass"
+}
+
+// An onboarding that fails at making the agent's account (the credentials given are an
+// operator's) leaves the device unmanaged: not in the store, not in the inventory the
+// relay gets (which would make it managed there), not marked onboarded.
+func TestFailedOnboardingLeavesNoManagedDevice(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	user, pass := operatorOnly(t, cam)
+	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
+	serial := cam.Info().Serial
+	if tk := onboardAndWait(t, m, st, serial, user, pass); tk.State != linkapi.TaskFailed {
+		t.Fatalf("onboarding with an operator account: %s %s", tk.State, tk.Detail)
+	}
+	if d, err := st.Device(serial); !errors.Is(err, devstore.ErrNotFound) {
+		t.Errorf("failed onboarding left the device in the store (mode %q, err %v)", d.Mode, err)
+	}
+	if inv, _ := m.Inventory(context.Background()); len(inv) != 0 {
+		t.Errorf("the inventory lists %d device(s) whose onboarding failed", len(inv))
+	}
+	for _, d := range m.Discovered() {
+		if d.Onboarded {
+			t.Errorf("discovered device %s is marked onboarded", d.Serial)
+		}
+	}
+}
+
+// A failed re-onboarding keeps the password that works on the device, with no pending
+// one left behind.
+func TestFailedReonboardingKeepsWorkingPassword(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	user, pass := operatorOnly(t, cam)
+	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
+	serial := cam.Info().Serial
+	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
+	}
+	if tk := onboardAndWait(t, m, st, serial, user, pass); tk.State != linkapi.TaskFailed {
+		t.Fatalf("re-onboarding with an operator account: %s %s", tk.State, tk.Detail)
+	}
+	m.mu.Lock()
+	clear(m.clients) // as after a restart of the agent
+	m.mu.Unlock()
+	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
+		t.Fatal("after a failed re-onboarding the agent's stored password no longer works: device lost")
+	}
+	if _, pending, err := m.Passwords(serial); err != nil || pending != "" {
+		t.Errorf("pending password left after a failed re-onboarding: %q, %v", pending, err)
+	}
+}
+
+// A new password the device took but the agent did not record as taken (it died in
+// between) is held pending; the next poll finds the current one refused, tries the
+// pending one and makes it current.
+func TestPendingPasswordTheDeviceTookIsUsed(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
+	serial := cam.Info().Serial
+	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
+	}
+	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
+		t.Fatal("not reachable after onboarding")
+	}
+	next := runners.NewPassword()
+	if err := st.SetPassword(serial, next, true); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
+	defer root.CloseIdleConnections()
+	if err := root.UpdateUser(context.Background(), "camcloud", next, ""); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
+		t.Fatal("the device took the pending password, and the agent no longer reaches it")
+	}
+	if current, pending, err := m.Passwords(serial); err != nil || current != next || pending != "" {
+		t.Errorf("after the poll: current is the new password %v, pending %q, %v", current == next, pending, err)
 	}
 }

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
 // Inventory polls every managed device (at most Config.Concurrency at once) and reports
@@ -61,6 +63,16 @@ func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceRep
 		return rep
 	}
 	info, err := c.DeviceInfo(ctx)
+	if errors.Is(err, vapix.ErrUnauthorized) {
+		if nd, ok := m.settlePending(ctx, d, addr, log); ok {
+			d = nd
+			if c, err = m.client(d, addr); err != nil {
+				log.Warn("device client", "err", err)
+				return rep
+			}
+			info, err = c.DeviceInfo(ctx)
+		}
+	}
 	if err != nil {
 		log.Debug("device unreachable", "err", err)
 		return rep
