@@ -25,6 +25,9 @@ type InstalledApp struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	Running bool   `json:"running"`
+	// Bundled marks an application that comes with AXIS OS (list.cgi Bundled="Yes", e.g.
+	// vmd on 12.x): part of the OS, never drift nor something to remove.
+	Bundled bool `json:"bundled,omitempty"`
 }
 
 // Login is an admin login session seen in the device's log.
@@ -81,7 +84,7 @@ func Diff(p Profile, s State) []Change {
 		}
 	}
 	for _, a := range s.Apps {
-		if !p.requires(a.Name) {
+		if !a.Bundled && !p.requires(a.Name) {
 			out = append(out, Change{Kind: "app-remove", Target: a.Name, Have: a.Version})
 		}
 	}
@@ -122,7 +125,8 @@ type Drift struct {
 
 // DriftOf lists the drift of a device in state s from profile p: its OS off the profile's
 // track (or off every supported track when the profile names none), an application the
-// profile does not list, or a login session of another admin account.
+// profile does not list (other than one bundled with AXIS OS), or a login session of
+// another admin account.
 func DriftOf(p Profile, s State) []Drift {
 	var out []Drift
 	if s.OSVersion != "" {
@@ -135,7 +139,7 @@ func DriftOf(p Profile, s State) []Drift {
 		}
 	}
 	for _, a := range s.Apps {
-		if !p.requires(a.Name) {
+		if !a.Bundled && !p.requires(a.Name) {
 			out = append(out, Drift{Cause: DriftUnexpectedApp, Detail: fmt.Sprintf("application %s %s is not in profile %s", a.Name, a.Version, p.Name)})
 		}
 	}

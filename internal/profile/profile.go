@@ -21,7 +21,7 @@ type Profile struct {
 	// OSVersion, when set, is the exact version the device should run (within OSTrack).
 	OSVersion string `json:"osVersion,omitempty"`
 	// Apps are the ACAP applications the device must have; any other installed
-	// application is drift.
+	// application, except those bundled with AXIS OS, is drift.
 	Apps []App `json:"apps,omitempty"`
 	// Params are parameter values (names without "root."), e.g. "Image.I0.Appearance.Resolution".
 	Params map[string]string `json:"params,omitempty"`

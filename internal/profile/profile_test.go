@@ -96,3 +96,20 @@ func TestDriftOf(t *testing.T) {
 		t.Errorf("an LTS version drifts from a profile without a track: %v", d)
 	}
 }
+
+// An application bundled with AXIS OS (vmd on 12.x) is part of the OS: not drift, not a
+// difference to remove; one the profile lists is still checked like any other.
+func TestBundledApps(t *testing.T) {
+	vmd := InstalledApp{Name: "vmd", Version: "4.4-5", Bundled: true}
+	s := State{OSVersion: "12.11.77", Apps: []InstalledApp{vmd}}
+	if d := DriftOf(Profile{Name: "default", Default: true}, s); len(d) != 0 {
+		t.Errorf("drift on a camera as shipped: %v", d)
+	}
+	if d := Diff(Profile{Name: "default"}, s); len(d) != 0 {
+		t.Errorf("differences on a camera as shipped: %v", d)
+	}
+	want := Profile{Name: "motion", Apps: []App{{Name: "vmd", Running: true}}}
+	if d := Diff(want, s); len(d) != 1 || d[0].String() != "app-start vmd" {
+		t.Errorf("a bundled app the profile wants running: %v", d)
+	}
+}

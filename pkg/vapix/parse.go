@@ -188,6 +188,9 @@ type App struct {
 	} `xml:"CompatibleOsVersions>VersionRange"`
 }
 
+// IsBundled reports whether the application comes with AXIS OS (Bundled="Yes", 12.x).
+func (a App) IsBundled() bool { return strings.EqualFold(a.Bundled, "Yes") }
+
 // ParseAppList reads list.cgi's XML.
 func ParseAppList(b []byte) ([]App, error) {
 	var r struct {

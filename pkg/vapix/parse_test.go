@@ -79,7 +79,7 @@ func TestParseAppList(t *testing.T) {
 		t.Fatalf("%+v, %v", apps, err)
 	}
 	a := apps[0]
-	if a.Name != "vmd" || a.Status != "Running" || a.SignatureStatus != "Signed" || len(a.Resources) != 1 || a.CompatibleOSVersions[0].Min != "12.10" {
+	if a.Name != "vmd" || a.Status != "Running" || a.SignatureStatus != "Signed" || len(a.Resources) != 1 || a.CompatibleOSVersions[0].Min != "12.10" || !a.IsBundled() {
 		t.Fatalf("app %+v", a)
 	}
 	if apps, err := ParseAppList([]byte("<reply result=\"ok\">\n</reply>")); err != nil || len(apps) != 0 {

@@ -84,7 +84,8 @@ func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceRep
 		log.Warn("list applications", "err", err)
 	}
 	for _, a := range apps {
-		st.Apps = append(st.Apps, profile.InstalledApp{Name: a.Name, Version: a.Version, Running: strings.EqualFold(a.Status, "Running")})
+		st.Apps = append(st.Apps, profile.InstalledApp{Name: a.Name, Version: a.Version,
+			Running: strings.EqualFold(a.Status, "Running"), Bundled: a.IsBundled()})
 	}
 	rep.Apps = st.Apps
 	if len(d.Profile.Params) > 0 {

@@ -1,0 +1,81 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
+	"github.com/opencamcloud/camcloud/internal/profile"
+)
+
+// fakeCam answers what poll asks, without authentication (the Digest transport passes
+// answers that are not 401 through): an AXIS OS 12.11 camera whose application list and
+// system log the test gives. camsim lists no bundled applications; real 12.x cameras do.
+func fakeCam(t *testing.T, listApps func(w http.ResponseWriter), syslog func() string) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/axis-cgi/basicdeviceinfo.cgi", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "1.3", "data": map[string]any{"propertyList": map[string]string{
+			"SerialNumber": "B8A44F631339", "ProdNbr": "P3265-V", "Version": "12.11.77"}}})
+	})
+	mux.HandleFunc("/axis-cgi/applications/list.cgi", func(w http.ResponseWriter, r *http.Request) { listApps(w) })
+	mux.HandleFunc("/axis-cgi/systemlog.cgi", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, syslog()) })
+	mux.HandleFunc("/axis-cgi/param.cgi", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "Image.I0.Appearance.Resolution=1920x1080\n")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// rec1211Apps is list.cgi on AXIS OS 12.11 as recorded (vapix.md 8.1): vmd comes with
+// the OS.
+const rec1211Apps = `<reply result="ok">
+ <application Name="vmd" NiceName="AXIS Video Motion Detection" Vendor="Axis Communications" Version="4.4-5" ApplicationID="143440" License="None" Status="Running" ConfigurationPage="local/vmd/config.html" VendorHomePage="http://www.axis.com" LicenseName="Proprietary" Bundled="Yes" SignatureStatus="Signed"><Resources><Resource name="DeepLearningProcessor" used="No" /></Resources></application>
+</reply>`
+
+// listing answers list.cgi with text.
+func listing(text string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) { _, _ = io.WriteString(w, text) }
+}
+
+// noLog is an empty system log.
+func noLog() string { return "" }
+
+// manageFake stores the fake camera as a managed device with profile p.
+func manageFake(t *testing.T, srv *httptest.Server, p profile.Profile, since time.Time) (*Manager, string) {
+	t.Helper()
+	m, st := startManager(t, Config{Timeout: 2 * time.Second})
+	const serial = "B8A44F631339"
+	if err := st.PutDevice(devstore.Device{Serial: serial, Address: strings.TrimPrefix(srv.URL, "http://"), User: "camcloud",
+		Mode: ModeManaged, Profile: p, ManagedSince: since}, "agent-pass"); err != nil {
+		t.Fatal(err)
+	}
+	return m, serial
+}
+
+// An application bundled with AXIS OS is part of the OS, not "an application outside
+// the profile": the built-in default profile (no applications) does not make every
+// AXIS OS 12 camera drift, nor ask for the bundled application's removal.
+func TestBundledAppIsNotDrift(t *testing.T) {
+	srv := fakeCam(t, listing(rec1211Apps), noLog)
+	m, serial := manageFake(t, srv, profile.Profile{Name: "default", Default: true}, time.Now())
+	rep, _ := m.PollDevice(context.Background(), serial)
+	if !rep.Reachable || len(rep.Apps) != 1 || !rep.Apps[0].Bundled {
+		t.Fatalf("reachable %v, apps %+v: want vmd, bundled", rep.Reachable, rep.Apps)
+	}
+	if len(rep.Drift) != 0 {
+		t.Errorf("drift on a camera as shipped: %+v", rep.Drift)
+	}
+	for _, c := range rep.Diff {
+		if c.Kind == "app-remove" {
+			t.Errorf("profile difference asks to remove a bundled app: %v", c)
+		}
+	}
+}
