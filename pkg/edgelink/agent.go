@@ -73,6 +73,10 @@ type AgentConfig struct {
 	// DefaultStreamWindow); at least 256 KiB. Zero means DefaultStreamWindow.
 	StreamWindow uint32
 
+	// StreamStall bounds a write to a stream whose reader takes nothing (see
+	// DefaultStreamStall). Zero means DefaultStreamStall.
+	StreamStall time.Duration
+
 	// Header is added to the WebSocket handshake request (User-Agent, for one).
 	Header http.Header
 
@@ -108,7 +112,7 @@ func (c *AgentConfig) validate() error {
 		v    time.Duration
 	}{
 		{"BackoffMin", c.BackoffMin}, {"BackoffMax", c.BackoffMax}, {"KeepAliveInterval", c.KeepAliveInterval},
-		{"WriteTimeout", c.WriteTimeout}, {"HandshakeTimeout", c.HandshakeTimeout},
+		{"WriteTimeout", c.WriteTimeout}, {"HandshakeTimeout", c.HandshakeTimeout}, {"StreamStall", c.StreamStall},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("edgelink: AgentConfig.%s %v is negative", d.name, d.v))
@@ -140,6 +144,7 @@ type Agent struct {
 	backoffMin   time.Duration
 	backoffMax   time.Duration
 	writeTimeout time.Duration
+	stall        time.Duration // AgentConfig.StreamStall
 	onState      func(Status)
 	log          *slog.Logger
 	errorLog     *log.Logger
@@ -176,6 +181,7 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 		backoffMin:   cmp.Or(cfg.BackoffMin, DefaultBackoffMin),
 		backoffMax:   cmp.Or(cfg.BackoffMax, DefaultBackoffMax),
 		writeTimeout: cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout),
+		stall:        cmp.Or(cfg.StreamStall, DefaultStreamStall),
 		onState:      cfg.OnState,
 		log:          logger,
 		errorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
@@ -205,7 +211,10 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 		DialTLSContext: func(context.Context, string, string) (net.Conn, error) {
 			return nil, ErrTLSOverLink
 		},
-		MaxIdleConnsPerHost:    4,
+		MaxIdleConnsPerHost: 4,
+		// The relay serves MaxAgentStreams of an agent's streams at once: more requests
+		// wait here rather than being reset there.
+		MaxConnsPerHost:        MaxAgentStreams / 2,
 		IdleConnTimeout:        30 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 1 << 20,
@@ -255,7 +264,7 @@ func (a *Agent) openStream(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotConnected, err)
 	}
-	return streamConn{st}, nil
+	return newStreamConn(st, a.stall), nil
 }
 
 // Run connects to the relay and serves it, reconnecting with jittered exponential
@@ -344,7 +353,7 @@ func (a *Agent) connectAndServe(ctx context.Context) (time.Duration, error) {
 		ErrorLog:       a.errorLog,
 		TLSNextProto:   noHTTP2,
 	}
-	_ = srv.Serve(sessionListener{sess})
+	_ = srv.Serve(sessionListener{sess, a.stall, nil})
 	upFor := time.Since(start)
 	cancel()
 	_ = sess.Close()

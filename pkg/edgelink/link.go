@@ -60,6 +60,18 @@ const (
 	// fifth record, one more encryption and write system call per frame.
 	MaxFrame = 64<<10 - yamuxHeaderSize - maxWSHeaderSize
 
+	// DefaultStreamStall is how long a write to a stream may wait for its reader to take
+	// anything (to open the stream's window) before the stream fails: a peer that
+	// stops reading one stream while keeping the link alive must not hold the writer
+	// (a handler, a file, a goroutine) for as long as the link lasts.
+	DefaultStreamStall = time.Minute
+
+	// MaxAgentStreams is how many streams an agent opens that the relay serves at once;
+	// more wait for a slot, and beyond a short backlog are reset. It bounds what one
+	// agent can make the relay hold (each stream's receive buffer and request head).
+	// Agents keep well under it.
+	MaxAgentStreams = 64
+
 	// AgentHostSuffix makes a URL host name an agent for the relay's Transport:
 	// http://<agentID>.agent/path is a request to agentID over its link.
 	AgentHostSuffix = ".agent"
@@ -124,7 +136,7 @@ func yamuxConfig(window uint32, writeTimeout, keepAlive time.Duration, log *slog
 		// yamux then closes the whole session, and the agent reconnects.
 		StreamOpenTimeout: 30 * time.Second,
 		// How long a half-closed stream waits for the peer's FIN before it is reset.
-		StreamCloseTimeout: time.Minute,
+		StreamCloseTimeout: streamCloseTimeout,
 		Logger:             yamuxLogger{log},
 	}
 }
@@ -428,7 +440,21 @@ func endError(err error) error {
 // MaxFrame, and gives the standard library's copies (request bodies in
 // http.Transport, io.Copy into a ResponseWriter) a ReadFrom with frame-sized buffers:
 // without it they copy through 4 KiB bufio buffers, and every 4 KiB becomes a frame.
-type streamConn struct{ *yamux.Stream }
+//
+// With stall set, a write waits at most that long (at least three quarters of it) for
+// the peer to open the stream's window (see DefaultStreamStall). It moves the stream's
+// write deadline (the HTTP servers and clients on links set none of their own) at most
+// every quarter of stall: setting it costs an allocation and wakes yamux's writer, a
+// fifth of the link's throughput when done for every frame.
+type streamConn struct {
+	*yamux.Stream
+	stall time.Duration
+	setAt *atomic.Int64 // UnixNano of the last deadline set
+}
+
+func newStreamConn(st *yamux.Stream, stall time.Duration) streamConn {
+	return streamConn{Stream: st, stall: stall, setAt: new(atomic.Int64)}
+}
 
 func (c streamConn) Read(p []byte) (int, error) {
 	n, err := c.Stream.Read(p)
@@ -441,6 +467,12 @@ func (c streamConn) Read(p []byte) (int, error) {
 func (c streamConn) Write(p []byte) (int, error) {
 	var total int
 	for len(p) > 0 {
+		if c.stall > 0 {
+			if now := time.Now(); now.UnixNano()-c.setAt.Load() > int64(c.stall/4) {
+				c.setAt.Store(now.UnixNano())
+				_ = c.Stream.SetWriteDeadline(now.Add(c.stall))
+			}
+		}
 		n, err := c.Stream.Write(p[:min(len(p), MaxFrame)])
 		total += n
 		if err != nil {
@@ -460,15 +492,60 @@ func (c streamConn) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // sessionListener serves a session's incoming streams to an http.Server. Closing it
-// closes nothing: the session belongs to whoever made it.
-type sessionListener struct{ sess *yamux.Session }
+// closes nothing: the session belongs to whoever made it. With slots, at most
+// cap(slots) streams are served at once: Accept waits for one to close.
+type sessionListener struct {
+	sess  *yamux.Session
+	stall time.Duration
+	slots chan struct{} // nil: no bound
+}
 
 func (l sessionListener) Accept() (net.Conn, error) {
+	if l.slots != nil {
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.sess.CloseChan():
+			return nil, yamux.ErrSessionShutdown
+		}
+	}
 	st, err := l.sess.AcceptStream()
 	if err != nil {
+		if l.slots != nil {
+			<-l.slots
+		}
 		return nil, err
 	}
-	return streamConn{st}, nil
+	c := newStreamConn(st, l.stall)
+	if l.slots == nil {
+		return c, nil
+	}
+	return &slotConn{streamConn: c, slots: l.slots}, nil
+}
+
+// streamCloseTimeout is how long a stream closed on this side waits for the peer's end
+// before yamux resets it.
+const streamCloseTimeout = time.Minute
+
+// slotConn is a stream that holds one of its listener's slots until it has ended both
+// ways. Closing it only ends this side; until the peer ends its side too, what the peer
+// still sends is read and dropped (so that it is not kept), and the slot stays taken:
+// a peer that never ends its streams cannot make the relay hold more than the slots.
+type slotConn struct {
+	streamConn
+	slots chan struct{}
+	once  sync.Once
+}
+
+func (c *slotConn) Close() error {
+	err := c.streamConn.Close()
+	c.once.Do(func() {
+		go func() { // ends at the peer's end, a reset, or when yamux gives up on it
+			defer func() { <-c.slots }()
+			_ = c.Stream.SetReadDeadline(time.Now().Add(streamCloseTimeout))
+			_, _ = io.Copy(io.Discard, c.Stream)
+		}()
+	})
+	return err
 }
 
 func (l sessionListener) Close() error   { return nil }

@@ -193,6 +193,8 @@ func TestProtocolDoc(t *testing.T) {
 		"AgentHostSuffix":          AgentHostSuffix,
 		"CloseReplaced":            fmt.Sprint(CloseReplaced),
 		"CloseRevoked":             fmt.Sprint(CloseRevoked),
+		"MaxAgentStreams":          fmt.Sprint(MaxAgentStreams),
+		"DefaultStreamStall":       DefaultStreamStall.String(),
 		"DefaultBackoffMin":        DefaultBackoffMin.String(),
 		"DefaultBackoffMax":        DefaultBackoffMax.String(),
 	}

@@ -46,6 +46,10 @@ type RelayConfig struct {
 	// DefaultStreamWindow); at least 256 KiB. Zero means DefaultStreamWindow.
 	StreamWindow uint32
 
+	// StreamStall bounds a write to a stream whose reader takes nothing (see
+	// DefaultStreamStall). Zero means DefaultStreamStall.
+	StreamStall time.Duration
+
 	// OnEvent, when set, is called when an agent's link comes up or goes down, in
 	// order for each agent (events of different agents may run concurrently). It runs
 	// on the session's goroutine and holds up that agent's next event until it
@@ -67,6 +71,9 @@ func (c *RelayConfig) validate() error {
 	if c.StreamWindow != 0 && c.StreamWindow < minStreamWindow {
 		errs = append(errs, fmt.Errorf("edgelink: RelayConfig.StreamWindow %d is below the minimum %d", c.StreamWindow, minStreamWindow))
 	}
+	if c.StreamStall < 0 {
+		errs = append(errs, fmt.Errorf("edgelink: RelayConfig.StreamStall %v is negative", c.StreamStall))
+	}
 	return errors.Join(errs...)
 }
 
@@ -79,6 +86,7 @@ type Relay struct {
 	handler      http.Handler
 	idle         time.Duration
 	writeTimeout time.Duration
+	stall        time.Duration // RelayConfig.StreamStall
 	onEvent      func(Event)
 	log          *slog.Logger
 	errorLog     *log.Logger
@@ -128,12 +136,17 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		handler:      cmp.Or[http.Handler](cfg.Handler, http.NotFoundHandler()),
 		idle:         cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
 		writeTimeout: cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout),
+		stall:        cmp.Or(cfg.StreamStall, DefaultStreamStall),
 		onEvent:      cfg.OnEvent,
 		log:          logger,
 		errorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 		agents:       make(map[string]*agentEntry),
 	}
 	r.ymx = yamuxConfig(cmp.Or(cfg.StreamWindow, DefaultStreamWindow), r.writeTimeout, 0, logger)
+	// Streams beyond MaxAgentStreams wait here, each with up to a window of data; more
+	// are reset. Agents keep to half of MaxAgentStreams, and the other half and this
+	// backlog absorb streams they closed that the relay has not seen end yet.
+	r.ymx.AcceptBacklog = MaxAgentStreams
 	if err := yamux.VerifyConfig(r.ymx); err != nil {
 		return nil, fmt.Errorf("edgelink: yamux config: %w", err)
 	}
@@ -244,12 +257,13 @@ func (r *Relay) serve(ctx context.Context, agentID string, conn net.Conn) error 
 		ReadHeaderTimeout: 30 * time.Second,
 		// Longer than the agent Transport's idle timeout: the client side closes
 		// idle streams first.
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 1 << 20,
+		IdleTimeout: 2 * time.Minute,
+		// Agents send small requests (reports); a larger head is a broken agent.
+		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       r.errorLog,
 		TLSNextProto:   noHTTP2,
 	}
-	_ = srv.Serve(sessionListener{ymx}) // returns once the session is closed
+	_ = srv.Serve(sessionListener{ymx, r.stall, make(chan struct{}, MaxAgentStreams)}) // returns once the session is closed
 
 	var reason error
 	if sctx.Err() != nil {
@@ -376,7 +390,7 @@ func (r *Relay) Dial(ctx context.Context, agentID string) (net.Conn, error) {
 		}
 		return nil, fmt.Errorf("edgelink: dial agent %s: open stream: %w", agentID, err)
 	}
-	return streamConn{st}, nil
+	return newStreamConn(st, r.stall), nil
 }
 
 // Transport returns the relay's http.RoundTripper to agents, for http.Client and
