@@ -35,6 +35,10 @@ type DeviceReport struct {
 	Profile string           `json:"profile,omitempty"`
 	Drift   []profile.Drift  `json:"drift,omitempty"`
 	Diff    []profile.Change `json:"diff,omitempty"`
+	// Unread names the parts of a reachable device's state that could not be read this
+	// time (profile.PartApps...): Apps, Drift and Diff say nothing about them, and what
+	// was last known of them stands (profile.KeepUnread).
+	Unread []string `json:"unread,omitempty"`
 }
 
 // DiscoveredPath takes what an edge host found on its network (agent -> relay): POST, a

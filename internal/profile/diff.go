@@ -18,7 +18,21 @@ type State struct {
 	// Logins are login sessions of admin accounts other than the agent's own since the
 	// device came under management.
 	Logins []Login
+	// Unread names the parts (PartApps...) that could not be read: Diff and DriftOf say
+	// nothing about them, rather than compare the profile with an empty state.
+	Unread []string
 }
+
+// Parts of a device's state, read separately; the AXIS OS version is read with the
+// device's identity, so a device that answered at all has it.
+const (
+	PartApps     = "apps"     // installed applications
+	PartParams   = "params"   // parameter values
+	PartOverlays = "overlays" // text overlays
+	PartLog      = "log"      // the system log, where admin logins show
+)
+
+func (s State) read(part string) bool { return !slices.Contains(s.Unread, part) }
 
 // InstalledApp is an application on the device.
 type InstalledApp struct {
@@ -46,6 +60,19 @@ type Change struct {
 	Have   string `json:"have,omitempty"`
 }
 
+// Part is the part of the device's state the change is about ("" for the OS).
+func (c Change) Part() string {
+	switch {
+	case strings.HasPrefix(c.Kind, "app-"):
+		return PartApps
+	case c.Kind == "param":
+		return PartParams
+	case c.Kind == "overlay":
+		return PartOverlays
+	}
+	return ""
+}
+
 func (c Change) String() string {
 	s := c.Kind
 	if c.Target != "" {
@@ -57,12 +84,38 @@ func (c Change) String() string {
 	return s
 }
 
-// Diff lists what would bring a device in state s to profile p, in a stable order.
+// Diff lists what would bring a device in state s to profile p, in a stable order; of the
+// parts s could not read, nothing.
 func Diff(p Profile, s State) []Change {
 	var out []Change
 	if p.OSVersion != "" && p.OSVersion != s.OSVersion {
 		out = append(out, Change{Kind: "os", Want: p.OSVersion, Have: s.OSVersion})
 	}
+	if s.read(PartApps) {
+		out = append(out, appChanges(p, s)...)
+	}
+	if s.read(PartParams) {
+		keys := make([]string, 0, len(p.Params))
+		for k := range p.Params {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			have, want := s.Params[strings.TrimPrefix(k, "root.")], p.Params[k]
+			if have != want {
+				out = append(out, Change{Kind: "param", Target: strings.TrimPrefix(k, "root."), Want: want, Have: have})
+			}
+		}
+	}
+	if s.read(PartOverlays) && p.Overlay != "" && !slices.Contains(s.Overlays, p.Overlay) {
+		out = append(out, Change{Kind: "overlay", Want: p.Overlay})
+	}
+	return out
+}
+
+// appChanges are the changes of the applications.
+func appChanges(p Profile, s State) []Change {
+	var out []Change
 	installed := map[string]InstalledApp{}
 	for _, a := range s.Apps {
 		installed[a.Name] = a
@@ -88,20 +141,6 @@ func Diff(p Profile, s State) []Change {
 			out = append(out, Change{Kind: "app-remove", Target: a.Name, Have: a.Version})
 		}
 	}
-	keys := make([]string, 0, len(p.Params))
-	for k := range p.Params {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		have, want := s.Params[strings.TrimPrefix(k, "root.")], p.Params[k]
-		if have != want {
-			out = append(out, Change{Kind: "param", Target: strings.TrimPrefix(k, "root."), Want: want, Have: have})
-		}
-	}
-	if p.Overlay != "" && !slices.Contains(s.Overlays, p.Overlay) {
-		out = append(out, Change{Kind: "overlay", Want: p.Overlay})
-	}
 	return out
 }
 
@@ -123,10 +162,21 @@ type Drift struct {
 	At     time.Time `json:"at,omitzero"` // when it happened, where the device says
 }
 
+// Part is the part of the device's state the drift was seen in ("" for the OS).
+func (d Drift) Part() string {
+	switch d.Cause {
+	case DriftUnexpectedApp:
+		return PartApps
+	case DriftLocalAdminUsed:
+		return PartLog
+	}
+	return ""
+}
+
 // DriftOf lists the drift of a device in state s from profile p: its OS off the profile's
 // track (or off every supported track when the profile names none), an application the
 // profile does not list (other than one bundled with AXIS OS), or a login session of
-// another admin account.
+// another admin account; of the parts s could not read, nothing.
 func DriftOf(p Profile, s State) []Drift {
 	var out []Drift
 	if s.OSVersion != "" {
@@ -139,12 +189,35 @@ func DriftOf(p Profile, s State) []Drift {
 		}
 	}
 	for _, a := range s.Apps {
-		if !a.Bundled && !p.requires(a.Name) {
+		if !a.Bundled && !p.requires(a.Name) && s.read(PartApps) {
 			out = append(out, Drift{Cause: DriftUnexpectedApp, Detail: fmt.Sprintf("application %s %s is not in profile %s", a.Name, a.Version, p.Name)})
 		}
 	}
 	for _, l := range s.Logins {
-		out = append(out, Drift{Cause: DriftLocalAdminUsed, Detail: fmt.Sprintf("local admin account %s logged in from %s", l.User, l.From), At: l.At})
+		if s.read(PartLog) {
+			out = append(out, Drift{Cause: DriftLocalAdminUsed, Detail: fmt.Sprintf("local admin account %s logged in from %s", l.User, l.From), At: l.At})
+		}
+	}
+	return out
+}
+
+// KeepUnread is what a report that could not read the parts in unread says, merged with
+// what was known before it (last): the entries of the parts it read, and the last known
+// ones of the parts it did not, which it says nothing about.
+func KeepUnread[T interface{ Part() string }](last, report []T, unread []string) []T {
+	if len(unread) == 0 {
+		return report
+	}
+	var out []T
+	for _, x := range report {
+		if !slices.Contains(unread, x.Part()) {
+			out = append(out, x)
+		}
+	}
+	for _, x := range last {
+		if slices.Contains(unread, x.Part()) {
+			out = append(out, x)
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,43 @@ func TestBundledApps(t *testing.T) {
 	want := Profile{Name: "motion", Apps: []App{{Name: "vmd", Running: true}}}
 	if d := Diff(want, s); len(d) != 1 || d[0].String() != "app-start vmd" {
 		t.Errorf("a bundled app the profile wants running: %v", d)
+	}
+}
+
+// A part of the state that could not be read is not compared with the profile as if it
+// were empty: no application to install, no parameter to set, no drift from it.
+func TestUnreadPartsSayNothing(t *testing.T) {
+	p := Profile{Name: "p", OSVersion: "12.11.77", Apps: []App{{Name: "vmd", Running: true}},
+		Params: map[string]string{"Image.I0.Name": "Lobby"}, Overlay: "Lobby"}
+	s := State{OSVersion: "12.9.1", Logins: []Login{{User: "root", From: "10.0.0.9"}},
+		Unread: []string{PartApps, PartParams, PartOverlays, PartLog}}
+	if d := Diff(p, s); len(d) != 1 || d[0].Kind != "os" {
+		t.Errorf("differences of a device whose parts could not be read: %v", d)
+	}
+	s.Apps = []InstalledApp{{Name: "rogue"}}
+	if d := DriftOf(p, s); len(d) != 0 {
+		t.Errorf("drift from parts that could not be read: %v", d)
+	}
+	s.Unread = []string{PartParams}
+	if d := Diff(p, s); len(d) != 4 || d[1].Part() != PartApps || d[3].Part() != PartOverlays {
+		t.Errorf("the parts read are still compared: %v", d)
+	}
+}
+
+// What a report that could not read a part says is merged with what was known: the
+// last known entries of that part stand, the others are the report's.
+func TestKeepUnread(t *testing.T) {
+	last := []Change{{Kind: "os", Want: "12.11.77"}, {Kind: "app-install", Target: "vmd"}, {Kind: "param", Target: "A.B", Want: "1"}}
+	report := []Change{{Kind: "param", Target: "A.B", Want: "2"}}
+	if got := KeepUnread(last, report, nil); !slices.Equal(got, report) {
+		t.Errorf("a complete report: %v", got)
+	}
+	got := KeepUnread(last, report, []string{PartApps})
+	if want := []Change{{Kind: "param", Target: "A.B", Want: "2"}, {Kind: "app-install", Target: "vmd"}}; !slices.Equal(got, want) {
+		t.Errorf("apps unread: %v, want %v", got, want)
+	}
+	drift := KeepUnread([]Drift{{Cause: DriftLocalAdminUsed}, {Cause: DriftUnexpectedApp}}, []Drift{{Cause: DriftOSOffTrack}}, []string{PartLog})
+	if len(drift) != 2 || drift[0].Cause != DriftOSOffTrack || drift[1].Cause != DriftLocalAdminUsed {
+		t.Errorf("log unread: %v", drift)
 	}
 }

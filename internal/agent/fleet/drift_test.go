@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +78,22 @@ func TestBundledAppIsNotDrift(t *testing.T) {
 		if c.Kind == "app-remove" {
 			t.Errorf("profile difference asks to remove a bundled app: %v", c)
 		}
+	}
+}
+
+// An application list that could not be read (list.cgi failing once) does not report
+// the profile's applications as missing, which profile enforcement would turn into
+// install tasks: the report names the part unread, and the parts read are compared.
+func TestFailedAppListIsNotADifference(t *testing.T) {
+	srv := fakeCam(t, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusInternalServerError) }, noLog)
+	p := profile.Profile{Name: "p", Apps: []profile.App{{Name: "vmd", Running: true}},
+		Params: map[string]string{"Image.I0.Appearance.Resolution": "1280x720"}}
+	m, serial := manageFake(t, srv, p, time.Now())
+	rep, _ := m.PollDevice(context.Background(), serial)
+	if !rep.Reachable || !slices.Equal(rep.Unread, []string{profile.PartApps}) {
+		t.Fatalf("reachable %v, unread %v: want the applications unread", rep.Reachable, rep.Unread)
+	}
+	if len(rep.Diff) != 1 || rep.Diff[0].Kind != "param" {
+		t.Errorf("differences %v although the application list could not be read: want the parameter's only", rep.Diff)
 	}
 }

@@ -78,10 +78,16 @@ func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceRep
 		return rep
 	}
 	rep.Reachable, rep.Model, rep.HardwareID, rep.FirmwareVersion = true, info.ProdNbr, info.HardwareID, info.Version
+	// A part that cannot be read is named unread: compared with the profile as empty, it
+	// would show every required app missing and every parameter different.
 	st := profile.State{OSVersion: info.Version}
+	unread := func(part, what string, err error) {
+		log.Warn(what, "err", err)
+		st.Unread = append(st.Unread, part)
+	}
 	apps, err := c.Apps(ctx)
 	if err != nil {
-		log.Warn("list applications", "err", err)
+		unread(profile.PartApps, "list applications", err)
 	}
 	for _, a := range apps {
 		st.Apps = append(st.Apps, profile.InstalledApp{Name: a.Name, Version: a.Version,
@@ -95,7 +101,7 @@ func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceRep
 		}
 		values, err := c.ParamMap(ctx, names...)
 		if err != nil {
-			log.Warn("read parameters", "err", err)
+			unread(profile.PartParams, "read parameters", err)
 		}
 		st.Params = map[string]string{}
 		for k, v := range values {
@@ -105,7 +111,7 @@ func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceRep
 	if d.Profile.Overlay != "" {
 		overlays, err := c.TextOverlays(ctx, 0)
 		if err != nil {
-			log.Warn("list overlays", "err", err)
+			unread(profile.PartOverlays, "list overlays", err)
 		}
 		for _, o := range overlays {
 			st.Overlays = append(st.Overlays, o.Text)
@@ -113,7 +119,7 @@ func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceRep
 	}
 	entries, err := c.SystemLog(ctx)
 	if err != nil {
-		log.Warn("read system log", "err", err)
+		unread(profile.PartLog, "read system log", err)
 	}
 	for _, e := range entries {
 		l, ok := e.Login()
@@ -123,5 +129,6 @@ func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceRep
 	}
 	rep.Drift = profile.DriftOf(d.Profile, st)
 	rep.Diff = profile.Diff(d.Profile, st)
+	rep.Unread = st.Unread
 	return rep
 }

@@ -159,7 +159,8 @@ func (d *Device) SetMode(to Mode, reason, by string, at time.Time) {
 
 // applyReport takes an agent's report of the device: its state, and, for a managed
 // device, the drift that switches it to connected. Drift that happened before the
-// device last became managed (an old admin login) does not count.
+// device last became managed (an old admin login) does not count. Of the parts the agent
+// could not read (r.Unread), the applications, drift and differences last known stand.
 func (d *Device) applyReport(r linkapi.DeviceReport, now time.Time) {
 	d.Model = cmpStr(r.Model, d.Model)
 	d.FirmwareVersion = cmpStr(r.FirmwareVersion, d.FirmwareVersion)
@@ -170,7 +171,10 @@ func (d *Device) applyReport(r linkapi.DeviceReport, now time.Time) {
 		return // nothing read: keep the last known state
 	}
 	d.LastSeen, d.ReportedAt = now, now
-	d.Apps, d.Drift, d.Diff = r.Apps, r.Drift, r.Diff
+	if !slices.Contains(r.Unread, profile.PartApps) {
+		d.Apps = r.Apps
+	}
+	d.Drift, d.Diff = profile.KeepUnread(d.Drift, r.Drift, r.Unread), profile.KeepUnread(d.Diff, r.Diff, r.Unread)
 	if d.Profile == "" {
 		d.Profile = r.Profile
 	}
