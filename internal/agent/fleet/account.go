@@ -16,8 +16,9 @@ import (
 // TakeOver makes the agent's own admin account (rec.User) on the device at rec.Address
 // with the device's admin account (admin), or gives it a new password when it exists
 // already (an earlier take-over), and stores rec with that password once the device
-// takes it; the device's managed time starts then (clock now): admin logins before that
-// moment were the take-over's own, not drift.
+// takes it; the device's managed time starts then (clock now, or the device's clock when
+// its log runs ahead: managedSince): admin logins before that moment were the
+// take-over's own, not drift.
 //
 // Nothing of a take-over that fails stays: a device the store did not have is not
 // stored (it is not managed), and one it had keeps its record and working password. For
@@ -46,7 +47,7 @@ func TakeOver(ctx context.Context, st *devstore.Store, admin *vapix.Client, rec 
 	// Whatever the answer, the device says whether it takes the new password.
 	name, whoErr := whoIs(ctx, rec, pass, timeout)
 	if whoErr == nil && name == rec.User {
-		rec.SealedPending, rec.ManagedSince = nil, now().UTC()
+		rec.SealedPending, rec.ManagedSince = nil, managedSince(ctx, rec, pass, timeout, now().UTC())
 		if err := st.PutDevice(rec, pass); err != nil {
 			return rec, fmt.Errorf("store: %w", err)
 		}
@@ -80,6 +81,34 @@ func whoIs(ctx context.Context, d devstore.Device, password string, timeout time
 	defer c.CloseIdleConnections()
 	name, _, err := c.WhoAmI(ctx)
 	return name, err
+}
+
+// maxClockAhead bounds how far ahead of the agent's clock a device's clock is believed.
+const maxClockAhead = 10 * time.Minute
+
+// managedSince is when a device taken over at now (the agent's clock) starts to be
+// managed, in the terms of its system log: the log's times are the device's clock, and
+// admin logins after this moment are drift, so the take-over's own sessions, logged by
+// now, must not come after it even when the device's clock runs ahead. It is the later
+// of now and the newest entry of the log (read with the agent's account), if that is
+// not more than maxClockAhead ahead.
+func managedSince(ctx context.Context, d devstore.Device, password string, timeout time.Duration, now time.Time) time.Time {
+	c, err := vapix.New(vapix.Config{BaseURL: "http://" + d.Address, User: d.User, Password: password, Timeout: timeout})
+	if err != nil {
+		return now
+	}
+	defer c.CloseIdleConnections()
+	entries, err := c.SystemLog(ctx)
+	if err != nil {
+		return now
+	}
+	since := now
+	for _, e := range entries {
+		if e.Time.After(since) && e.Time.Sub(now) <= maxClockAhead {
+			since = e.Time.UTC()
+		}
+	}
+	return since
 }
 
 // settlePending makes the pending password of the agent's account on d current when the

@@ -8,16 +8,18 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
 // fakeCam answers what poll asks, without authentication (the Digest transport passes
 // answers that are not 401 through): an AXIS OS 12.11 camera whose application list and
-// system log the test gives. camsim lists no bundled applications; real 12.x cameras do.
+// system log the test gives, on which any account can be made. camsim lists no bundled applications; real 12.x cameras do.
 func fakeCam(t *testing.T, listApps func(w http.ResponseWriter), syslog func() string) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/axis-cgi/basicdeviceinfo.cgi", func(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +31,11 @@ func fakeCam(t *testing.T, listApps func(w http.ResponseWriter), syslog func() s
 	mux.HandleFunc("/axis-cgi/systemlog.cgi", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, syslog()) })
 	mux.HandleFunc("/axis-cgi/param.cgi", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "Image.I0.Appearance.Resolution=1920x1080\n")
+	})
+	// Enough of the accounts for a take-over: any account is made, and is the agent's.
+	mux.HandleFunc("/axis-cgi/pwdgrp.cgi", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "OK\n") })
+	mux.HandleFunc("/axis-cgi/usergroup.cgi", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "camcloud\nadmin operator viewer\n")
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -95,5 +102,45 @@ func TestFailedAppListIsNotADifference(t *testing.T) {
 	}
 	if len(rep.Diff) != 1 || rep.Diff[0].Kind != "param" {
 		t.Errorf("differences %v although the application list could not be read: want the parameter's only", rep.Diff)
+	}
+}
+
+// The take-over's own admin session, logged by a camera whose clock runs ahead of the
+// agent's, is not a local admin login; one after the take-over still is.
+func TestTakeOverSessionWithCameraClockAheadIsNotDrift(t *testing.T) {
+	const ahead = 2 * time.Second
+	var mu sync.Mutex
+	var lines []string
+	login := func(at time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, at.Add(ahead).Format("2006-01-02T15:04:05.000-07:00")+
+			" axis-b8a44f631339 [ INFO ] httpd[312]: session opened for user root (admin) from 10.0.0.2")
+	}
+	srv := fakeCam(t, listing(`<reply result="ok"></reply>`), func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(lines, "\n") + "\n"
+	})
+	m, st := startManager(t, Config{Timeout: 2 * time.Second})
+	admin, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.CloseIdleConnections()
+	login(time.Now()) // the take-over's admin session, in the camera's time
+	const serial = "B8A44F631339"
+	rec := devstore.Device{Serial: serial, Address: strings.TrimPrefix(srv.URL, "http://"), User: "camcloud", Mode: ModeManaged, Profile: defaultProfile}
+	if _, err := TakeOver(context.Background(), st, admin, rec, 2*time.Second, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := m.PollDevice(context.Background(), serial)
+	if !rep.Reachable || len(rep.Drift) != 0 {
+		t.Fatalf("reachable %v, drift %+v: the take-over's own admin session is drift", rep.Reachable, rep.Drift)
+	}
+	time.Sleep(10 * time.Millisecond)
+	login(time.Now())
+	if rep, _ := m.PollDevice(context.Background(), serial); len(rep.Drift) != 1 || rep.Drift[0].Cause != profile.DriftLocalAdminUsed {
+		t.Errorf("an admin login after the take-over: drift %+v", rep.Drift)
 	}
 }
