@@ -87,7 +87,7 @@ func (c *Camera) handleEventStream(q *request) {
 	conn.SetReadLimit(wsMaxMessage)
 
 	events, _, cancel := c.events.subscribe()
-	defer cancel()
+	defer func() { cancel() }() // the subscription of the moment (configure makes a new one)
 
 	// The reader goroutine owns reading; it hands configure requests to this goroutine,
 	// which owns writing. It ends when the connection closes, which the deferred Close
@@ -134,17 +134,21 @@ func (c *Camera) handleEventStream(q *request) {
 				filters = p.EventFilterList
 				reply.Data = struct{}{}
 			}
+			var initial []Event
+			if reply.Error == nil {
+				// Stateful events report their current state right after configure. The
+				// state and the live events come from one subscription, taken before the
+				// reply: a change made once the client has the reply arrives once, after
+				// the state, never also inside it.
+				cancel()
+				events, initial, cancel = c.events.subscribe()
+			}
 			if !write(reply) {
 				return
 			}
-			if reply.Error == nil {
-				// Stateful events report their current state right after configure.
-				_, initial, cancelInitial := c.events.subscribe()
-				cancelInitial()
-				for _, e := range initial {
-					if !c.notify(write, filters, e) {
-						return
-					}
+			for _, e := range initial {
+				if !c.notify(write, filters, e) {
+					return
 				}
 			}
 		case e, ok := <-events:
