@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
@@ -71,11 +72,45 @@ func TestAgentUsesItsOwnAccount(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 
-	// The camera loses the agent's account (a reset of its users).
 	root, err := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The agent stopped just after the camera took a new password for its account, and
+	// before it recorded that: the pending password is the one that works.
+	st, err := devstore.OpenDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.Device(serial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := st.Password(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPassword(serial, "rotated-Pa55word", true); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	own, err := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: "camcloud", Password: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := own.UpdateUser(t.Context(), "camcloud", "rotated-Pa55word", vapix.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	own.CloseIdleConnections()
+	start = time.Now()
+	cancel, done = runAgent(data, "--report-interval", "300ms")
+	waitFor("the camera managed with the password it took", seenManagedSince(start))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+
+	// The camera loses the agent's account (a reset of its users).
 	if err := root.RemoveUser(t.Context(), "camcloud"); err != nil {
 		t.Fatal(err)
 	}

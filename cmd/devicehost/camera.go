@@ -102,8 +102,22 @@ func deviceAddr(device string) (string, error) {
 // camera: the one it has if it still works, else a new one made with the admin account.
 func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, addr, account, adminUser, adminPassword string, log *slog.Logger) error {
 	d, err := st.Device(info.SerialNumber)
-	if err == nil && d.User == account && accountWorks(ctx, st, d, addr) {
-		return st.UpdateDevice(d.Serial, func(r *devstore.Device) { r.Address, r.Model = addr, info.ProdNbr })
+	if err == nil && d.User == account {
+		pass, _ := st.Password(d)
+		ok := passwordWorks(ctx, d.User, pass, addr)
+		if !ok {
+			// A new password the camera took just before the agent stopped, before the
+			// agent recorded that it had: it is the account's password now.
+			if pending, _ := st.Pending(d); pending != "" && passwordWorks(ctx, d.User, pending, addr) {
+				if err := st.SetPassword(d.Serial, pending, false); err != nil {
+					return err
+				}
+				ok = true
+			}
+		}
+		if ok {
+			return st.UpdateDevice(d.Serial, func(r *devstore.Device) { r.Address, r.Model = addr, info.ProdNbr })
+		}
 	}
 	if adminUser == "" {
 		if err == nil {
@@ -138,19 +152,18 @@ func takeOver(ctx context.Context, st *devstore.Store, d devstore.Device, adminU
 	return err
 }
 
-// accountWorks reports whether the stored account logs in on the camera as itself.
-func accountWorks(ctx context.Context, st *devstore.Store, d devstore.Device, addr string) bool {
-	pass, err := st.Password(d)
-	if err != nil {
+// passwordWorks reports whether user logs in on the camera as itself with pass.
+func passwordWorks(ctx context.Context, user, pass, addr string) bool {
+	if pass == "" {
 		return false
 	}
-	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: 10 * time.Second})
+	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: user, Password: pass, Timeout: 10 * time.Second})
 	if err != nil {
 		return false
 	}
 	defer c.CloseIdleConnections()
 	name, _, err := c.WhoAmI(ctx)
-	return err == nil && name == d.User
+	return err == nil && name == user
 }
 
 // waitForCamera reads the camera's facts anyone may read, waiting for it while it starts
