@@ -283,11 +283,11 @@ func report(ctx context.Context, cfg Config, hc *http.Client) error {
 	return nil
 }
 
-// decodeBody reads a JSON request body from the relay strictly, answering 400 when it
-// does not decode.
+// decodeBody reads a JSON request body from the relay, answering 400 when it does not
+// decode. Fields it does not know are ignored (pkg/edgelink/PROTOCOL.md, Versioning): a
+// relay newer than its agents may send more.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
 		return false

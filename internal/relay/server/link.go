@@ -101,10 +101,12 @@ func (l *agentLinks) agentOrg(r *http.Request) (agentID, org string, ok bool) {
 	return agentID, o.(string), true
 }
 
-// decodeLink reads an agent's JSON body strictly, within limit bytes.
+// decodeLink reads an agent's JSON body, within limit bytes.
+//
+// Fields it does not know are ignored (pkg/edgelink/PROTOCOL.md, Versioning): agents
+// are upgraded on their own schedule, and one newer than its relay may report more.
 func decodeLink(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
 		return false

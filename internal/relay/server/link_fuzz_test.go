@@ -106,3 +106,13 @@ func FuzzLinkReports(f *testing.F) {
 		}
 	})
 }
+
+// An agent newer than its relay may report fields the relay does not know yet: the
+// report is taken, the unknown fields ignored.
+func TestLinkReportsIgnoreUnknownFields(t *testing.T) {
+	s := startLinkSession(t)
+	body := []byte(`[{"serial":"ACCC8E000001","reachable":true,"firmwareVersion":"11.11.124","fromTheFuture":{"x":1}}]`)
+	if got := s.do(t, http.MethodPost, linkapi.InventoryPath, body); got != http.StatusNoContent {
+		t.Fatalf("inventory with an unknown field: %d, want 204", got)
+	}
+}
