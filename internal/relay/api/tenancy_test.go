@@ -1,14 +1,13 @@
 package api_test
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // An invitation addressed to an existing user's e-mail must not be accepted by a new
@@ -32,23 +31,10 @@ func TestInvitationEmailBindingIsNotBypassedByUnicodeFolding(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the relay's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // The access log must never show an invitation code, also when the request does not
 // reach the route (a browser opening the link: GET -> 405; a trailing slash -> 404).
 func TestInvitationCodeNeverLogged(t *testing.T) {
-	var log syncBuffer
+	var log testtool.Buffer
 	r := relaytest.Start(t, relaytest.LogTo(&log))
 	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
 	var orgs struct{ Items []struct{ ID string } }
