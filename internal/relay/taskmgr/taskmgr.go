@@ -243,9 +243,65 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		room = min(room, j.Policy.MaxPerMinute-lastMinute)
 	}
 	if room > 0 && len(ready) > 0 {
-		m.dispatch(ctx, j, ready[:min(room, len(ready))], now)
+		give, err := m.stillManaged(ctx, j, tasks, ready, room, now)
+		if err != nil {
+			return err
+		}
+		m.dispatch(ctx, j, give, now)
 	}
 	return m.finishIfDone(ctx, j, tasks)
+}
+
+// noLongerManaged is the detail of a profile task cancelled because its device left
+// managed mode before the task could start.
+const noLongerManaged = "the device is no longer managed"
+
+// stillManaged picks, of the tasks ready to start, up to room to give to the agents. A
+// profile job's tasks were made for devices that were managed then, but the job may wait
+// hours for its maintenance window: a device that has since dropped to connected (it
+// drifted) or standalone must be changed only on request, so its queued tasks in the job
+// are cancelled instead. Each task about to start costs one read of its device; other
+// jobs' tasks were asked for and go as they are.
+func (m *Manager) stillManaged(ctx context.Context, j store.Job, tasks, ready []store.Task, room int, now time.Time) ([]store.Task, error) {
+	if j.CreatedBy != EnforcedBy {
+		return ready[:min(room, len(ready))], nil
+	}
+	var give []store.Task
+	left := map[string]bool{} // serials
+	for _, t := range ready {
+		if len(give) == room {
+			break
+		}
+		d, err := m.cfg.Store.Device(ctx, j.Org, t.Serial)
+		switch {
+		case err == nil && d.EffectiveMode() == store.ModeManaged:
+			give = append(give, t)
+		case err == nil || errors.Is(err, store.ErrNotFound):
+			left[t.Serial] = true
+		default:
+			return nil, fmt.Errorf("device %s of profile task %s: %w", t.Serial, t.ID, err)
+		}
+	}
+	if len(left) == 0 {
+		return give, nil
+	}
+	var ids []string
+	for _, t := range tasks {
+		if t.State == linkapi.TaskQueued && left[t.Serial] {
+			ids = append(ids, t.ID)
+		}
+	}
+	err := m.updateTasks(ctx, j.Org, tasks, ids, func(t *store.Task) error {
+		if t.State == linkapi.TaskQueued {
+			t.Move(linkapi.TaskCancelled, noLongerManaged, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.log.Info("profile tasks cancelled: devices no longer managed", "job", j.ID, "devices", len(left), "tasks", len(ids))
+	return give, nil
 }
 
 // updateTasks changes the tasks named by ids through fn, all in one transaction (one per
