@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencamcloud/camcloud/internal/agent/identity"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
@@ -19,14 +18,7 @@ import (
 // not keep reporting until it happens to reconnect.
 func TestDeletedEdgeHostLinkEnds(t *testing.T) {
 	r := relaytest.Start(t)
-	data := t.TempDir()
-	if out, err := run(t, "enroll", "--relay", r.URL, "--token", newEdgeHost(t, r), "--ca", r.CAFile, "--data", data); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
-	id, err := identity.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, id := enrolled(t, r)
 	cert, err := id.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,21 @@ func run(t testing.TB, args ...string) (string, error) {
 
 // newEdgeHost creates an edge host in the relay's default organization as its admin and
 // returns the one-time enrollment token.
+// enrolled enrolls a new edge host of r's default organization into a new data
+// directory, and returns the directory and the identity it holds.
+func enrolled(t testing.TB, r *relaytest.Relay) (string, *identity.Identity) {
+	t.Helper()
+	data := t.TempDir()
+	if out, err := run(t, "enroll", "--relay", r.URL, "--token", newEdgeHost(t, r), "--ca", r.CAFile, "--data", data); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	id, err := identity.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, id
+}
+
 func newEdgeHost(t testing.TB, r *relaytest.Relay) string {
 	t.Helper()
 	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencamcloud/camcloud/internal/agent/identity"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
@@ -20,14 +19,7 @@ func TestKilledAgentGoesOffline(t *testing.T) {
 		t.Fatalf("build edgehost: %v\n%s", err, out)
 	}
 	r := relaytest.Start(t)
-	data := t.TempDir()
-	if out, err := run(t, "enroll", "--relay", r.URL, "--token", newEdgeHost(t, r), "--ca", r.CAFile, "--data", data); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
-	id, err := identity.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, id := enrolled(t, r)
 	cmd := exec.Command(bin, "run", "--data", data, "--log-level", "error", "--no-mdns")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

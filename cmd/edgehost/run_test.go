@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencamcloud/camcloud/internal/agent/identity"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 )
 
@@ -14,14 +13,7 @@ import (
 // inventory: connected while it runs, disconnected once it stops.
 func TestRunConnectsAndRelayTracksIt(t *testing.T) {
 	r := relaytest.Start(t)
-	data := t.TempDir()
-	if out, err := run(t, "enroll", "--relay", r.URL, "--token", newEdgeHost(t, r), "--ca", r.CAFile, "--data", data); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
-	id, err := identity.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, id := enrolled(t, r)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -63,14 +55,7 @@ func waitUntil(t testing.TB, within time.Duration, what string, cond func() bool
 // edge host must be back on its own within 10 s (issue acceptance).
 func TestAgentReturnsAfterRelayRestart(t *testing.T) {
 	r := relaytest.Start(t)
-	data := t.TempDir()
-	if out, err := run(t, "enroll", "--relay", r.URL, "--token", newEdgeHost(t, r), "--ca", r.CAFile, "--data", data); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
-	id, err := identity.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, id := enrolled(t, r)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
