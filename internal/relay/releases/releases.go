@@ -106,8 +106,11 @@ func (c *Catalog) Open(sha string) (*os.File, error) {
 	return f, err
 }
 
-// Resolve finds the release of kind with this name (acap) and version that fits model
-// (os), newest first.
+// Resolve finds the release of kind with this name (acap) and version that fits model,
+// newest first. Products count for applications as for AXIS OS: the same version of an
+// application may be built once per architecture, each published for the products it
+// runs on, and a build sent to another product fails there. A release without products
+// fits every model.
 func (c *Catalog) Resolve(ctx context.Context, kind, name, version, model string) (store.Release, error) {
 	all, err := c.st.Releases(ctx)
 	if err != nil {
@@ -115,14 +118,13 @@ func (c *Catalog) Resolve(ctx context.Context, kind, name, version, model string
 	}
 	for i := len(all) - 1; i >= 0; i-- {
 		r := all[i]
-		if r.Kind == kind && r.Version == version && (kind != store.ReleaseACAP || strings.EqualFold(r.Name, name)) &&
-			(kind != store.ReleaseOS || r.Fits(model)) {
+		if r.Kind == kind && r.Version == version && (kind != store.ReleaseACAP || strings.EqualFold(r.Name, name)) && r.Fits(model) {
 			return r, nil
 		}
 	}
 	what := "AXIS OS " + version + " for " + model
 	if kind == store.ReleaseACAP {
-		what = "application " + name + " " + version
+		what = "application " + name + " " + version + " for " + model
 	}
 	return store.Release{}, fmt.Errorf("%w: %s", ErrNoRelease, what)
 }

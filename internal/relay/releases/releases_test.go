@@ -61,3 +61,57 @@ func TestAddResolveOpen(t *testing.T) {
 		t.Error("empty file accepted")
 	}
 }
+
+// openCatalog is a catalog in a new data directory, and that directory.
+func openCatalog(t *testing.T) (*Catalog, string) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "relay.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c, err := Open(dir, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, dir
+}
+
+// The same application version built for two architectures, told apart by products (the
+// API takes products for acap, and AddRelease keeps them as different releases): each
+// model gets its own build, a model neither fits gets none, and a build published
+// without products fits every model.
+func TestResolveApplicationMatchesProducts(t *testing.T) {
+	c, _ := openCatalog(t)
+	ctx := context.Background()
+	add := func(version string, products []string, body string) store.Release {
+		t.Helper()
+		r, err := c.Add(ctx, store.Release{Kind: store.ReleaseACAP, Name: "myapp", Version: version, Products: products}, bytes.NewReader([]byte(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	arm := add("1.0.0", []string{"M3086-V"}, "armv7hf build")
+	aarch64 := add("1.0.0", []string{"P3265-V"}, "aarch64 build")
+	all := add("2.0.0", nil, "one build for all")
+	for _, tc := range []struct {
+		version, model string
+		want           string // release ID, "" for none
+	}{
+		{"1.0.0", "M3086-V", arm.ID},
+		{"1.0.0", "AXIS P3265-V", aarch64.ID},
+		{"1.0.0", "Q6135-LE", ""},
+		{"2.0.0", "Q6135-LE", all.ID},
+		{"2.0.0", "M3086-V", all.ID},
+	} {
+		got, err := c.Resolve(ctx, store.ReleaseACAP, "myapp", tc.version, tc.model)
+		switch {
+		case tc.want == "" && !errors.Is(err, ErrNoRelease):
+			t.Errorf("myapp %s for %s: got %s (products %v), %v; want none", tc.version, tc.model, got.ID, got.Products, err)
+		case tc.want != "" && (err != nil || got.ID != tc.want):
+			t.Errorf("myapp %s for %s: got %s (products %v), %v; want %s", tc.version, tc.model, got.ID, got.Products, err, tc.want)
+		}
+	}
+}
