@@ -24,7 +24,10 @@ func findApp(apps []vapix.App, name string) (vapix.App, bool) {
 func running(a vapix.App) bool { return strings.EqualFold(a.Status, "Running") }
 
 // appInstall installs the release's package unless the device has that version, then
-// starts it when asked.
+// starts it when asked. The catalog's name and version are what the uploader typed, and
+// the package says what it really is: after installing, the device's list must show the
+// application at that version, or the task fails (as an upgrade whose device runs
+// another AXIS OS version after it does).
 func (r *runners) appInstall(ctx context.Context, t taskengine.Task, progress func(string)) (json.RawMessage, error) {
 	var p taskkind.AppParams
 	c, err := r.open(ctx, t, &p)
@@ -56,11 +59,18 @@ func (r *runners) appInstall(ctx context.Context, t taskengine.Task, progress fu
 			return nil, err
 		}
 		installed = true
+		if apps, err = c.Apps(ctx); err != nil {
+			return nil, fmt.Errorf("list applications after installing %s %s: %w", p.Name, p.Version, err)
+		}
+		a, ok := findApp(apps, p.Name)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("the device does not list %s after installing release %s (the package holds another application)", p.Name, p.Artifact.Release)
+		case a.Version != p.Version:
+			return nil, fmt.Errorf("the device has %s %s after installing release %s, not %s (the package holds another version)", a.Name, a.Version, p.Artifact.Release, p.Version)
+		}
 	}
 	if p.Start {
-		if apps, err = c.Apps(ctx); err != nil {
-			return nil, err
-		}
 		if a, ok := findApp(apps, p.Name); ok && !running(a) {
 			if err := c.StartApp(ctx, a.Name); err != nil {
 				return nil, err

@@ -1,0 +1,72 @@
+package runners
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/release"
+	"github.com/opencamcloud/camcloud/internal/taskkind"
+)
+
+// fakeRelay serves the release key and artifacts the way the relay's link handlers do,
+// and counts the artifact downloads.
+type fakeRelay struct {
+	mu        sync.Mutex
+	key       ed25519.PrivateKey
+	files     map[string][]byte
+	downloads atomic.Int32
+}
+
+func newFakeRelay() *fakeRelay {
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	return &fakeRelay{key: k, files: map[string][]byte{}}
+}
+
+// add publishes b as a release file and returns what a task carries of it.
+func (f *fakeRelay) add(b []byte) taskkind.Artifact {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := sha256.Sum256(b)
+	sha := hex.EncodeToString(h[:])
+	f.files[sha] = b
+	return taskkind.Artifact{Release: "rel_x", SHA256: sha, Size: int64(len(b)), Signature: release.Sign(f.key, sha, int64(len(b)))}
+}
+
+// client is the agent's client to the relay over the link.
+func (f *fakeRelay) client() *http.Client {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch {
+		case r.URL.Path == linkapi.ReleaseKeyPath:
+			_, _ = w.Write(release.MarshalPublicKey(f.key.Public().(ed25519.PublicKey)))
+		case strings.HasPrefix(r.URL.Path, linkapi.ArtifactPath):
+			b, ok := f.files[strings.TrimPrefix(r.URL.Path, linkapi.ArtifactPath)]
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			f.downloads.Add(1)
+			_, _ = w.Write(b)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	return &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Result(), nil
+	})}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
