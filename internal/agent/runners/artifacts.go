@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,7 +45,8 @@ const pinnedKeyFile = "release-key.pub"
 // ErrBadArtifact: a file or its signature does not check out.
 var ErrBadArtifact = errors.New("artifacts: release file failed verification")
 
-// Fetch returns the path of a verified copy of the artifact.
+// Fetch returns the path of a verified copy of the artifact. A copy already in the
+// directory is hashed again before it is used; one that no longer matches is replaced.
 func (a *Artifacts) Fetch(ctx context.Context, art taskkind.Artifact) (string, error) {
 	pub, err := a.key(ctx)
 	if err != nil {
@@ -63,8 +65,15 @@ func (a *Artifacts) Fetch(ctx context.Context, art taskkind.Artifact) (string, e
 	l.Lock()
 	defer l.Unlock()
 	path := filepath.Join(a.dir, art.SHA256)
-	if fi, err := os.Stat(path); err == nil && fi.Size() == art.Size {
+	switch ok, err := holds(path, art); {
+	case err != nil:
+		return "", err
+	case ok:
 		return path, nil
+	}
+	// Absent, or altered since it was checked: fetched again.
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("artifacts: remove altered %s: %w", path, err)
 	}
 	hc, err := a.client()
 	if err != nil {
@@ -89,6 +98,9 @@ func (a *Artifacts) Fetch(ctx context.Context, art taskkind.Artifact) (string, e
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, art.Size+1))
+	if err == nil {
+		err = tmp.Sync() // on disk before the rename makes it the verified copy
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -102,6 +114,33 @@ func (a *Artifacts) Fetch(ctx context.Context, art taskkind.Artifact) (string, e
 		return "", err
 	}
 	return path, nil
+}
+
+// holds reports whether path is a copy of the artifact: its size and SHA-256 are checked
+// each time it is used, not only when it was fetched, since a file altered in the
+// directory since (by hand, by a disk fault, by a crash before the agent synced files)
+// must not reach a device.
+func holds(path string, art taskkind.Artifact) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("artifacts: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("artifacts: %w", err)
+	}
+	if fi.Size() != art.Size {
+		return false, nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, fmt.Errorf("artifacts: check %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)) == art.SHA256, nil
 }
 
 func (a *Artifacts) client() (*http.Client, error) {

@@ -1,15 +1,19 @@
 package runners
 
 import (
+	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/release"
@@ -70,3 +74,37 @@ func (f *fakeRelay) client() *http.Client {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A file already in the agent's artifact directory is hashed again before each use: an
+// intact copy is used without a download, and one altered since it was checked (by hand,
+// by a disk fault) is never handed out but replaced by a fresh download.
+func TestCachedArtifactIsVerifiedBeforeUse(t *testing.T) {
+	rl := newFakeRelay()
+	a, err := NewArtifacts(t.TempDir(), rl.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	good := []byte(strings.Repeat("firmware", 512))
+	art := rl.add(good)
+	fetch := func(downloads int32) {
+		t.Helper()
+		path, err := a.Fetch(ctx, art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(path); !bytes.Equal(b, good) {
+			t.Fatalf("Fetch returned %s, which is not the release file", path)
+		}
+		if n := rl.downloads.Load(); n != downloads {
+			t.Fatalf("%d downloads, want %d", n, downloads)
+		}
+	}
+	fetch(1)
+	fetch(1) // the copy is intact
+	path, _ := a.Fetch(ctx, art)
+	if err := os.WriteFile(path, []byte(strings.Repeat("EVILWARE", 512)), 0o600); err != nil { // same size
+		t.Fatal(err)
+	}
+	fetch(2)
+}
