@@ -11,8 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -31,24 +31,11 @@ func Verify(pub ed25519.PublicKey, sha256hex string, size int64, sig []byte) boo
 	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, message(sha256hex, size), sig)
 }
 
-// LoadOrCreateKey loads the signing key at path (PKCS#8 PEM), creating it (0600) when
-// there is none.
-func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
+// LoadKey loads the signing key at path (PKCS#8 PEM). A missing file is an error that
+// wraps fs.ErrNotExist: whether a new key may replace it is the caller's decision, since
+// releases signed with the old one verify with no other.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		_, key, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, fmt.Errorf("release: write signing key: %w", err)
-		}
-		return key, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("release: read signing key: %w", err)
 	}
@@ -63,6 +50,38 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 	key, ok := k.(ed25519.PrivateKey)
 	if !ok {
 		return nil, fmt.Errorf("release: %s: not an Ed25519 key", path)
+	}
+	return key, nil
+}
+
+// CreateKey makes a new signing key and writes it to path (0600), through a temporary
+// file and a rename so that a crash never leaves half a key behind.
+func CreateKey(path string) (ed25519.PrivateKey, error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, fmt.Errorf("release: write signing key: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	_, err = tmp.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("release: write signing key %s: %w", path, err)
 	}
 	return key, nil
 }

@@ -2,6 +2,9 @@ package release
 
 import (
 	"crypto/ed25519"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,11 +12,17 @@ import (
 
 func TestSignVerifyAndKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "release-key.pem")
-	key, err := LoadOrCreateKey(path)
+	if _, err := LoadKey(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("load a missing key: %v, want fs.ErrNotExist", err)
+	}
+	key, err := CreateKey(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := LoadOrCreateKey(path)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v, want mode 0600", fi, err)
+	}
+	again, err := LoadKey(path)
 	if err != nil || !again.Equal(key) {
 		t.Fatalf("reloaded key differs: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,11 +47,34 @@ type Catalog struct {
 	key ed25519.PrivateKey
 }
 
-// Open loads (creating) the signing key and the artifact directory under dataDir.
+// Open loads the signing key and the artifact directory under dataDir. The key is made
+// only for a catalog without releases: releases signed with a key that is gone verify
+// with no other, and agents pinned it, so a missing or different key is an error to fix
+// by restoring the file, never papered over with a new one. (Rotating the release key is
+// not supported yet.)
 func Open(dataDir string, st *store.Store) (*Catalog, error) {
-	key, err := release.LoadOrCreateKey(filepath.Join(dataDir, KeyFile))
+	path := filepath.Join(dataDir, KeyFile)
+	rels, err := st.Releases(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("releases: %w", err)
+	}
+	key, err := release.LoadKey(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && len(rels) > 0:
+		return nil, fmt.Errorf("releases: the release key %s is missing but the catalog holds %d releases signed with it: "+
+			"restore %s (0600) from a backup of the data directory; a new key would leave every release, and every agent that pinned the old key, unable to verify", path, len(rels), KeyFile)
+	case errors.Is(err, fs.ErrNotExist):
+		key, err = release.CreateKey(path)
+	}
 	if err != nil {
 		return nil, err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	for _, r := range rels {
+		if !release.Verify(pub, r.SHA256, r.Size, r.Signature) {
+			return nil, fmt.Errorf("releases: the release key %s did not sign release %s (version %s): restore the %s the catalog was signed with from a backup of the data directory",
+				path, r.ID, r.Version, KeyFile)
+		}
 	}
 	dir := filepath.Join(dataDir, ArtifactDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {

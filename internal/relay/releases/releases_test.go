@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -113,5 +115,32 @@ func TestResolveApplicationMatchesProducts(t *testing.T) {
 		case tc.want != "" && (err != nil || got.ID != tc.want):
 			t.Errorf("myapp %s for %s: got %s (products %v), %v; want %s", tc.version, tc.model, got.ID, got.Products, err, tc.want)
 		}
+	}
+}
+
+// The data directory is restored without release-key.pem (it is 0600 and easily left
+// out of a backup), or with another key: the catalog refuses to open, naming the file to
+// restore, rather than signing on with a new key while every release in the catalog
+// carries a signature no agent will verify again. An empty catalog gets a new key.
+func TestOpenRefusesANewKeyForSignedReleases(t *testing.T) {
+	c, dir := openCatalog(t)
+	keyPath := filepath.Join(dir, KeyFile)
+	if _, err := c.Add(context.Background(), store.Release{Kind: store.ReleaseOS, Version: "12.1.1"}, bytes.NewReader([]byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, c.st); err == nil || !strings.Contains(err.Error(), KeyFile) {
+		t.Fatalf("opened without the key the releases were signed with: %v", err)
+	}
+	if _, err := os.Stat(keyPath); err == nil {
+		t.Fatal("a new release key was written for a catalog signed with another")
+	}
+	if _, err := release.CreateKey(keyPath); err != nil { // another key than the catalog's
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, c.st); err == nil || !strings.Contains(err.Error(), KeyFile) {
+		t.Fatalf("opened with a key that signed none of the releases: %v", err)
 	}
 }
