@@ -138,7 +138,9 @@ func ParseParams(text string) ([]Param, []ParamGroupError, error) {
 }
 
 // ParseUsers reads pwdgrp.cgi action=get: group="user1,user2" lines (any groups, LF or
-// CRLF), into group -> users.
+// CRLF), into group -> users. The quotes are optional: AXIS OS 10.12 prints a group
+// without members as users= among its quoted lines (vapix.md 10), and one such line must
+// not cost the whole listing.
 func ParseUsers(text string) (map[string][]string, error) {
 	groups := map[string][]string{}
 	for _, line := range strings.Split(text, "\n") {
@@ -147,10 +149,13 @@ func ParseUsers(text string) (map[string][]string, error) {
 			continue
 		}
 		name, list, ok := strings.Cut(line, "=")
-		if !ok || name == "" || len(list) < 2 || list[0] != '"' || list[len(list)-1] != '"' {
+		quoted := strings.HasPrefix(list, `"`) || strings.HasSuffix(list, `"`)
+		if !ok || name == "" || quoted && (len(list) < 2 || list[0] != '"' || list[len(list)-1] != '"') {
 			return nil, fmt.Errorf("%w: pwdgrp.cgi line %q", ErrMalformed, line)
 		}
-		list = list[1 : len(list)-1]
+		if quoted {
+			list = list[1 : len(list)-1]
+		}
 		users := []string{}
 		for _, u := range strings.Split(list, ",") {
 			if u = strings.TrimSpace(u); u != "" {

@@ -11,7 +11,7 @@ import (
 const (
 	recParams  = "Network.BootProto=dhcp\n# Error: Error -1 getting param in group 'Does.Not.Exist'\nHTTPS.Enabled=yes\n"
 	recUsers   = "admin=\"root20,fakeroot,root\"\noperator=\"root20,fakeroot,acs,root\"\nviewer=\"root20,fakeroot,acs,root\"\nptz=\"root20,fakeroot,root\"\ndigusers=\"root,fakeroot,root20,acs\"\n"
-	recUsers10 = "root=\"\"\r\naudio=\"root,sdk\"\r\nusers=\"\"\r\nanonymous=\"\"\r\n"
+	recUsers10 = "root=\"\"\r\naudio=\"root,sdk\"\r\nusers=\r\nanonymous=\"\"\r\n"
 	recApps    = `<reply result="ok">
  <application Name="vmd" NiceName="AXIS Video Motion Detection" Vendor="Axis Communications" Version="4.4-5" ApplicationID="143440" License="None" Status="Running" ConfigurationPage="local/vmd/config.html" VendorHomePage="http://www.axis.com" LicenseName="Proprietary" Bundled="Yes" SignatureStatus="Signed"><Resources><Resource name="DeepLearningProcessor" used="No" /></Resources><CompatibleOsVersions><VersionRange><Min>12.10</Min><Max>99</Max></VersionRange></CompatibleOsVersions></application>
 </reply>`
@@ -68,8 +68,14 @@ func TestParseUsers(t *testing.T) {
 	if err != nil || len(g["root"]) != 0 || len(g["audio"]) != 2 {
 		t.Fatalf("10.12 CRLF form: %v, %v", g, err)
 	}
-	if _, err := ParseUsers("admin=root\n"); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("unquoted list: %v", err)
+	g, err = ParseUsers("admin=root\nviewer=\n")
+	if err != nil || len(g["admin"]) != 1 || g["admin"][0] != "root" || g["viewer"] == nil || len(g["viewer"]) != 0 {
+		t.Fatalf("unquoted lists: %v, %v", g, err)
+	}
+	for _, bad := range []string{"admin=\"root\n", "admin=root\"\n", "admin=\"\n", "=\"root\"\n", "admin\n"} {
+		if _, err := ParseUsers(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v, want ErrMalformed", bad, err)
+		}
 	}
 }
 

@@ -39,3 +39,12 @@ func TestRealJSONAccessForbiddenIsErrForbidden(t *testing.T) {
 		t.Errorf("fwmgr error 2001 (not in its code table): %v, want a plain *vapix.Error", err)
 	}
 }
+
+// vapix.md 10 [V rec 10.12]: AXIS OS 10.12 lists every Linux group, one of them without
+// quotes: root="", audio="...", users=, anonymous="".
+func TestRealPwdgrpUnquotedEmptyGroup(t *testing.T) {
+	g, err := vapix.ParseUsers("root=\"\"\r\naudio=\"root,sdk\"\r\nusers=\r\nanonymous=\"\"\r\n")
+	if err != nil || len(g["audio"]) != 2 || len(g["users"]) != 0 || len(g) != 4 {
+		t.Fatalf("10.12 listing with users=: %v, %v", g, err)
+	}
+}
