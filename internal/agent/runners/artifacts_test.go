@@ -7,9 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,4 +110,43 @@ func TestCachedArtifactIsVerifiedBeforeUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	fetch(2)
+}
+
+// The relay's release key is pinned on first use, in full and without temporary files
+// left beside it, and the pin outlives the agent: after a restart, a release signed with
+// another key is refused.
+func TestReleaseKeyIsPinnedAcrossRestarts(t *testing.T) {
+	rl := newFakeRelay()
+	dir := t.TempDir()
+	a, err := NewArtifacts(dir, rl.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	one := rl.add([]byte("one"))
+	if _, err := a.Fetch(ctx, one); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || !slices.Contains(names, pinnedKeyFile) || !slices.Contains(names, one.SHA256) {
+		t.Fatalf("artifact directory holds %v, want the pinned key and the release file", names)
+	}
+	want := release.MarshalPublicKey(rl.key.Public().(ed25519.PublicKey))
+	if b, _ := os.ReadFile(filepath.Join(dir, pinnedKeyFile)); !bytes.Equal(b, want) {
+		t.Fatalf("pinned key is %q, want %q", b, want)
+	}
+	rl.mu.Lock()
+	_, rl.key, _ = ed25519.GenerateKey(rand.Reader) // the relay signs with another key
+	rl.mu.Unlock()
+	b, err := NewArtifacts(dir, rl.client) // the agent restarts
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Fetch(ctx, rl.add([]byte("two"))); !errors.Is(err, ErrBadArtifact) {
+		t.Fatalf("a release signed with another key than the pinned one: %v, want ErrBadArtifact", err)
+	}
 }
