@@ -202,14 +202,37 @@ func statusError(status int, body []byte) error {
 	return &HTTPError{Status: status, Body: strings.TrimSpace(snippet)}
 }
 
-// transportError marks failures to reach the device as ErrUnavailable.
+// transportError marks failures to reach the device as ErrUnavailable: a connection
+// refused, reset or cut, a network error, a device that did not answer in time. Callers
+// take ErrUnavailable for "try again once the device is back", so a failure of the
+// client's own (a request body that could not be read or resent, a TLS certificate it
+// does not trust) keeps its own error.
 func transportError(err error) error {
-	var ne net.Error
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) && !errors.Is(err, context.Canceled) {
+	if unreachable(err) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err
+}
+
+func unreachable(err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	}
+	// *url.Error, which wraps every failure of http.Client.Do, is a net.Error whatever
+	// its cause: judge by the cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return true
+		}
+		err = ue.Err
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 // jsonCall posts a JSON API request and decodes data into out (when not nil). A JSON
