@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/release"
@@ -45,7 +46,13 @@ type Catalog struct {
 	st  *store.Store
 	dir string
 	key ed25519.PrivateKey
+	// mu orders putting a file in place and recording its release, so that an upload
+	// refused by the store removes a file no other upload is about to record.
+	mu sync.Mutex
 }
+
+// uploadPrefix names the temporary files uploads are received in.
+const uploadPrefix = "upload-"
 
 // Open loads the signing key and the artifact directory under dataDir. The key is made
 // only for a catalog without releases: releases signed with a key that is gone verify
@@ -80,6 +87,16 @@ func Open(dataDir string, st *store.Store) (*Catalog, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("releases: %w", err)
 	}
+	// Uploads cut short by a crash leave their temporary files, up to 2 GiB each.
+	stale, err := filepath.Glob(filepath.Join(dir, uploadPrefix+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("releases: %w", err)
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			return nil, fmt.Errorf("releases: remove an unfinished upload: %w", err)
+		}
+	}
 	return &Catalog{st: st, dir: dir, key: key}, nil
 }
 
@@ -89,9 +106,11 @@ func (c *Catalog) PublicKeyPEM() []byte {
 }
 
 // Add stores the file read from body as release r (its kind, name, version, products and
-// track set by the caller), with its SHA-256, size and signature.
+// track set by the caller), with its SHA-256, size and signature. When the store does not
+// record the release (ErrExists: a duplicate), a file this upload put in place is removed
+// again: it would be served to any agent, and never deleted.
 func (c *Catalog) Add(ctx context.Context, r store.Release, body io.Reader) (store.Release, error) {
-	tmp, err := os.CreateTemp(c.dir, "upload-*")
+	tmp, err := os.CreateTemp(c.dir, uploadPrefix+"*")
 	if err != nil {
 		return store.Release{}, fmt.Errorf("releases: %w", err)
 	}
@@ -112,10 +131,36 @@ func (c *Catalog) Add(ctx context.Context, r store.Release, body io.Reader) (sto
 	}
 	r.SHA256, r.Size = hex.EncodeToString(h.Sum(nil)), n
 	r.Signature = release.Sign(c.key, r.SHA256, r.Size)
-	if err := os.Rename(tmp.Name(), filepath.Join(c.dir, r.SHA256)); err != nil {
+	path := filepath.Join(c.dir, r.SHA256)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err = os.Stat(path)
+	placed := errors.Is(err, fs.ErrNotExist) // the file is this upload's: no task is fetching it
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return store.Release{}, fmt.Errorf("releases: %w", err)
 	}
-	return c.st.AddRelease(ctx, r)
+	added, err := c.st.AddRelease(ctx, r)
+	if err != nil && placed {
+		c.removeUnused(ctx, path, r.SHA256)
+	}
+	return added, err
+}
+
+// removeUnused removes the file of a release the store did not record, unless a release
+// in the catalog has the same SHA-256 (the store failed after recording it, or the
+// release's file had gone missing and the upload restored it). It looks even when the
+// upload's request is gone.
+func (c *Catalog) removeUnused(ctx context.Context, path, sha string) {
+	rels, err := c.st.Releases(context.WithoutCancel(ctx))
+	if err != nil {
+		return // kept: better a stray file than a release without its file
+	}
+	for _, o := range rels {
+		if o.SHA256 == sha {
+			return
+		}
+	}
+	_ = os.Remove(path)
 }
 
 // Open opens an artifact by its SHA-256.

@@ -3,8 +3,11 @@ package releases
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +145,49 @@ func TestOpenRefusesANewKeyForSignedReleases(t *testing.T) {
 	}
 	if _, err := Open(dir, c.st); err == nil || !strings.Contains(err.Error(), KeyFile) {
 		t.Fatalf("opened with a key that signed none of the releases: %v", err)
+	}
+}
+
+// A second upload under a kind, name and version already in the catalog is refused, and
+// its file does not stay behind in the artifact directory (served to any agent, never
+// removed); a refused upload of a file a release already has leaves that file alone.
+func TestRefusedUploadLeavesNoFile(t *testing.T) {
+	c, _ := openCatalog(t)
+	ctx := context.Background()
+	first, err := c.Add(ctx, store.Release{Kind: store.ReleaseOS, Version: "12.1.1"}, strings.NewReader("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const other = "a different file"
+	if _, err := c.Add(ctx, store.Release{Kind: store.ReleaseOS, Version: "12.1.1"}, strings.NewReader(other)); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	h := sha256.Sum256([]byte(other))
+	if f, err := c.Open(hex.EncodeToString(h[:])); err == nil {
+		f.Close()
+		t.Fatal("the refused upload's file is stored and served")
+	}
+	if _, err := c.Add(ctx, store.Release{Kind: store.ReleaseOS, Version: "12.1.1"}, strings.NewReader("first")); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	f, err := c.Open(first.SHA256)
+	if err != nil {
+		t.Fatalf("the release's file after a refused upload of the same file: %v", err)
+	}
+	f.Close()
+}
+
+// An upload cut short by a crash leaves its temporary file; the next start removes it.
+func TestOpenRemovesUnfinishedUploads(t *testing.T) {
+	c, dir := openCatalog(t)
+	stale := filepath.Join(dir, ArtifactDir, uploadPrefix+"123456")
+	if err := os.WriteFile(stale, []byte("half a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, c.st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("unfinished upload after a restart: %v", err)
 	}
 }
