@@ -26,10 +26,6 @@ func (c *Client) Apps(ctx context.Context) ([]App, error) {
 // InstallApp streams an .eap package to the device (upload.cgi, part "packfil");
 // re-installing an application upgrades it. fileName is the package's file name.
 func (c *Client) InstallApp(ctx context.Context, fileName string, pkg io.Reader) error {
-	// A fresh Digest challenge before a streamed body, which cannot be resent after a 401.
-	if err := c.freshChallenge(func() error { _, err := c.Apps(ctx); return err }); err != nil {
-		return fmt.Errorf("vapix: install app: %w", err)
-	}
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,23 +42,6 @@ type Client struct {
 	timeout time.Duration
 	log     *slog.Logger
 	digest  *digest.Transport
-	// lastAuth is when an authenticated call last succeeded (Unix nanoseconds): the
-	// transport's Digest challenge was good then.
-	lastAuth atomic.Int64
-}
-
-// challengeFresh is how long after a successful authenticated call the client trusts its
-// Digest challenge to still be accepted (devices keep nonces for minutes).
-const challengeFresh = 10 * time.Second
-
-// freshChallenge makes sure the Digest challenge is fresh before a request whose
-// streamed body cannot be sent twice, calling probe (an authenticated call) unless one
-// succeeded within challengeFresh.
-func (c *Client) freshChallenge(probe func() error) error {
-	if time.Since(time.Unix(0, c.lastAuth.Load())) < challengeFresh {
-		return nil
-	}
-	return probe()
 }
 
 // New checks cfg (every bad field reported at once) and returns a client.
@@ -175,9 +157,6 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, q
 	}
 	if err := statusError(resp.StatusCode, b); err != nil {
 		return nil, nil, err
-	}
-	if hc == c.http {
-		c.lastAuth.Store(time.Now().UnixNano())
 	}
 	return b, resp.Header, nil
 }

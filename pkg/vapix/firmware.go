@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"sync/atomic"
+
+	"github.com/icholy/digest"
 )
 
 // FirmwareStatus is firmwaremanagement.cgi's status (vapix.md section 6); fields the
@@ -70,11 +72,6 @@ type UpgradeOptions struct {
 // is called as bytes go out. The device then reboots: use WaitReady with the boot ID
 // from SystemReady taken before, and FirmwareStatus to see the new version.
 func (c *Client) UpgradeFirmware(ctx context.Context, image io.Reader, size int64, opts UpgradeOptions, progress func(sent, total int64)) (string, error) {
-	// A streamed body cannot be sent twice, so make sure the Digest challenge is fresh
-	// before the upload rather than learning it from a 401 that would need a resend.
-	if err := c.freshChallenge(func() error { _, err := c.FirmwareStatus(ctx); return err }); err != nil {
-		return "", fmt.Errorf("vapix: upgrade firmware: %w", err)
-	}
 	params := map[string]string{}
 	if opts.FactoryDefaultMode != "" {
 		params["factoryDefaultMode"] = opts.FactoryDefaultMode
@@ -130,22 +127,39 @@ func (c *Client) UpgradeFirmware(ctx context.Context, image io.Reader, size int6
 	return d.FirmwareVersion, nil
 }
 
-// upload posts a streamed body once (no replay: GetBody fails on a second use).
+// upload posts a streamed body, which is sent once: it is read as it goes out, so it
+// cannot be sent again after a 401.
+//
+// The client's cached Digest challenge cannot be trusted for it: a device's nonce expires
+// some time after it was issued (300 s on Apache), however recently it was used, and the
+// 401 stale=true that answers an expired one would need the body again. So an upload
+// authenticates on a Digest transport of its own, which starts with no challenge and
+// probes with a body-less request first: the body then goes out once, on a nonce just
+// issued. A client without credentials has nothing to authenticate and sends the body
+// straight away (through a proxy that authenticates for it, a probe would reach the
+// device as an empty upload).
 func (c *Client) upload(ctx context.Context, path, contentType string, body io.ReadCloser) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path, nil), body)
+	ub := &unreadBody{r: body}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path, nil), ub)
 	if err != nil {
 		body.Close()
 		return nil, err
 	}
 	req.Header.Set("Content-Type", contentType)
-	var used atomic.Bool
+	// The Digest transport takes the body from GetBody for each request it sends, the
+	// probe's included (which leaves it out); it may have it until any of it was read.
 	req.GetBody = func() (io.ReadCloser, error) {
-		if used.Swap(true) {
+		if ub.read.Load() {
 			return nil, errors.New("upload cannot be resent (the device asked to authenticate again)")
 		}
-		return body, nil
+		return ub, nil
 	}
-	resp, err := c.http.Do(req)
+	hc := c.anon
+	if c.digest.Username != "" {
+		dt := &digest.Transport{Username: c.digest.Username, Password: c.digest.Password, Transport: c.digest.Transport, Probe: true}
+		hc = &http.Client{Transport: dt, CheckRedirect: noRedirect}
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		body.Close()
 		return nil, transportError(err)
@@ -160,6 +174,20 @@ func (c *Client) upload(ctx context.Context, path, contentType string, body io.R
 	}
 	return b, nil
 }
+
+// unreadBody is a streamed request body that knows whether reading it began (a read
+// that blocks counts: the body is taken).
+type unreadBody struct {
+	r    io.ReadCloser
+	read atomic.Bool
+}
+
+func (u *unreadBody) Read(p []byte) (int, error) {
+	u.read.Store(true)
+	return u.r.Read(p)
+}
+
+func (u *unreadBody) Close() error { return u.r.Close() }
 
 type progressReader struct {
 	r     io.Reader

@@ -4,13 +4,21 @@ package vapix_test
 // different choice or none: the client must work with both.
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/icholy/digest"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
@@ -46,5 +54,128 @@ func TestRealPwdgrpUnquotedEmptyGroup(t *testing.T) {
 	g, err := vapix.ParseUsers("root=\"\"\r\naudio=\"root,sdk\"\r\nusers=\r\nanonymous=\"\"\r\n")
 	if err != nil || len(g["audio"]) != 2 || len(g["users"]) != 0 || len(g) != 4 {
 		t.Fatalf("10.12 listing with users=: %v, %v", g, err)
+	}
+}
+
+// fakeDigest is an Axis-like Digest server (vapix.md 1.1): MD5, qop="auth", realm
+// AXIS_<serial>, a nonce valid 300 s of the device's clock from its issue, then answered
+// with 401 stale=true.
+type fakeDigest struct {
+	mu     sync.Mutex
+	now    time.Duration // the device's clock, moved by the test
+	nonces map[string]time.Duration
+	n      int
+}
+
+func (d *fakeDigest) setClock(now time.Duration) {
+	d.mu.Lock()
+	d.now = now
+	d.mu.Unlock()
+}
+
+func (d *fakeDigest) challenge(w http.ResponseWriter, stale bool) {
+	d.mu.Lock()
+	d.n++
+	nonce := fmt.Sprintf("%012d%040x", d.n, d.n)
+	d.nonces[nonce] = d.now
+	d.mu.Unlock()
+	c := `Digest realm="AXIS_B8A44F631339", nonce="` + nonce + `", algorithm=MD5, qop="auth"`
+	if stale {
+		c += ", stale=true"
+	}
+	w.Header().Set("WWW-Authenticate", c)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+}
+
+// ok reports whether r carries valid credentials, answering 401 when not.
+func (d *fakeDigest) ok(w http.ResponseWriter, r *http.Request) bool {
+	cred, err := digest.ParseCredentials(r.Header.Get("Authorization"))
+	if err != nil {
+		d.challenge(w, false)
+		return false
+	}
+	h := func(s string) string { b := md5.Sum([]byte(s)); return hex.EncodeToString(b[:]) }
+	want := h(fmt.Sprintf("%s:%s:%08x:%s:auth:%s", h("root:AXIS_B8A44F631339:pass"), cred.Nonce, cred.Nc, cred.Cnonce, h(r.Method+":"+cred.URI)))
+	d.mu.Lock()
+	issued, known := d.nonces[cred.Nonce]
+	age := d.now - issued
+	d.mu.Unlock()
+	switch {
+	case !known || cred.Response != want:
+		d.challenge(w, false)
+		return false
+	case age >= 300*time.Second:
+		d.challenge(w, true)
+		return false
+	}
+	return true
+}
+
+// A streamed upload shortly after a successful call, on a nonce that expired in between
+// (a nonce ages from its issue, not its last use): the device answers 401 stale=true,
+// which a body that cannot be resent would not survive. Each upload reaches the device
+// once, whole.
+func TestRealStaleNonceDuringUploads(t *testing.T) {
+	d := &fakeDigest{nonces: map[string]time.Duration{}}
+	var mu sync.Mutex
+	var bodies []int // sizes of the upload bodies the device took
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !d.ok(w, r) {
+			return
+		}
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			n, _ := io.Copy(io.Discard, r.Body)
+			mu.Lock()
+			bodies = append(bodies, int(n))
+			mu.Unlock()
+		}
+		switch r.URL.Path {
+		case "/axis-cgi/firmwaremanagement.cgi":
+			w.Header().Set("Content-Type", "application/json")
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				io.WriteString(w, `{"apiVersion":"1.10","method":"upgrade","data":{"firmwareVersion":"12.11.77"}}`)
+				return
+			}
+			io.WriteString(w, `{"apiVersion":"1.10","method":"status","data":{"activeFirmwareVersion":"12.10.1","activeFirmwarePart":"1"}}`)
+		case "/axis-cgi/applications/list.cgi":
+			io.WriteString(w, `<reply result="ok"></reply>`)
+		case "/axis-cgi/applications/upload.cgi":
+			io.WriteString(w, "OK\n")
+		}
+	}))
+	defer srv.Close()
+	c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	img := bytes.Repeat([]byte{0xAB}, 64<<10)
+
+	if _, err := c.FirmwareStatus(ctx); err != nil { // nonce issued at device time 0
+		t.Fatal(err)
+	}
+	d.setClock(299 * time.Second)
+	if _, err := c.FirmwareStatus(ctx); err != nil { // still good, and just used
+		t.Fatal(err)
+	}
+	d.setClock(301 * time.Second) // the nonce expires before the upload
+	if v, err := c.UpgradeFirmware(ctx, bytes.NewReader(img), int64(len(img)), vapix.UpgradeOptions{}, nil); err != nil || v != "12.11.77" {
+		t.Fatalf("firmware upload on a nonce that went stale: %q, %v", v, err)
+	}
+
+	if _, err := c.Apps(ctx); err != nil { // a nonce issued at 301 s
+		t.Fatal(err)
+	}
+	d.setClock(601 * time.Second)
+	if err := c.InstallApp(ctx, "app.eap", bytes.NewReader(img)); err != nil {
+		t.Fatalf("application upload on a nonce that went stale: %v", err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 2 || bodies[0] <= len(img) || bodies[1] <= len(img) {
+		t.Fatalf("the device took upload bodies of %v bytes, want two, each with the whole %d-byte file", bodies, len(img))
 	}
 }

@@ -1,12 +1,14 @@
 package vapix_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,5 +52,31 @@ func TestClientSideErrorsAreNotUnavailable(t *testing.T) {
 	defer hung.CloseIdleConnections()
 	if _, err := hung.DeviceInfo(ctx); !errors.Is(err, vapix.ErrUnavailable) {
 		t.Errorf("device that does not answer: %v, want ErrUnavailable", err)
+	}
+}
+
+// A client without credentials (one behind a proxy that authenticates for it) sends an
+// upload as it is: there is no challenge to probe for, and a probe would reach the device
+// as an empty upload.
+func TestUploadWithoutCredentialsIsOneRequest(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"apiVersion":"1.10","method":"upgrade","data":{"firmwareVersion":"12.11.77"}}`)
+	}))
+	defer srv.Close()
+	c, err := vapix.New(vapix.Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	img := []byte("image")
+	if v, err := c.UpgradeFirmware(context.Background(), bytes.NewReader(img), int64(len(img)), vapix.UpgradeOptions{}, nil); err != nil || v != "12.11.77" {
+		t.Fatalf("upgrade: %q, %v", v, err)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Fatalf("the device got %d requests for one upload, want 1", n)
 	}
 }
