@@ -214,7 +214,7 @@ func TestFirmwareUpgradeAfterReboot(t *testing.T) {
 	if v := cam.FirmwareVersion(); v != before.ActiveFirmwareVersion {
 		t.Fatalf("version changed to %s before the reboot", v)
 	}
-	if _, err := c.WaitReady(ctx, sr.BootID); err != nil {
+	if _, err := c.WaitRebooted(ctx, sr); err != nil {
 		t.Fatal(err)
 	}
 	after, err := c.FirmwareStatus(ctx)

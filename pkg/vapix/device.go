@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -86,12 +87,16 @@ func (c *Client) APIs(ctx context.Context) ([]API, error) {
 	return d.APIList, nil
 }
 
-// SystemReady is systemready.cgi's answer (vapix.md section 7).
+// SystemReady is systemready.cgi's answer (vapix.md section 7). Older firmware (API 1.2)
+// reports neither uptime nor boot ID.
 type SystemReady struct {
 	Ready     bool
 	NeedSetup bool
-	Uptime    time.Duration
-	BootID    string
+	Uptime    time.Duration // 0 when not reported
+	BootID    string        // "" when not reported
+
+	hasUptime bool      // the device reported Uptime
+	at        time.Time // when the answer arrived, which ages Uptime
 }
 
 // SystemReady asks whether the device finished starting; no credentials are needed.
@@ -103,39 +108,92 @@ func (c *Client) SystemReady(ctx context.Context, timeout time.Duration) (System
 		ctx = withWait(ctx, timeout)
 	}
 	var d struct {
-		SystemReady string `json:"systemready"`
-		NeedSetup   string `json:"needsetup"`
-		Uptime      string `json:"uptime"`
-		BootID      string `json:"bootid"`
+		SystemReady string  `json:"systemready"`
+		NeedSetup   string  `json:"needsetup"`
+		Uptime      *string `json:"uptime"`
+		BootID      string  `json:"bootid"`
 	}
 	if err := c.jsonCall(ctx, c.anon, "systemready.cgi", "1.0", "systemready", params, &d); err != nil {
 		return SystemReady{}, fmt.Errorf("vapix: systemready: %w", err)
 	}
-	var up int64
-	fmt.Sscan(d.Uptime, &up)
-	return SystemReady{Ready: d.SystemReady == "yes", NeedSetup: d.NeedSetup == "yes", Uptime: time.Duration(up) * time.Second, BootID: d.BootID}, nil
+	sr := SystemReady{Ready: d.SystemReady == "yes", NeedSetup: d.NeedSetup == "yes", BootID: d.BootID, at: time.Now()}
+	// An uptime that is not a number is taken as not reported: it is not worth failing
+	// the readiness check for.
+	if d.Uptime != nil {
+		if up, err := strconv.ParseFloat(*d.Uptime, 64); err == nil && up >= 0 && up < 1<<32 {
+			sr.Uptime, sr.hasUptime = time.Duration(up*float64(time.Second)), true
+		}
+	}
+	return sr, nil
 }
 
+// readyPoll is how often WaitReady and WaitRebooted ask.
+const readyPoll = 50 * time.Millisecond
+
 // WaitReady polls until the device reports ready and, when prevBootID is given, runs a
-// new boot (so it waits out a reboot the caller started). It gives up with ctx.
+// new boot. It gives up with ctx. To wait out a reboot the caller started, use
+// WaitRebooted, which also works with firmware that reports no boot ID.
 func (c *Client) WaitReady(ctx context.Context, prevBootID string) (SystemReady, error) {
-	const poll = 50 * time.Millisecond
+	return c.waitReady(ctx, func(sr SystemReady, _ time.Time) bool { return prevBootID == "" || sr.BootID != prevBootID })
+}
+
+// WaitRebooted waits until the device is ready in a boot after the one before describes:
+// the answer of SystemReady taken before the call that reboots it. A device goes on
+// answering for a moment after it agreed to reboot, so "ready" alone may still be the old
+// boot. What shows a new one is, in order:
+//   - the boot ID, when either answer has one (firmware that reports none, upgraded to
+//     one that does, runs a new boot);
+//   - else the uptime, when both answers report it: a new boot's is shorter than the old
+//     boot's would be by now;
+//   - else (older firmware reports neither, vapix.md 7) nothing the device says, so it
+//     must be seen unavailable or not ready before it counts as ready again.
+//
+// A before made by the caller rather than by SystemReady can only give a boot ID. It
+// gives up with ctx.
+func (c *Client) WaitRebooted(ctx context.Context, before SystemReady) (SystemReady, error) {
+	answered := !before.at.IsZero() // before is the device's answer, not a literal
+	wentDown := false
+	return c.waitReady(ctx, func(sr SystemReady, asked time.Time) bool {
+		switch {
+		case before.BootID != "" || answered && sr.BootID != "":
+			return sr.BootID != before.BootID
+		case before.hasUptime && sr.hasUptime:
+			// The old boot's clock ran at least from before's answer to this question,
+			// and each uptime may be cut down by up to a second: the old boot would now
+			// report more than oldBoot, a new one (begun after going down) less.
+			oldBoot := before.Uptime + asked.Sub(before.at) - 2*time.Second
+			return sr.Uptime < oldBoot
+		}
+		return wentDown
+	}, func() { wentDown = true })
+}
+
+// waitReady polls systemready until the device is ready and newBoot accepts the answer
+// (asked is when the question went out). down, when given, is told of every answer that
+// shows the device unavailable or not ready.
+func (c *Client) waitReady(ctx context.Context, newBoot func(sr SystemReady, asked time.Time) bool, down ...func()) (SystemReady, error) {
 	var last error
 	for {
+		asked := time.Now()
 		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		sr, err := c.SystemReady(callCtx, 0)
 		cancel()
 		switch {
-		case err == nil && sr.Ready && (prevBootID == "" || sr.BootID != prevBootID):
+		case err == nil && sr.Ready && newBoot(sr, asked):
 			return sr, nil
-		case err != nil && !errors.Is(err, ErrUnavailable) && ctx.Err() == nil:
-			last = err
+		case err == nil && sr.Ready:
+			last = errors.New("ready, still in the boot before the reboot")
 		case err == nil:
 			last = errors.New("not ready yet")
 		default:
 			last = err
 		}
-		t := time.NewTimer(poll)
+		if ctx.Err() == nil && (err == nil && !sr.Ready || errors.Is(err, ErrUnavailable)) {
+			for _, f := range down {
+				f()
+			}
+		}
+		t := time.NewTimer(readyPoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -69,8 +69,8 @@ type UpgradeOptions struct {
 
 // UpgradeFirmware streams an image to the device and returns the version it will boot
 // into. The image is sent as it is read, never held in memory; progress (when not nil)
-// is called as bytes go out. The device then reboots: use WaitReady with the boot ID
-// from SystemReady taken before, and FirmwareStatus to see the new version.
+// is called as bytes go out. The device then reboots: use WaitRebooted with the
+// SystemReady answer taken before, and FirmwareStatus to see the new version.
 func (c *Client) UpgradeFirmware(ctx context.Context, image io.Reader, size int64, opts UpgradeOptions, progress func(sent, total int64)) (string, error) {
 	params := map[string]string{}
 	if opts.FactoryDefaultMode != "" {

@@ -179,3 +179,97 @@ func TestRealStaleNonceDuringUploads(t *testing.T) {
 		t.Fatalf("the device took upload bodies of %v bytes, want two, each with the whole %d-byte file", bodies, len(img))
 	}
 }
+
+// rebootingDevice answers systemready as a device that reboots when fwmgr's reboot is
+// called: it goes on answering from the old boot for a few questions (a real device goes
+// down some seconds after it agreed), then is unavailable (or not ready) for a few, then
+// answers from the new boot. Counting questions, not time, keeps the test fast and exact.
+type rebootingDevice struct {
+	old, new  string // systemready data of the old and the new boot
+	notReady  bool   // while rebooting, answer "not ready" rather than drop the connection
+	downFor   int    // questions answered so between the old and the new boot
+	mu        sync.Mutex
+	rebooted  bool
+	asked     int  // questions since the reboot
+	servedNew bool // an answer of the new boot went out
+}
+
+func (d *rebootingDevice) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if r.URL.Path == "/axis-cgi/firmwaremanagement.cgi" {
+		d.rebooted = true
+		io.WriteString(w, `{"apiVersion":"1.10","method":"reboot","data":{}}`)
+		return
+	}
+	data := d.old
+	if d.rebooted {
+		d.asked++
+		const oldAnswers = 2
+		switch {
+		case d.asked <= oldAnswers:
+		case d.asked <= oldAnswers+d.downFor:
+			if d.notReady {
+				data = `{"systemready":"no","needsetup":"no"}`
+				break
+			}
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		default:
+			d.servedNew = true
+			data = d.new
+		}
+	}
+	io.WriteString(w, `{"apiVersion":"1.2","method":"systemready","data":`+data+`}`)
+}
+
+// The agent's reboot flow (firmware upgrade, restart): SystemReady, the call that
+// reboots, then WaitRebooted with the first answer. It must not take an answer of the
+// old boot for the new one, whatever the firmware reports (vapix.md 7: API 1.2 has
+// neither bootid nor uptime).
+func TestRealWaitRebooted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dev  *rebootingDevice
+	}{
+		{"no boot ID or uptime, unavailable while rebooting", &rebootingDevice{
+			old: `{"systemready":"yes","needsetup":"no"}`, new: `{"systemready":"yes","needsetup":"no"}`, downFor: 2}},
+		{"no boot ID or uptime, not ready while rebooting", &rebootingDevice{
+			old: `{"systemready":"yes","needsetup":"no"}`, new: `{"systemready":"yes","needsetup":"no"}`, downFor: 2, notReady: true}},
+		{"uptime without boot ID, reboot not seen", &rebootingDevice{
+			old: `{"systemready":"yes","needsetup":"no","uptime":"1000"}`, new: `{"systemready":"yes","needsetup":"no","uptime":"1"}`}},
+		{"boot ID appears with the new firmware", &rebootingDevice{
+			old: `{"systemready":"yes","needsetup":"no"}`, new: `{"systemready":"yes","needsetup":"no","uptime":"1","bootid":"b2"}`}},
+		{"boot ID", &rebootingDevice{
+			old: `{"systemready":"yes","needsetup":"no","uptime":"1000","bootid":"b1"}`, new: `{"systemready":"yes","needsetup":"no","uptime":"1000","bootid":"b2"}`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.dev)
+			defer srv.Close()
+			c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseIdleConnections()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			before, err := c.SystemReady(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Reboot(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WaitRebooted(ctx, before); err != nil {
+				t.Fatal(err)
+			}
+			tc.dev.mu.Lock()
+			defer tc.dev.mu.Unlock()
+			if !tc.dev.servedNew {
+				t.Fatalf("WaitRebooted returned on an answer of the boot before the reboot (%d questions since)", tc.dev.asked)
+			}
+		})
+	}
+}
