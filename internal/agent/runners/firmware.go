@@ -66,7 +66,7 @@ func (r *runners) firmware(ctx context.Context, t taskengine.Task, progress func
 		return nil, err
 	}
 	progress(stepRebooting + p.Version)
-	if _, err := r.waitUp(ctx, c, sr.BootID); err != nil {
+	if _, err := r.waitRebooted(ctx, c, sr); err != nil {
 		return nil, err
 	}
 	after, err := c.FirmwareStatus(ctx)
@@ -89,6 +89,17 @@ func (r *runners) status(ctx context.Context, c *vapix.Client) (vapix.FirmwareSt
 		return st, fmt.Errorf("%w (and the device did not come back: %v)", err, werr)
 	}
 	return c.FirmwareStatus(ctx)
+}
+
+// waitRebooted waits, within RebootWait, until the device is ready in a boot after the
+// one before describes (the SystemReady answer from before the call that rebooted it).
+// Comparing boot IDs alone would take an answer of the old boot for the new one on
+// firmware that reports none, as a device goes on answering for a moment after it
+// agreed to reboot.
+func (r *runners) waitRebooted(ctx context.Context, c *vapix.Client, before vapix.SystemReady) (vapix.SystemReady, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.RebootWait)
+	defer cancel()
+	return c.WaitRebooted(ctx, before)
 }
 
 // settle watches a device that may be about to reboot into version, for a while; it

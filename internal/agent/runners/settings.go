@@ -70,7 +70,7 @@ func (r *runners) restart(ctx context.Context, t taskengine.Task, progress func(
 	if err := c.Reboot(ctx); err != nil {
 		return nil, err
 	}
-	after, err := r.waitUp(ctx, c, sr.BootID)
+	after, err := r.waitRebooted(ctx, c, sr)
 	if err != nil {
 		return nil, err
 	}

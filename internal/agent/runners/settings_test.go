@@ -2,9 +2,11 @@ package runners
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,4 +213,68 @@ func TestRotateAccountChangeAnsweredButNotAppliedKeepsAccess(t *testing.T) {
 		t.Fatalf("attempt 2: %v", err)
 	}
 	checkRotated(t, devs, camsimtest.Password)
+}
+
+// olderFirmware passes requests to a simulated camera and makes it look like firmware
+// whose systemready reports neither boot ID nor uptime (API 1.2, vapix.md 7), and that
+// goes on answering "ready" for a few questions after a firmware management call (a
+// reboot) before it goes down, as a real device does.
+type olderFirmware struct {
+	tr       http.Transport
+	oldBoot  atomic.Int32 // answers of the old boot still to give
+	answered atomic.Int32 // answers of the old boot given after a reboot
+}
+
+const olderReady = `{"apiVersion":"1.2","method":"systemready","data":{"systemready":"yes","needsetup":"no"}}`
+
+func (o *olderFirmware) RoundTrip(req *http.Request) (*http.Response, error) {
+	isReady := req.URL.Path == "/axis-cgi/systemready.cgi"
+	if isReady && o.oldBoot.Add(-1) >= 0 {
+		o.answered.Add(1)
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(olderReady)), Request: req}, nil
+	}
+	resp, err := o.tr.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	switch req.URL.Path {
+	case "/axis-cgi/firmwaremanagement.cgi":
+		o.oldBoot.Store(2)
+	case "/axis-cgi/systemready.cgi":
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		var d struct {
+			Data struct {
+				SystemReady string `json:"systemready"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			return nil, err
+		}
+		resp.Body = io.NopCloser(strings.NewReader(strings.Replace(olderReady, `"yes"`, strconv.Quote(d.Data.SystemReady), 1)))
+		resp.ContentLength = -1
+	}
+	return resp, nil
+}
+
+// A restart of a device whose firmware reports no boot ID ends once the device booted
+// anew, not on the first "ready" it gives before going down.
+func TestRestartWaitsForTheNewBootWithoutBootID(t *testing.T) {
+	cam := camsimtest.Start(t, 1, camsimtest.WithRebootDelay(200*time.Millisecond)).Cameras()[0]
+	older := &olderFirmware{}
+	t.Cleanup(older.tr.CloseIdleConnections)
+	devs := &fakeDevices{cam: cam, current: camsimtest.Password, transport: older}
+	r := &runners{cfg: Config{Devices: devs, RebootWait: 10 * time.Second}}
+	task := taskengine.Task{ID: "t", Attempt: 1, Kind: taskkind.Restart, Serial: cam.Info().Serial}
+	if _, err := r.restart(context.Background(), task, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if n := cam.Counters().Reboots; n != 1 || !cam.Up() || older.answered.Load() == 0 {
+		t.Fatalf("the restart ended with %d reboots, camera up %v, after %d answers of the old boot",
+			n, cam.Up(), older.answered.Load())
+	}
 }
