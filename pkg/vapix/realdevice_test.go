@@ -206,7 +206,7 @@ func (d *rebootingDevice) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	data := d.old
 	if d.rebooted {
 		d.asked++
-		const oldAnswers = 2
+		const oldAnswers = 1
 		switch {
 		case d.asked <= oldAnswers:
 		case d.asked <= oldAnswers+d.downFor:
@@ -235,9 +235,9 @@ func TestRealWaitRebooted(t *testing.T) {
 		dev  *rebootingDevice
 	}{
 		{"no boot ID or uptime, unavailable while rebooting", &rebootingDevice{
-			old: `{"systemready":"yes","needsetup":"no"}`, new: `{"systemready":"yes","needsetup":"no"}`, downFor: 2}},
+			old: `{"systemready":"yes","needsetup":"no"}`, new: `{"systemready":"yes","needsetup":"no"}`, downFor: 1}},
 		{"no boot ID or uptime, not ready while rebooting", &rebootingDevice{
-			old: `{"systemready":"yes","needsetup":"no"}`, new: `{"systemready":"yes","needsetup":"no"}`, downFor: 2, notReady: true}},
+			old: `{"systemready":"yes","needsetup":"no"}`, new: `{"systemready":"yes","needsetup":"no"}`, downFor: 1, notReady: true}},
 		{"uptime without boot ID, reboot not seen", &rebootingDevice{
 			old: `{"systemready":"yes","needsetup":"no","uptime":"1000"}`, new: `{"systemready":"yes","needsetup":"no","uptime":"1"}`}},
 		{"boot ID appears with the new firmware", &rebootingDevice{
