@@ -42,6 +42,8 @@ type Client struct {
 	timeout time.Duration
 	log     *slog.Logger
 	digest  *digest.Transport
+	// keepalive is how often event streams ping (defaultKeepalive; tests shorten it).
+	keepalive time.Duration
 }
 
 // New checks cfg (every bad field reported at once) and returns a client.
@@ -79,12 +81,13 @@ func New(cfg Config) (*Client, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	dt := &digest.Transport{Username: cfg.User, Password: cfg.Password, Transport: tr}
 	return &Client{
-		base:    u,
-		http:    &http.Client{Transport: dt, CheckRedirect: noRedirect},
-		anon:    &http.Client{Transport: tr, CheckRedirect: noRedirect},
-		timeout: cfg.Timeout,
-		log:     cfg.Logger.With("component", "vapix", "device", u.Host),
-		digest:  dt,
+		base:      u,
+		http:      &http.Client{Transport: dt, CheckRedirect: noRedirect},
+		anon:      &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		timeout:   cfg.Timeout,
+		log:       cfg.Logger.With("component", "vapix", "device", u.Host),
+		digest:    dt,
+		keepalive: defaultKeepalive,
 	}, nil
 }
 

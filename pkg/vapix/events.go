@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,15 +17,24 @@ import (
 // EventStream is a subscription to a device's events over WebSocket (vapix.md 13.1).
 // Read events with Next; Close (or cancelling the context given to Events) ends it.
 type EventStream struct {
-	conn   *websocket.Conn
-	stop   chan struct{} // closed by Close; stops the keepalive goroutine
-	once   sync.Once
-	wg     sync.WaitGroup
-	cancel func() bool // stops watching the caller's context
+	conn      *websocket.Conn
+	keepalive time.Duration // how often to ping
+	idle      time.Duration // how long without a message or a pong ends the stream
+	stop      chan struct{} // closed by Close; stops the keepalive goroutine
+	once      sync.Once
+	wg        sync.WaitGroup
+	cancel    func() bool // stops watching the caller's context
 }
 
-// keepalive is how often the client pings, as Axis' own clients do.
-const keepalive = 15 * time.Second
+// defaultKeepalive is how often the client pings, as Axis' own clients do (vapix.md
+// 13.1).
+const defaultKeepalive = 15 * time.Second
+
+// streamIdle is how long a stream may go without a message or a pong: two pings
+// unanswered and a third of an interval more for a slow answer (35 s by default). A
+// device that stops answering without closing the connection (power cut, wedged web
+// server) sends nothing else that would tell.
+func streamIdle(keepalive time.Duration) time.Duration { return 2*keepalive + keepalive/3 }
 
 // Events subscribes to the events whose topics match any of the ONVIF topic filters
 // ("//." for all). The WebSocket is authorized with a single-use wssession token taken
@@ -74,9 +84,10 @@ func (c *Client) Events(ctx context.Context, topicFilters ...string) (*EventStre
 		conn.Close()
 		return nil, fmt.Errorf("vapix: events: configure: %w", err)
 	}
-	_ = conn.SetReadDeadline(time.Time{})
-
-	s := &EventStream{conn: conn, stop: make(chan struct{})}
+	s := &EventStream{conn: conn, keepalive: c.keepalive, idle: streamIdle(c.keepalive), stop: make(chan struct{})}
+	// Next sets the read deadline as it waits and on every message; a pong, which the
+	// device sends only while it is alive, moves it too.
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(s.idle)) })
 	s.cancel = context.AfterFunc(ctx, func() { s.Close() })
 	s.wg.Add(1)
 	go s.ping()
@@ -85,7 +96,7 @@ func (c *Client) Events(ctx context.Context, topicFilters ...string) (*EventStre
 
 func (s *EventStream) ping() {
 	defer s.wg.Done()
-	t := time.NewTicker(keepalive)
+	t := time.NewTicker(s.keepalive)
 	defer t.Stop()
 	for {
 		select {
@@ -100,15 +111,22 @@ func (s *EventStream) ping() {
 }
 
 // Next blocks until the next event. It returns an error once the stream ended (closed,
-// the device rebooted, the context was cancelled).
+// the device rebooted or stopped answering, the context was cancelled); a device that
+// sent neither a message nor an answer to a ping for a while (35 s by default) is
+// ErrUnavailable.
 func (s *EventStream) Next() (Event, error) {
 	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.idle))
 		_, msg, err := s.conn.ReadMessage()
 		if err != nil {
 			select {
 			case <-s.stop:
 				return Event{}, fmt.Errorf("vapix: events: %w", ErrStreamClosed)
 			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return Event{}, fmt.Errorf("vapix: events: %w: no message and no answer to pings for %s", ErrUnavailable, s.idle)
 			}
 			return Event{}, fmt.Errorf("vapix: events: %w", transportError(err))
 		}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/icholy/digest"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
@@ -271,5 +272,102 @@ func TestRealWaitRebooted(t *testing.T) {
 				t.Fatalf("WaitRebooted returned on an answer of the boot before the reboot (%d questions since)", tc.dev.asked)
 			}
 		})
+	}
+}
+
+// eventDevice serves the event stream (vapix.md 13.1). With hung set it stops answering
+// after configure, as a device whose power was cut or whose web server wedged, without
+// closing TCP: pings get no pong. Otherwise it answers pings and sends one event after
+// quiet.
+func eventDevice(t *testing.T, hung bool, quiet time.Duration) *vapix.Client {
+	t.Helper()
+	up := websocket.Upgrader{}
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/axis-cgi/wssession.cgi" {
+			io.WriteString(w, "token\n")
+			return
+		}
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if hung {
+			conn.SetPingHandler(func(string) error { return nil })
+		}
+		_, _, _ = conn.ReadMessage()
+		_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"apiVersion":"1.0","context":"camcloud","method":"events:configure","data":{}}`))
+		go func() { // reads, and so answers pings unless hung, until the client goes
+			for {
+				if _, _, err := conn.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		select {
+		case <-time.After(quiet):
+		case <-done:
+			return
+		}
+		if !hung {
+			_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"apiVersion":"1.0","method":"events:notify","params":{"notification":{"topic":"tns1:Device/tnsaxis:IO/VirtualInput","timestamp":1722108150418,"message":{"source":{"port":"1"},"key":{},"data":{"active":"1"}}}}}`))
+		}
+		<-done
+	}))
+	t.Cleanup(func() { close(done); srv.Close() })
+	c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vapix.SetEventKeepalive(c, 50*time.Millisecond) // a stream without pongs ends after 116 ms
+	return c
+}
+
+// nextWithin runs s.Next for up to d.
+func nextWithin(s *vapix.EventStream, d time.Duration) (ev vapix.Event, returned bool, err error) {
+	type result struct {
+		ev  vapix.Event
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() { ev, err := s.Next(); ch <- result{ev, err} }()
+	select {
+	case r := <-ch:
+		return r.ev, true, r.err
+	case <-time.After(d):
+		return vapix.Event{}, false, nil
+	}
+}
+
+// A device that stops answering without closing the connection: the client pings, and
+// ends the stream when no pong comes back, rather than wait on it for ever.
+func TestRealEventStreamEndsWithoutPongs(t *testing.T) {
+	c := eventDevice(t, true, time.Hour)
+	s, err := c.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, returned, err := nextWithin(s, 5*time.Second)
+	if !returned {
+		t.Fatal("Next still blocked 5 s after the device stopped answering pings")
+	}
+	if !errors.Is(err, vapix.ErrUnavailable) {
+		t.Fatalf("stream of a device that stopped answering: %v, want ErrUnavailable", err)
+	}
+}
+
+// A device that answers pings keeps the stream open through a long quiet spell.
+func TestRealEventStreamQuietButAlive(t *testing.T) {
+	c := eventDevice(t, false, 400*time.Millisecond) // over three times the idle limit
+	s, err := c.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ev, returned, err := nextWithin(s, 5*time.Second)
+	if !returned || err != nil || ev.Topic != "tns1:Device/tnsaxis:IO/VirtualInput" {
+		t.Fatalf("after a quiet spell: returned %v, event %+v, %v", returned, ev, err)
 	}
 }
