@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,6 +43,8 @@ type Client struct {
 	timeout time.Duration
 	log     *slog.Logger
 	digest  *digest.Transport
+	// basicOverTLS: the device asked for Basic over HTTPS (see authTransport).
+	basicOverTLS atomic.Bool
 	// keepalive is how often event streams ping (defaultKeepalive; tests shorten it).
 	keepalive time.Duration
 }
@@ -80,15 +83,22 @@ func New(cfg Config) (*Client, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	dt := &digest.Transport{Username: cfg.User, Password: cfg.Password, Transport: tr}
-	return &Client{
+	c := &Client{
 		base:      u,
-		http:      &http.Client{Transport: dt, CheckRedirect: noRedirect},
 		anon:      &http.Client{Transport: tr, CheckRedirect: noRedirect},
 		timeout:   cfg.Timeout,
 		log:       cfg.Logger.With("component", "vapix", "device", u.Host),
 		digest:    dt,
 		keepalive: defaultKeepalive,
-	}, nil
+	}
+	c.http = &http.Client{Transport: c.authTransport(dt), CheckRedirect: noRedirect}
+	return c, nil
+}
+
+// authTransport returns a transport that authenticates with the client's credentials,
+// by Digest through dt or, over HTTPS to a device that asks for it, by Basic.
+func (c *Client) authTransport(dt *digest.Transport) *authTransport {
+	return &authTransport{dt: dt, user: dt.Username, pass: dt.Password, basic: &c.basicOverTLS}
 }
 
 // noRedirect: a camera has no reason to redirect an API call; following one could send

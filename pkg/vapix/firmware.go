@@ -135,9 +135,10 @@ func (c *Client) UpgradeFirmware(ctx context.Context, image io.Reader, size int6
 // 401 stale=true that answers an expired one would need the body again. So an upload
 // authenticates on a Digest transport of its own, which starts with no challenge and
 // probes with a body-less request first: the body then goes out once, on a nonce just
-// issued. A client without credentials has nothing to authenticate and sends the body
-// straight away (through a proxy that authenticates for it, a probe would reach the
-// device as an empty upload).
+// issued (or, to a device that asked for Basic over HTTPS, with Basic at once). A client
+// without credentials has nothing to authenticate and sends the body straight away
+// (through a proxy that authenticates for it, a probe would reach the device as an empty
+// upload).
 func (c *Client) upload(ctx context.Context, path, contentType string, body io.ReadCloser) ([]byte, error) {
 	ub := &unreadBody{r: body}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path, nil), ub)
@@ -157,7 +158,7 @@ func (c *Client) upload(ctx context.Context, path, contentType string, body io.R
 	hc := c.anon
 	if c.digest.Username != "" {
 		dt := &digest.Transport{Username: c.digest.Username, Password: c.digest.Password, Transport: c.digest.Transport, Probe: true}
-		hc = &http.Client{Transport: dt, CheckRedirect: noRedirect}
+		hc = &http.Client{Transport: c.authTransport(dt), CheckRedirect: noRedirect}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,5 +370,184 @@ func TestRealEventStreamQuietButAlive(t *testing.T) {
 	ev, returned, err := nextWithin(s, 5*time.Second)
 	if !returned || err != nil || ev.Topic != "tns1:Device/tnsaxis:IO/VirtualInput" {
 		t.Fatalf("after a quiet spell: returned %v, event %+v, %v", returned, ev, err)
+	}
+}
+
+// basicDevice answers as AXIS OS 12 does under the policy "recommended" (vapix.md 1.2
+// [V rec 12.11]): a 401 with only `WWW-Authenticate: Basic realm="AXIS_<serial>"`. It
+// counts the challenges and the requests that carried Basic credentials, and takes
+// upload bodies whole.
+type basicDevice struct {
+	challenges, basic atomic.Int32
+	mu                sync.Mutex
+	bodies            []int
+}
+
+func (d *basicDevice) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u, p, ok := r.BasicAuth()
+	if ok {
+		d.basic.Add(1)
+	}
+	if !ok || u != "root" || p != "pass" {
+		d.challenges.Add(1)
+		w.Header().Set("WWW-Authenticate", `Basic realm="AXIS_B8A44F631339"`)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	switch r.URL.Path {
+	case "/axis-cgi/basicdeviceinfo.cgi":
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"apiVersion":"1.3","data":{"propertyList":{"SerialNumber":"B8A44F631339","Version":"12.11.77"}}}`)
+	case "/axis-cgi/usergroup.cgi":
+		io.WriteString(w, "root\nadmin operator viewer ptz\n")
+	case "/axis-cgi/applications/upload.cgi":
+		n, _ := io.Copy(io.Discard, r.Body)
+		d.mu.Lock()
+		d.bodies = append(d.bodies, int(n))
+		d.mu.Unlock()
+		io.WriteString(w, "OK\n")
+	}
+}
+
+// Over HTTPS, AXIS OS 12 asks for Basic only: the client answers it for every kind of
+// call (a JSON call, a body-less GET, a streamed upload) and then sends Basic at once.
+func TestRealHTTPSOffersOnlyBasic(t *testing.T) {
+	d := &basicDevice{}
+	srv := httptest.NewTLSServer(d)
+	defer srv.Close()
+	ctx := context.Background()
+	pkg := bytes.Repeat([]byte{0xEA}, 64<<10)
+	for _, first := range []string{"upload", "get", "json"} {
+		d.challenges.Store(0)
+		c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass", Transport: srv.Client().Transport})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := map[string]func() error{
+			"upload": func() error { return c.InstallApp(ctx, "app.eap", bytes.NewReader(pkg)) },
+			"get": func() error {
+				user, _, err := c.WhoAmI(ctx)
+				if err == nil && user != "root" {
+					err = fmt.Errorf("who am I: %q", user)
+				}
+				return err
+			},
+			"json": func() error {
+				info, err := c.DeviceInfo(ctx)
+				if err == nil && info.SerialNumber != "B8A44F631339" {
+					err = fmt.Errorf("device info %+v", info)
+				}
+				return err
+			},
+		}
+		order := []string{first}
+		for _, k := range []string{"upload", "get", "json"} {
+			if k != first {
+				order = append(order, k)
+			}
+		}
+		for _, k := range order {
+			if err := calls[k](); err != nil {
+				t.Errorf("%s call (after %v) over HTTPS with a Basic-only challenge: %v", k, order[0], err)
+			}
+		}
+		if n := d.challenges.Load(); n != 1 {
+			t.Errorf("first call %s: %d challenges for %d calls, want 1: Basic is remembered", first, n, len(order))
+		}
+		c.CloseIdleConnections()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, n := range d.bodies {
+		if n <= len(pkg) {
+			t.Errorf("the device took upload bodies of %v bytes, each should hold the whole %d-byte package", d.bodies, len(pkg))
+			break
+		}
+	}
+}
+
+// Over plain HTTP a Basic challenge is never answered: that would send the password in
+// the clear.
+func TestRealPlainHTTPNeverSendsBasic(t *testing.T) {
+	d := &basicDevice{}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	if _, err := c.DeviceInfo(ctx); !errors.Is(err, vapix.ErrUnauthorized) {
+		t.Errorf("JSON call: %v, want ErrUnauthorized", err)
+	}
+	if _, _, err := c.WhoAmI(ctx); !errors.Is(err, vapix.ErrUnauthorized) {
+		t.Errorf("GET: %v, want ErrUnauthorized", err)
+	}
+	if err := c.InstallApp(ctx, "app.eap", strings.NewReader("package")); !errors.Is(err, vapix.ErrUnauthorized) {
+		t.Errorf("upload: %v, want ErrUnauthorized", err)
+	}
+	if n := d.basic.Load(); n != 0 {
+		t.Fatalf("%d requests sent the password in the clear", n)
+	}
+}
+
+// Over HTTPS a device that offers Digest (AXIS OS 10.12, or the policy "digest") gets
+// Digest, never Basic.
+func TestRealHTTPSWithDigestUsesDigest(t *testing.T) {
+	dd := &fakeDigest{nonces: map[string]time.Duration{}}
+	var basic atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, ok := r.BasicAuth(); ok {
+			basic.Add(1)
+		}
+		if !dd.ok(w, r) {
+			w.Header().Add("WWW-Authenticate", `Basic realm="AXIS_B8A44F631339"`)
+			return
+		}
+		io.WriteString(w, "root\nadmin operator viewer ptz\n")
+	}))
+	defer srv.Close()
+	c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass", Transport: srv.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	if user, _, err := c.WhoAmI(context.Background()); err != nil || user != "root" || basic.Load() != 0 {
+		t.Fatalf("who am I over HTTPS with Digest offered: %q, %v; %d requests with Basic", user, err, basic.Load())
+	}
+}
+
+// A device whose policy changes from Basic to Digest over HTTPS (an admin set "digest")
+// gets Digest from the next call on.
+func TestRealHTTPSBackToDigest(t *testing.T) {
+	b := &basicDevice{}
+	dd := &fakeDigest{nonces: map[string]time.Duration{}}
+	var useDigest atomic.Bool
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !useDigest.Load() {
+			b.ServeHTTP(w, r)
+			return
+		}
+		if dd.ok(w, r) {
+			io.WriteString(w, "root\nadmin operator viewer ptz\n")
+		}
+	}))
+	defer srv.Close()
+	c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass", Transport: srv.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	if _, _, err := c.WhoAmI(ctx); err != nil {
+		t.Fatalf("with Basic: %v", err)
+	}
+	useDigest.Store(true)
+	for i := range 2 {
+		if user, _, err := c.WhoAmI(ctx); err != nil || user != "root" {
+			t.Fatalf("call %d after the device went back to Digest: %q, %v", i+1, user, err)
+		}
 	}
 }
