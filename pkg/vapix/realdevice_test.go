@@ -232,6 +232,7 @@ func (d *rebootingDevice) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // old boot for the new one, whatever the firmware reports (vapix.md 7: API 1.2 has
 // neither bootid nor uptime).
 func TestRealWaitRebooted(t *testing.T) {
+	t.Parallel() // each case waits out polls: run them side by side
 	for _, tc := range []struct {
 		name string
 		dev  *rebootingDevice
@@ -248,6 +249,7 @@ func TestRealWaitRebooted(t *testing.T) {
 			old: `{"systemready":"yes","needsetup":"no","uptime":"1000","bootid":"b1"}`, new: `{"systemready":"yes","needsetup":"no","uptime":"1000","bootid":"b2"}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := httptest.NewServer(tc.dev)
 			defer srv.Close()
 			c, err := vapix.New(vapix.Config{BaseURL: srv.URL, User: "root", Password: "pass"})
@@ -344,6 +346,7 @@ func nextWithin(s *vapix.EventStream, d time.Duration) (ev vapix.Event, returned
 // A device that stops answering without closing the connection: the client pings, and
 // ends the stream when no pong comes back, rather than wait on it for ever.
 func TestRealEventStreamEndsWithoutPongs(t *testing.T) {
+	t.Parallel() // it waits: let it overlap the other waits
 	c := eventDevice(t, true, time.Hour)
 	s, err := c.Events(context.Background())
 	if err != nil {
@@ -361,7 +364,8 @@ func TestRealEventStreamEndsWithoutPongs(t *testing.T) {
 
 // A device that answers pings keeps the stream open through a long quiet spell.
 func TestRealEventStreamQuietButAlive(t *testing.T) {
-	c := eventDevice(t, false, 400*time.Millisecond) // over three times the idle limit
+	t.Parallel() // it waits: let it overlap the other waits
+	c := eventDevice(t, false, 300*time.Millisecond) // over twice the idle limit
 	s, err := c.Events(context.Background())
 	if err != nil {
 		t.Fatal(err)
