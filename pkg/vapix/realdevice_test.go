@@ -364,7 +364,7 @@ func TestRealEventStreamEndsWithoutPongs(t *testing.T) {
 
 // A device that answers pings keeps the stream open through a long quiet spell.
 func TestRealEventStreamQuietButAlive(t *testing.T) {
-	t.Parallel() // it waits: let it overlap the other waits
+	t.Parallel()                                     // it waits: let it overlap the other waits
 	c := eventDevice(t, false, 300*time.Millisecond) // over twice the idle limit
 	s, err := c.Events(context.Background())
 	if err != nil {
