@@ -10,7 +10,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	graphql "github.com/graph-gophers/graphql-go"
 	"github.com/graph-gophers/graphql-go/relay"
@@ -50,11 +52,42 @@ func Handler(cfg Config) (http.Handler, error) {
 	if cfg.Fleet == nil {
 		return nil, errors.New("graph: Config.Fleet is required")
 	}
-	s, err := graphql.ParseSchema(schema, &resolver{cfg: cfg}, graphql.UseFieldResolvers(), graphql.MaxDepth(8), graphql.MaxQueryLength(16<<10))
+	s, err := graphql.ParseSchema(schema, &resolver{cfg: cfg}, graphql.UseFieldResolvers(), graphql.MaxDepth(8),
+		graphql.MaxQueryLength(16<<10), graphql.MaxParallelism(4))
 	if err != nil {
 		return nil, err
 	}
-	return &relay.Handler{Schema: s}, nil
+	h := &relay.Handler{Schema: s}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b budget
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), budgetKey{}, &b)))
+	}), nil
+}
+
+// requestBudget bounds the work one request may ask for: aliases make one query ask
+// for the same field hundreds of times, and a device field reads the camera live.
+const (
+	requestBudget = 16 // units per request
+	listCost      = 1  // devices, discovered, tasks: read from memory or the journal
+	pollCost      = 4  // device(serial): polls the camera
+)
+
+// budget is what a request has spent of requestBudget.
+type budget struct{ spent atomic.Int32 }
+
+type budgetKey struct{}
+
+// ErrTooMuch: a request asked for more than requestBudget allows.
+var ErrTooMuch = fmt.Errorf("this request asks for too much at once: at most %d list fields, or %d device fields, per request", requestBudget/listCost, requestBudget/pollCost)
+
+// spend takes cost from the request's budget; requests served without Handler's budget
+// (tests calling resolvers directly) are not limited.
+func spend(ctx context.Context, cost int32) error {
+	b, _ := ctx.Value(budgetKey{}).(*budget)
+	if b != nil && b.spent.Add(cost) > requestBudget {
+		return ErrTooMuch
+	}
+	return nil
 }
 
 type adminKey struct{}

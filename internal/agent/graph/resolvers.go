@@ -63,34 +63,43 @@ func (r *resolver) device(rep linkapi.DeviceReport, modes map[string]string) dev
 	return d
 }
 
-func (r *resolver) Devices() []deviceObj {
+func (r *resolver) Devices(ctx context.Context) ([]deviceObj, error) {
+	if err := spend(ctx, listCost); err != nil {
+		return nil, err
+	}
 	modes := r.cfg.Fleet.Modes()
 	out := []deviceObj{}
 	for _, rep := range r.cfg.Fleet.LastInventory() {
 		out = append(out, r.device(rep, modes))
 	}
-	return out
+	return out, nil
 }
 
-func (r *resolver) Device(ctx context.Context, args struct{ Serial string }) *deviceObj {
+func (r *resolver) Device(ctx context.Context, args struct{ Serial string }) (*deviceObj, error) {
+	if err := spend(ctx, pollCost); err != nil {
+		return nil, err
+	}
 	rep, ok := r.cfg.Fleet.PollDevice(ctx, strings.ToUpper(args.Serial))
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	d := r.device(rep, r.cfg.Fleet.Modes())
-	return &d
+	return &d, nil
 }
 
 func discovered(d linkapi.DiscoveredDevice) discoveredObj {
 	return discoveredObj{Serial: d.Serial, Address: d.Address, Source: d.Source, Model: d.Model, Firmware: d.Firmware, Onboarded: d.Onboarded}
 }
 
-func (r *resolver) Discovered() []discoveredObj {
+func (r *resolver) Discovered(ctx context.Context) ([]discoveredObj, error) {
+	if err := spend(ctx, listCost); err != nil {
+		return nil, err
+	}
 	out := []discoveredObj{}
 	for _, d := range r.cfg.Fleet.Discovered() {
 		out = append(out, discovered(d))
 	}
-	return out
+	return out, nil
 }
 
 func task(rec taskengine.Record) taskObj {
@@ -101,7 +110,10 @@ func task(rec taskengine.Record) taskObj {
 	return t
 }
 
-func (r *resolver) Tasks(args struct{ Serial *string }) ([]taskObj, error) {
+func (r *resolver) Tasks(ctx context.Context, args struct{ Serial *string }) ([]taskObj, error) {
+	if err := spend(ctx, listCost); err != nil {
+		return nil, err
+	}
 	recs, err := r.cfg.Fleet.TaskRecords()
 	if err != nil {
 		return nil, err
