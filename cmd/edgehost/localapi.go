@@ -60,15 +60,23 @@ func (l *localAPI) serve(ctx context.Context) error {
 	return nil
 }
 
-// loadOrCreateToken reads the token file, creating it (0600) with a random token.
+// loadOrCreateToken reads the token file, creating it with a random token. The file
+// gives admin access to the agent's API: it is made private (0600) whatever mode an
+// older or restored copy had.
 func loadOrCreateToken(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		if t := strings.TrimSpace(string(b)); t != "" {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return "", fmt.Errorf("GraphQL token: %w", err)
+			}
 			return t, nil
 		}
 	}
 	t := rand.Text()
 	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("GraphQL token: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil { // WriteFile keeps an existing file's mode
 		return "", fmt.Errorf("GraphQL token: %w", err)
 	}
 	return t, nil
