@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/atomicfile"
 )
 
 // State is everything about a camera that changes and survives a restart of camsim. It is
@@ -214,20 +216,7 @@ func saveState(dir string, st *State) error {
 		return fmt.Errorf("save state of %s: %w", st.Serial, err)
 	}
 	final := filepath.Join(dir, st.Serial+".json")
-	tmp, err := os.CreateTemp(dir, st.Serial+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("save state of %s: %w", st.Serial, err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save state of %s: %w", st.Serial, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save state of %s: %w", st.Serial, err)
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
+	if err := atomicfile.Write(final, b, 0o600); err != nil {
 		return fmt.Errorf("save state of %s: %w", st.Serial, err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/atomicfile"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 )
 
@@ -28,19 +29,7 @@ func (m *Manager) writeSnapshot(devices []linkapi.DeviceReport) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(m.cfg.Snapshot), ".inventory-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), m.cfg.Snapshot)
+	return atomicfile.Write(m.cfg.Snapshot, b, 0o600)
 }
 
 // DescribeSnapshot prints the devices of the snapshot in dataDir as a table; nothing

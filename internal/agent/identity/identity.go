@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/atomicfile"
 	"github.com/opencamcloud/camcloud/internal/relay/oak"
 )
 
@@ -215,7 +216,7 @@ func (id *Identity) Save(dir string) error {
 		data []byte
 		mode os.FileMode
 	}{{KeyFile, id.KeyPEM, 0o600}, {CertFile, id.CertPEM, 0o644}, {CAFile, id.CAPEM, 0o644}, {ConfigFile, cfg, 0o644}} {
-		if err := writeFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
 			return fmt.Errorf("identity: %w", err)
 		}
 	}
@@ -247,26 +248,6 @@ func Load(dir string) (*Identity, error) {
 		return nil, fmt.Errorf("identity: %s and %s do not match: %w", CertFile, KeyFile, err)
 	}
 	return &id, nil
-}
-
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Describe writes the identity for a person: who, where, and until when.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/opencamcloud/camcloud/internal/atomicfile"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/release"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
@@ -193,36 +194,9 @@ func (a *Artifacts) key(ctx context.Context) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writePin(pinned, b); err != nil {
+	if err := atomicfile.Write(pinned, b, 0o644); err != nil {
 		return nil, err
 	}
 	a.pub = pub
 	return pub, nil
-}
-
-// writePin writes the pinned key through a temporary file and a rename: a crash while
-// writing must not leave half a key, which no release would verify with again.
-func writePin(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("artifacts: pin release key: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("artifacts: pin release key in %s: %w", path, err)
-	}
-	return nil
 }

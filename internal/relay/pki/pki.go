@@ -20,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/atomicfile"
 )
 
 // File names inside the data directory.
@@ -95,7 +97,7 @@ func LoadOrCreateCA(dir string, now time.Time) (ca *CA, created bool, err error)
 		return nil, false, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFile(certPath, certPEM, 0o644); err != nil {
+	if err := atomicfile.Write(certPath, certPEM, 0o644); err != nil {
 		return nil, false, err
 	}
 	cert, _ := x509.ParseCertificate(der)
@@ -145,7 +147,7 @@ func writeKey(path string, key crypto.Signer) error {
 	if err != nil {
 		return fmt.Errorf("pki: encode key: %w", err)
 	}
-	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	return atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 func readKey(path string) (crypto.Signer, error) {
@@ -174,35 +176,6 @@ func readKey(path string) (crypto.Signer, error) {
 		return nil, fmt.Errorf("pki: %s: not a signing key", path)
 	}
 	return s, nil
-}
-
-// writeFile writes through a temporary file and a rename, so a crash never leaves half a
-// key or certificate behind.
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("pki: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pki: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pki: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pki: sync %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("pki: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("pki: %w", err)
-	}
-	return nil
 }
 
 func parseCertPEM(b []byte) (*x509.Certificate, error) {

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/atomicfile"
 )
 
 // DefaultHosts are always in the server certificate, so local clients and tests can
@@ -59,7 +61,7 @@ func (ca *CA) ServerCert(dir string, hosts []string, now time.Time) (tls.Certifi
 	if err := writeKey(keyPath, key); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := atomicfile.Write(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return tls.Certificate{}, err
 	}
 	leaf, _ := x509.ParseCertificate(der)
