@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/opencamcloud/camcloud/internal/taskkind"
@@ -43,12 +42,7 @@ func (r *runners) appInstall(ctx context.Context, t taskengine.Task, progress fu
 		if p.Artifact == nil {
 			return nil, fmt.Errorf("no release file for %s %s", p.Name, p.Version)
 		}
-		progress("fetching release " + p.Artifact.Release)
-		path, err := r.cfg.Artifacts.Fetch(ctx, *p.Artifact)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.Open(path)
+		f, err := r.openArtifact(ctx, *p.Artifact, progress)
 		if err != nil {
 			return nil, err
 		}

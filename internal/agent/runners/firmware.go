@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -46,12 +45,7 @@ func (r *runners) firmware(ctx context.Context, t taskengine.Task, progress func
 	if p.Artifact.SHA256 == "" {
 		return nil, fmt.Errorf("no release file for AXIS OS %s", p.Version)
 	}
-	progress("fetching release " + p.Artifact.Release)
-	path, err := r.cfg.Artifacts.Fetch(ctx, p.Artifact)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
+	f, err := r.openArtifact(ctx, p.Artifact, progress)
 	if err != nil {
 		return nil, err
 	}

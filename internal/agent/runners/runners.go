@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/taskkind"
@@ -95,3 +96,14 @@ func (r *runners) waitUp(ctx context.Context, c *vapix.Client, prevBoot string) 
 // NewPassword is a password for the agent's account on a device: 26 random base32
 // characters (130 bits), within what AXIS OS accepts (vapix.md 10).
 func NewPassword() string { return rand.Text() }
+
+// openArtifact fetches a release file (verified against its hash and the relay's
+// signature) and opens it for upload; the caller closes it.
+func (r *runners) openArtifact(ctx context.Context, a taskkind.Artifact, progress func(string)) (*os.File, error) {
+	progress("fetching release " + a.Release)
+	path, err := r.cfg.Artifacts.Fetch(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(path)
+}
