@@ -103,17 +103,9 @@ func deviceAddr(device string) (string, error) {
 func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, addr, account, adminUser, adminPassword string, log *slog.Logger) error {
 	d, err := st.Device(info.SerialNumber)
 	if err == nil && d.User == account {
-		pass, _ := st.Password(d)
-		ok := passwordWorks(ctx, d.User, pass, addr)
-		if !ok {
-			// A new password the camera took just before the agent stopped, before the
-			// agent recorded that it had: it is the account's password now.
-			if pending, _ := st.Pending(d); pending != "" && passwordWorks(ctx, d.User, pending, addr) {
-				if err := st.SetPassword(d.Serial, pending, false); err != nil {
-					return err
-				}
-				ok = true
-			}
+		ok, err := fleet.AccountWorks(ctx, st, d, addr, 10*time.Second)
+		if err != nil {
+			return err
 		}
 		if ok {
 			return st.UpdateDevice(d.Serial, func(r *devstore.Device) { r.Address, r.Model = addr, info.ProdNbr })
@@ -150,20 +142,6 @@ func takeOver(ctx context.Context, st *devstore.Store, d devstore.Device, adminU
 	defer admin.CloseIdleConnections()
 	_, err = fleet.TakeOver(ctx, st, admin, d, 10*time.Second, time.Now)
 	return err
-}
-
-// passwordWorks reports whether user logs in on the camera as itself with pass.
-func passwordWorks(ctx context.Context, user, pass, addr string) bool {
-	if pass == "" {
-		return false
-	}
-	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: user, Password: pass, Timeout: 10 * time.Second})
-	if err != nil {
-		return false
-	}
-	defer c.CloseIdleConnections()
-	name, _, err := c.WhoAmI(ctx)
-	return err == nil && name == user
 }
 
 // waitForCamera reads the camera's facts anyone may read, waiting for it while it starts

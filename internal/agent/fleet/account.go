@@ -83,6 +83,30 @@ func whoIs(ctx context.Context, d devstore.Device, password string, timeout time
 	return name, err
 }
 
+// AccountWorks reports whether the agent's stored account logs in on the device at addr
+// as itself: with its current password, else with a pending one the device took before
+// the agent recorded that it had (a crash between the two), which then becomes current.
+// For an agent that checks its account before its Manager runs (devicehost).
+func AccountWorks(ctx context.Context, st *devstore.Store, d devstore.Device, addr string, timeout time.Duration) (bool, error) {
+	d.Address = addr
+	if pass, err := st.Password(d); err == nil {
+		if name, err := whoIs(ctx, d, pass, timeout); err == nil && name == d.User {
+			return true, nil
+		}
+	}
+	pending, err := st.Pending(d)
+	if err != nil || pending == "" {
+		return false, nil
+	}
+	if name, err := whoIs(ctx, d, pending, timeout); err != nil || name != d.User {
+		return false, nil
+	}
+	if err := st.SetPassword(d.Serial, pending, false); err != nil {
+		return false, fmt.Errorf("store the password the device takes: %w", err)
+	}
+	return true, nil
+}
+
 // maxClockAhead bounds how far ahead of the agent's clock a device's clock is believed.
 const maxClockAhead = 10 * time.Minute
 
