@@ -129,6 +129,21 @@ func (ew *edgeWorld) login(t *testing.T, email string) string {
 	return tok.AccessToken
 }
 
+// call makes a request with token ("" for none) and returns the answer's status.
+func (ew *edgeWorld) call(t *testing.T, method, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
 func (ew *edgeWorld) vapix(path string) string {
 	return ew.srv.URL + "/api/v1/orgs/" + ew.org + "/devices/" + ew.serial + "/vapix/" + path
 }
@@ -138,15 +153,8 @@ func (ew *edgeWorld) vapix(path string) string {
 func TestOperatorParamListIsUnambiguous(t *testing.T) {
 	ew := newEdgeWorld(t)
 	for _, q := range []string{"action=list&group=Brand", "action=list&group=root.Image.I0,Properties.Firmware,PTZ"} {
-		req, _ := http.NewRequest("GET", ew.vapix("axis-cgi/param.cgi?"+q), nil)
-		req.Header.Set("Authorization", "Bearer "+ew.op)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Errorf("operator GET param.cgi?%s: %d, want 200", q, res.StatusCode)
+		if got := ew.call(t, "GET", ew.vapix("axis-cgi/param.cgi?"+q), ew.op); got != http.StatusOK {
+			t.Errorf("operator GET param.cgi?%s: %d, want 200", q, got)
 		}
 	}
 	for _, q := range []string{
@@ -158,18 +166,11 @@ func TestOperatorParamListIsUnambiguous(t *testing.T) {
 		"action=list&group=Brand,root.System.BoaPort",
 		"action=list&group=Brand&Group=Network", // a second group key another parser may read
 	} {
-		req, _ := http.NewRequest("GET", ew.vapix("axis-cgi/param.cgi?"+q), nil)
-		req.Header.Set("Authorization", "Bearer "+ew.op)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusForbidden {
+		if got := ew.call(t, "GET", ew.vapix("axis-cgi/param.cgi?"+q), ew.op); got != http.StatusForbidden {
 			ew.agents.mu.Lock()
 			fwd := ew.agents.seen[len(ew.agents.seen)-1].URL.RawQuery
 			ew.agents.mu.Unlock()
-			t.Errorf("operator GET param.cgi?%s: %d, forwarded to the agent with query %q; want 403", q, res.StatusCode, fwd)
+			t.Errorf("operator GET param.cgi?%s: %d, forwarded to the agent with query %q; want 403", q, got, fwd)
 		}
 	}
 }
@@ -227,27 +228,14 @@ func TestAuditWhenCallerLeavesMidStream(t *testing.T) {
 // not there) is a call too; a caller without a token writes nothing to the log.
 func TestAuditOfRefusedCalls(t *testing.T) {
 	ew := newEdgeWorld(t)
-	call := func(method, url, token string) int {
-		t.Helper()
-		req, _ := http.NewRequest(method, url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
-	if got := call("POST", ew.vapix("axis-cgi/pwdgrp.cgi?action=add&user=x&pwd=y&grp=users&sgrp=admin"), ew.op); got != http.StatusForbidden {
+	if got := ew.call(t, "POST", ew.vapix("axis-cgi/pwdgrp.cgi?action=add&user=x&pwd=y&grp=users&sgrp=admin"), ew.op); got != http.StatusForbidden {
 		t.Fatalf("operator adding a user: %d", got)
 	}
 	unknown := strings.Replace(ew.vapix("axis-cgi/basicdeviceinfo.cgi"), ew.serial, "ACCC8E0000FF", 1)
-	if got := call("GET", unknown, ew.admin); got != http.StatusNotFound {
+	if got := ew.call(t, "GET", unknown, ew.admin); got != http.StatusNotFound {
 		t.Fatalf("unknown device: %d", got)
 	}
-	if got := call("GET", ew.vapix("axis-cgi/basicdeviceinfo.cgi"), ""); got != http.StatusUnauthorized {
+	if got := ew.call(t, "GET", ew.vapix("axis-cgi/basicdeviceinfo.cgi"), ""); got != http.StatusUnauthorized {
 		t.Fatalf("no token: %d", got)
 	}
 	entries := ew.audit.list()

@@ -44,12 +44,18 @@ func TestInvitationCodeNeverLogged(t *testing.T) {
 	for _, c := range []struct{ method, suffix string }{{"POST", "/accept"}, {"GET", "/accept"}, {"POST", "/accept/"}} {
 		r.Do(t, c.method, "/api/v1/invitations/"+inv.Code+c.suffix, "", nil)
 	}
-	time.Sleep(50 * time.Millisecond) // the access log line is written after the answer
-	if strings.Contains(log.String(), inv.Code) {
-		for _, l := range strings.Split(log.String(), "\n") {
-			if strings.Contains(l, inv.Code) {
-				t.Errorf("invitation code in the log: %s", l)
-			}
+	// The access log line is written after the answer: wait for all six requests' lines
+	// (login, orgs, invitation, the three above), so that the check below sees them.
+	requests := func() int { return strings.Count(log.String(), "msg=request") }
+	for deadline := time.Now().Add(5 * time.Second); requests() < 6 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := requests(); n < 6 {
+		t.Fatalf("%d request lines in the log, want 6:\n%s", n, log.String())
+	}
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, inv.Code) {
+			t.Errorf("invitation code in the log: %s", l)
 		}
 	}
 }
