@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
 )
 
@@ -16,15 +17,13 @@ const PathPrefix = "/v1/devices/"
 // vapixSegment separates the serial from the device path.
 const vapixSegment = "/vapix/"
 
-const (
-	maxSerial     = 64
-	maxDevicePath = 2048
-)
+const maxSerial = 64
 
 // parseTarget checks the request target and returns the device's serial and the path to
 // request on the device, which is clean, absolute and made of RFC 3986 path characters
-// only (so it is its own escaped form). u is the request's URL and requestURI the
-// request line's target as the server read it ("" for a request not read by a server).
+// only, so it is its own escaped form (linkapi.CheckSubPath, the rule the relay applied
+// too). u is the request's URL and requestURI the request line's target as the server
+// read it ("" for a request not read by a server).
 func parseTarget(u *url.URL, requestURI string) (serial, devicePath string, p *problem.Problem) {
 	refuse := func(detail string) (string, string, *problem.Problem) {
 		return "", "", problem.New(PathRefused, detail)
@@ -35,12 +34,9 @@ func parseTarget(u *url.URL, requestURI string) (serial, devicePath string, p *p
 	if u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil {
 		return refuse("the request target must be a path (origin form), not an absolute URL or authority")
 	}
-	// A percent-encoded slash or backslash would become a separator once decoded.
-	raw := strings.ToLower(u.EscapedPath())
-	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
-		return refuse("encoded slashes and backslashes are not allowed in the path")
-	}
-	rest, ok := strings.CutPrefix(u.Path, PathPrefix)
+	// The serial and the path are taken from the escaped form, as the relay took them, so
+	// that an encoded separator stays visible to linkapi.CheckSubPath.
+	rest, ok := strings.CutPrefix(u.EscapedPath(), PathPrefix)
 	if !ok {
 		return refuse("the path must start with " + PathPrefix)
 	}
@@ -52,54 +48,16 @@ func parseTarget(u *url.URL, requestURI string) (serial, devicePath string, p *p
 		// Not a serial any inventory holds: the same answer as an unknown one.
 		return "", "", problem.New(DeviceUnknown, "no such device")
 	}
-	if p := checkSubPath(sub); p != nil {
-		return "", "", p
+	sub, err := linkapi.CheckSubPath(sub)
+	if err != nil {
+		return refuse(err.Error())
 	}
 	return serial, "/" + sub, nil
-}
-
-// checkSubPath checks the path a request names on its target (after /vapix/, or after a
-// VMS server's name): not empty, not too long, RFC 3986 path characters only, no "." or
-// ".." segments and no empty ones.
-func checkSubPath(sub string) *problem.Problem {
-	refuse := func(detail string) *problem.Problem { return problem.New(PathRefused, detail) }
-	if sub == "" {
-		return refuse("a path is required after the device or VMS server")
-	}
-	if len(sub) > maxDevicePath {
-		return refuse("the device path is too long")
-	}
-	for i := 0; i < len(sub); i++ {
-		if !pathChar(sub[i]) {
-			return refuse("the device path has a character that is not allowed (" + strconv.QuoteRune(rune(sub[i])) + ")")
-		}
-	}
-	segs := strings.Split(sub, "/")
-	for i, s := range segs {
-		switch {
-		case s == "." || s == "..":
-			return refuse(`"." and ".." are not allowed in the device path`)
-		case s == "" && i < len(segs)-1:
-			return refuse("empty segments are not allowed in the device path")
-		}
-	}
-	return nil
 }
 
 // validSerial accepts what could be a serial number: letters, digits, '-' and '_'.
 func validSerial(s string) bool {
 	return s != "" && len(s) <= maxSerial && alnumOr(s, "-_")
-}
-
-// pathChar reports whether c may appear in a device path: RFC 3986 pchar (unreserved,
-// sub-delims, ':' and '@') and '/', never percent-encoded. Everything else (space, '%',
-// '\', '?', '#', controls, NUL, non-ASCII) is refused.
-func pathChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0
 }
 
 // validAddr checks a device address from the inventory: host:port with an IP address or

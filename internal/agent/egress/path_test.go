@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -99,10 +101,8 @@ func FuzzParseTarget(f *testing.F) {
 		if !strings.HasPrefix(devicePath, "/") || len(devicePath) < 2 {
 			t.Fatalf("%q: device path %q", target, devicePath)
 		}
-		for i := 0; i < len(devicePath); i++ {
-			if !pathChar(devicePath[i]) {
-				t.Fatalf("%q: device path %q has %q", target, devicePath, devicePath[i])
-			}
+		if again, err := linkapi.CheckSubPath(devicePath[1:]); err != nil || again != devicePath[1:] {
+			t.Fatalf("%q: device path %q is not its own escaped form under the link's rule: %q %v", target, devicePath, again, err)
 		}
 		if c := path.Clean(devicePath); c != strings.TrimSuffix(devicePath, "/") {
 			t.Fatalf("%q: device path %q is not clean (%q)", target, devicePath, c)

@@ -86,12 +86,8 @@ func (v *VMSProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.New(PathRefused, "the request target must be a path"))
 		return
 	}
-	raw := strings.ToLower(r.URL.EscapedPath())
-	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
-		problem.Write(w, r, problem.New(PathRefused, "encoded slashes and backslashes are not allowed in the path"))
-		return
-	}
-	rest, _ := strings.CutPrefix(r.URL.Path, VMSPrefix)
+	// Taken from the escaped form, as for devices (parseTarget).
+	rest, _ := strings.CutPrefix(r.URL.EscapedPath(), VMSPrefix)
 	name, sub, _ := strings.Cut(rest, "/")
 	v.mu.Lock()
 	srv, ok := v.servers[name]
@@ -100,8 +96,9 @@ func (v *VMSProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.New(DeviceUnknown, "no such VMS server registered for this edge host"))
 		return
 	}
-	if prob := checkSubPath(sub); prob != nil {
-		problem.Write(w, r, prob)
+	sub, err := linkapi.CheckSubPath(sub)
+	if err != nil {
+		problem.Write(w, r, problem.New(PathRefused, err.Error()))
 		return
 	}
 	out := r.Clone(r.Context())

@@ -61,10 +61,13 @@ func (a *API) deleteVMS(w http.ResponseWriter, r *http.Request) error {
 // own API go in X-VMS-Authorization.
 func (a *API) vmsCall(w http.ResponseWriter, r *http.Request) error {
 	p := PrincipalFrom(r.Context())
+	escaped, _, err := edgeLinkPath(r, vmsPattern)
+	if err != nil {
+		return err
+	}
 	h, err := a.store.EdgeHost(r.Context(), p.Org, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	name, path := r.PathValue("name"), r.PathValue("path")
-	return a.forward(w, r, h.ID, linkapi.VMSPrefix+name+"/"+path, nil)
+	return a.forward(w, r, h.ID, linkapi.VMSPrefix+r.PathValue("name")+"/"+escaped, nil)
 }
