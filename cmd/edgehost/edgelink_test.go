@@ -272,3 +272,42 @@ func TestEdgeLinkAgentGoneMidRequest(t *testing.T) {
 		t.Fatalf("with the agent gone: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestEdgeLinkRefusesAmbiguousCalls tries, from the caller's side through a real relay
+// and agent, the spellings that reached more than a role allows: an operator listing
+// the whole parameter tree or the admins' groups under another name, and an encoded
+// slash that the relay decoded into a separator before the agent's check. None reaches
+// the camera.
+func TestEdgeLinkRefusesAmbiguousCalls(t *testing.T) {
+	ro := startRollout(t, 1)
+	ro.runEdgeHostFlags(t, ro.runFlags())
+	ro.onboardAll(t)
+	cam := ro.fleet.Cameras()[0]
+	serial := cam.Info().Serial
+	opTok := ro.member(t, "op@example.com", role.Operator)
+
+	if resp, b := ro.call(t, opTok, "GET", ro.vapixURL(serial, "axis-cgi/param.cgi?action=list&group=root.Brand,Image"), "", nil); resp.StatusCode != 200 ||
+		!bytes.Contains(b, []byte("root.Brand.Brand=AXIS")) {
+		t.Fatalf("operator lists Brand and Image: %d %s", resp.StatusCode, b)
+	}
+	for _, g := range []string{"root", "Brand,root", "ROOT", "root.Network", "root.network", "Brand,,Network", "root.root.System", "Image.*"} {
+		resp, b := ro.call(t, opTok, "GET", ro.vapixURL(serial, "axis-cgi/param.cgi?action=list&group="+g), "", nil)
+		if resp.StatusCode != http.StatusForbidden || !bytes.Contains(b, []byte("problems/forbidden")) || bytes.Contains(b, []byte("Network.")) {
+			t.Errorf("operator param.cgi?action=list&group=%s: %d %s", g, resp.StatusCode, b)
+		}
+	}
+
+	pwdgrp := func() int64 { return cam.Counters().Requests["/axis-cgi/pwdgrp.cgi"] }
+	before := pwdgrp()
+	for _, who := range []struct{ name, token string }{{"admin", ro.token}, {"operator", opTok}} {
+		for _, p := range []string{"axis-cgi%2fpwdgrp.cgi?action=get", "axis-cgi%2Fpwdgrp.cgi?action=get", "axis-cgi/%2e%2e/axis-cgi/pwdgrp.cgi?action=get"} {
+			resp, b := ro.call(t, who.token, "GET", ro.vapixURL(serial, p), "", nil)
+			if resp.StatusCode != http.StatusBadRequest || !bytes.Contains(b, []byte("problems/vapix-path-refused")) {
+				t.Errorf("%s GET vapix/%s: %d %s, want 400 vapix-path-refused", who.name, p, resp.StatusCode, b)
+			}
+		}
+	}
+	if after := pwdgrp(); after != before {
+		t.Errorf("pwdgrp.cgi was called %d times through encoded paths", after-before)
+	}
+}

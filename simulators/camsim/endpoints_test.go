@@ -305,3 +305,29 @@ func wsStatus(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// A bare root group is the whole tree as the account may see it, listed with the root.
+// prefix; root.X is group X echoed with the prefix (reference/vapix.md 5.1).
+func TestParamListRootGroup(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	admin, _ := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
+	if err := admin.AddUser(context.Background(), "oper1", "pw2", vapix.RoleOperator, ""); err != nil {
+		t.Fatal(err)
+	}
+	list := func(user, pass, group string) string {
+		resp, err := digestClient(user, pass).Get(cam.Info().HTTP + "/axis-cgi/param.cgi?action=list&group=" + group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readAll(t, resp)
+	}
+	if out := list(camsimtest.User, camsimtest.Password, "root"); !strings.Contains(out, "\nroot.Network.HostName=") || !strings.HasPrefix(out, "root.Brand.Brand=AXIS\n") {
+		t.Errorf("admin group=root: %q", out)
+	}
+	if out := list(camsimtest.User, camsimtest.Password, "Brand,root.Network.HostName"); !strings.HasPrefix(out, "Brand.Brand=AXIS\n") || !strings.HasSuffix(out, "\nroot.Network.HostName=axis-"+strings.ToLower(cam.Info().Serial)+"\n") {
+		t.Errorf("admin group=Brand,root.Network.HostName: %q", out)
+	}
+	if out := list("oper1", "pw2", "root"); !strings.Contains(out, "root.Brand.Brand=AXIS\n") || strings.Contains(out, "root.Network.") || strings.Contains(out, "root.System.") {
+		t.Errorf("operator group=root lists admins' groups: %q", out)
+	}
+}

@@ -247,7 +247,13 @@ func (c *Camera) paramList(q *request, groups string) {
 		}
 		found := false
 		for _, p := range all {
-			if name == "" || p.name == name || strings.HasPrefix(p.name, name+".") {
+			switch {
+			case name == "": // the whole tree, as much of it as the account may list
+				if level >= paramPrivilege(p.name, false) {
+					write(p, prefix)
+					found = true
+				}
+			case p.name == name || strings.HasPrefix(p.name, name+"."):
 				write(p, prefix)
 				found = true
 			}

@@ -68,16 +68,32 @@ func operatorMay(r *http.Request, path string) bool {
 		return false // without a group, the list is every group, admins' included
 	}
 	for _, g := range strings.Split(q.Get("group"), ",") {
-		g = strings.TrimSpace(g)
-		if len(g) >= 5 && strings.EqualFold(g[:5], "root.") {
-			g = g[5:]
-		}
-		top, _, _ := strings.Cut(g, ".")
-		if top == "" || adminParamGroups[strings.ToLower(top)] {
+		if !operatorParamGroup(g) {
 			return false
 		}
 	}
 	return true
+}
+
+// operatorParamGroup reports whether an operator may list the param.cgi group (or
+// parameter) g. The device takes an optional "root." prefix and reads a bare "root" as
+// the whole tree (reference/vapix.md 5.1), and its idea of case or of odd names is not
+// ours to guess: so g must be a plain dotted name (ASCII letters, digits and '_' between
+// the dots, no empty part, no wildcard, no space), after at most one "root." in any
+// case, and its top-level group, in any case, must be neither root nor one of
+// adminParamGroups.
+func operatorParamGroup(g string) bool {
+	if len(g) >= 5 && strings.EqualFold(g[:5], "root.") {
+		g = g[5:]
+	}
+	parts := strings.Split(g, ".")
+	for _, part := range parts {
+		if part == "" || strings.TrimLeft(part, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			return false
+		}
+	}
+	top := strings.ToLower(parts[0])
+	return top != "root" && !adminParamGroups[top]
 }
 
 // streams bounds the EdgeLink requests in flight per agent.
@@ -112,7 +128,11 @@ func (s *streams) release(agent string) {
 // with its own credentials. Bodies stream both ways; WebSocket upgrades pass through.
 func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 	p := PrincipalFrom(r.Context())
-	serial, path := r.PathValue("serial"), r.PathValue("path")
+	serial := r.PathValue("serial")
+	escaped, path, err := edgeLinkPath(r, vapixPattern)
+	if err != nil {
+		return err
+	}
 	if !p.Role.AtLeast(role.Admin) && !operatorMay(r, path) {
 		return problem.Newf(problem.Forbidden, "%s %s on a device needs the admin role; operators may read the device, take snapshots, move PTZ and follow events", r.Method, "/"+path)
 	}
@@ -124,7 +144,24 @@ func (a *API) vapix(w http.ResponseWriter, r *http.Request) error {
 	if agent == "" {
 		return problem.New(problem.Conflict, "no agent manages this device (light integration); EdgeLink reaches devices through their agent")
 	}
-	return a.forward(w, r, agent, linkapi.EdgeLinkPrefix+d.Serial+"/vapix/"+path, nil)
+	return a.forward(w, r, agent, linkapi.EdgeLinkPrefix+d.Serial+"/vapix/"+escaped, nil)
+}
+
+// edgeLinkPath is the path an EdgeLink call names on its target (the {path...} of
+// pattern), both as the caller escaped it and decoded, checked by the rule the agent
+// applies too (linkapi.CheckSubPath). It is cut from the escaped form, since r.PathValue
+// decodes an encoded slash into a separator that neither the caller nor the check saw.
+func edgeLinkPath(r *http.Request, pattern string) (escaped, decoded string, err error) {
+	before := strings.Count(pattern[:strings.Index(pattern, "{path...}")], "/")
+	segs := strings.SplitN(r.URL.EscapedPath(), "/", before+1)
+	if len(segs) == before+1 {
+		escaped = segs[before]
+	}
+	decoded, err = linkapi.CheckSubPath(escaped)
+	if err != nil {
+		return "", "", problem.New(problem.PathRefused, err.Error())
+	}
+	return escaped, decoded, nil
 }
 
 // graphql is EdgeLink to an edge host's own GraphQL API; the caller's role goes with
@@ -170,7 +207,7 @@ func (a *API) auditRefusal(r *http.Request, err error) {
 		Method: r.Method, Path: path, Status: pb.Status})
 }
 
-// forward sends a request over a new stream of the agent link to outPath at the agent
+// forward sends a request over a new stream of the agent link to outPath (escaped) at the agent
 // and streams the answer back, within the agent's limit of streams in flight, and
 // records the call in the audit log (serial and path as the caller named them), also
 // when the answer breaks off half way.
@@ -184,6 +221,10 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath str
 		return problem.Newf(problem.Unavailable, "too many EdgeLink requests in flight to agent %s; try again", agent)
 	}
 	defer a.streams.release(agent)
+	unescaped, err := url.PathUnescape(outPath)
+	if err != nil {
+		return problem.New(problem.PathRefused, "the path has a bad percent-encoding")
+	}
 
 	start := time.Now()
 	status := 0
@@ -204,8 +245,8 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath str
 		BufferPool: proxyBuffers{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", edgelink.AgentHost(agent)
-			pr.Out.URL.Path = outPath
-			pr.Out.URL.RawPath = ""
+			// outPath is escaped as the caller sent it: the agent checks that form again.
+			pr.Out.URL.Path, pr.Out.URL.RawPath = unescaped, outPath
 			pr.Out.URL.RawQuery = r.URL.RawQuery
 			pr.Out.Host = ""
 			// The caller's credentials are the relay's business, not the device's.

@@ -249,3 +249,94 @@ func TestAuditOfRefusedCalls(t *testing.T) {
 		t.Errorf("call to an unknown device: %+v", e)
 	}
 }
+
+// answer is a request's status, problem type (if any) and the number of requests the
+// agent link carried for it.
+func (ew *edgeWorld) answer(t *testing.T, method, url, token string) (status int, problemType string, forwarded int) {
+	t.Helper()
+	ew.agents.mu.Lock()
+	before := len(ew.agents.seen)
+	ew.agents.mu.Unlock()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var pb struct {
+		Type string `json:"type"`
+	}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+		_ = json.NewDecoder(res.Body).Decode(&pb)
+	}
+	ew.agents.mu.Lock()
+	defer ew.agents.mu.Unlock()
+	return res.StatusCode, pb.Type, len(ew.agents.seen) - before
+}
+
+// An operator lists named groups other than the admins' ones, in whatever spelling the
+// device takes for the same group: a bare root (the whole tree), the root. prefix in any
+// case, the group's name in any case, empty elements, wildcards and anything else that
+// is not a plain group name are refused before they reach the agent.
+func TestOperatorParamGroupsAreCanonical(t *testing.T) {
+	ew := newEdgeWorld(t)
+	for _, g := range []string{
+		"root", "ROOT", "Root", "Brand,root", "root,Brand", "Brand,ROOT",
+		"root.", "root.root", "root.root.Network", "root.Root.System",
+		"root.Network", "root.network", "ROOT.NETWORK", "network", "NETWORK.HostName", "system", "root.System.BoaPort",
+		"Brand,,Network", "Brand,", ",Brand", "Brand,,", "",
+		"*", "root.*", "Image.*", "Brand*", "Net*", "Image.I0.*",
+		"%20Network", "Brand,%20root", "Brand%00", "Brand.", ".Brand", "Brand..Name", "root..Network",
+		"Brand;Network", "Brand%2CNetwork", "Brand/Network", "%52oot",
+	} {
+		q := "action=list&group=" + g
+		status, typ, fwd := ew.answer(t, "GET", ew.vapix("axis-cgi/param.cgi?"+q), ew.op)
+		if status != http.StatusForbidden || typ != "https://camcloud.dev/problems/forbidden" || fwd != 0 {
+			t.Errorf("operator GET param.cgi?%s: %d %q, %d requests to the agent; want 403 forbidden and none", q, status, typ, fwd)
+		}
+	}
+	for _, g := range []string{"Brand", "root.Brand", "ROOT.Brand", "Image,Brand", "root.Image.I0,Properties.Firmware,PTZ", "Image.I0.Appearance.Resolution", "StreamProfile.S0"} {
+		q := "action=list&group=" + g
+		if status, _, fwd := ew.answer(t, "GET", ew.vapix("axis-cgi/param.cgi?"+q), ew.op); status != http.StatusOK || fwd != 1 {
+			t.Errorf("operator GET param.cgi?%s: %d, %d requests to the agent; want 200 and one", q, status, fwd)
+		}
+	}
+}
+
+// The path an EdgeLink call names is checked once, by the rule the agent applies
+// (linkapi.CheckSubPath): an encoded slash or backslash, dot segments (plain or
+// encoded), empty segments and double encoding are refused at the relay for every role,
+// and what passes is forwarded as the caller escaped it. (Plain "." segments and "//"
+// never reach the handler: the router redirects them to the clean path.)
+func TestEdgeLinkPathRefusedAtTheRelay(t *testing.T) {
+	ew := newEdgeWorld(t)
+	for _, p := range []string{
+		"axis-cgi%2fpwdgrp.cgi", "axis-cgi%2Fpwdgrp.cgi", "axis-cgi%5cpwdgrp.cgi", "axis-cgi%5Cpwdgrp.cgi",
+		"axis-cgi/%2e%2e/axis-cgi/pwdgrp.cgi", "axis-cgi/%2E%2E/pwdgrp.cgi", "axis-cgi/%2e/pwdgrp.cgi", "axis-cgi/pwdgrp.cgi%252f", "axis-cgi/pwdgrp.cgi%00", "axis-cgi/pwd%25zzgrp.cgi",
+		"http:%2f%2f127.0.0.1:1/x",
+	} {
+		for _, who := range []struct{ name, token string }{{"admin", ew.admin}, {"operator", ew.op}} {
+			status, typ, fwd := ew.answer(t, "GET", ew.vapix(p), who.token)
+			if status != http.StatusBadRequest || typ != "https://camcloud.dev/problems/vapix-path-refused" || fwd != 0 {
+				t.Errorf("%s GET vapix/%s: %d %q, %d requests to the agent; want 400 vapix-path-refused and none", who.name, p, status, typ, fwd)
+			}
+		}
+	}
+	vms := ew.srv.URL + "/api/v1/orgs/" + ew.org + "/edgehosts/eh_x/vms/recorder/"
+	if status, typ, fwd := ew.answer(t, "GET", vms+"api%2f..%2fsecret", ew.admin); status != http.StatusBadRequest || fwd != 0 {
+		t.Errorf("admin GET vms/recorder/api%%2f..%%2fsecret: %d %q, %d requests to the agent; want 400 and none", status, typ, fwd)
+	}
+	if status, _, fwd := ew.answer(t, "GET", ew.vapix("axis-cgi/basicdeviceinfo%2Ecgi"), ew.op); status != http.StatusOK || fwd != 1 {
+		t.Fatalf("operator GET an escaped device info path: %d, %d requests to the agent", status, fwd)
+	}
+	ew.agents.mu.Lock()
+	got := ew.agents.seen[len(ew.agents.seen)-1].URL.EscapedPath()
+	ew.agents.mu.Unlock()
+	if want := linkapi.EdgeLinkPrefix + ew.serial + "/vapix/axis-cgi/basicdeviceinfo%2Ecgi"; got != want {
+		t.Errorf("forwarded path %q, want %q (as the caller escaped it)", got, want)
+	}
+}
