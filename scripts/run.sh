@@ -55,9 +55,10 @@ while [ "$i" -lt "$CAMERAS" ]; do
 	i=$((i + 1))
 done
 # Multicast on loopback needs root (ip link set lo multicast on), so the edge host is
-# told where the cameras are instead of browsing mDNS.
+# told where the cameras are instead of browsing mDNS. The cameras are on loopback,
+# which an edge host does not reach unless told to.
 EDGEHOST=$(tr -d '\n ' < "$RUN_DIR/edgehost/agent.json" | sed -n 's/.*"agentId":"\([^"]*\)".*/\1/p')
-"$BIN/edgehost" run --data "$RUN_DIR/edgehost" --no-mdns $adds --report-interval 10s \
+"$BIN/edgehost" run --data "$RUN_DIR/edgehost" --no-mdns $adds --allow-device-net 127.0.0.0/8 --report-interval 10s \
 	2>"$RUN_DIR/edgehost.log" &
 pids="$pids $!"
 

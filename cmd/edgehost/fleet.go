@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
+	"github.com/opencamcloud/camcloud/internal/agent/allownet"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
@@ -40,6 +41,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 		edgeLinkLimit int
 		graphListen   string
 		rebootWait    time.Duration
+		allowNets     []string
 	)
 	f := cmd.Flags()
 	f.StringSliceVar(&mdnsIfaces, "mdns-interface", nil, "interface to browse mDNS on (repeatable; default: every interface that is up with multicast, loopback excepted)")
@@ -53,6 +55,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for a camera to come back from a reboot")
 	f.StringVar(&graphListen, "graphql-listen", "", "also serve the edge host's GraphQL API on this address for an on-premise VMS (e.g. 127.0.0.1:8791); callers send the token in DATA/graphql-token as a bearer token")
 	f.IntVar(&edgeLinkLimit, "edgelink-concurrency", 256, "EdgeLink requests to cameras in flight at once (more wait up to 2 s, then 503)")
+	f.StringSliceVar(&allowNets, allownet.Flag, nil, "networks (CIDR or address, comma-separated or repeated) that cameras and VMS servers may be at; the edge host connects to nothing else (default: the networks of its own interfaces, without loopback and link-local)")
 
 	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
 		var prefixes []netip.Prefix
@@ -63,6 +66,11 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			}
 			prefixes = append(prefixes, p)
 		}
+		nets, err := allowedNets(allowNets)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Logger.Info("cameras and VMS servers are reached in these networks only", "networks", nets.String(), "flag", "--"+allownet.Flag)
 		ifaces, err := mdnsInterfaces(mdnsIfaces, noMDNS)
 		if err != nil {
 			return nil, nil, err
@@ -74,7 +82,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 		log := cfg.Logger
 		var mgr *fleet.Manager
 		w, err := discovery.New(discovery.Config{
-			Interfaces: ifaces, DisableMDNS: noMDNS, SweepInterval: sweep, Logger: log,
+			Interfaces: ifaces, DisableMDNS: noMDNS, SweepInterval: sweep, Logger: log, DialControl: nets.Control,
 			OnEvent: func(ev discovery.Event) {
 				log.Debug("discovery", "event", ev.Kind, "serial", ev.Device.Serial, "address", ev.Device.Addr)
 				if mgr != nil {
@@ -94,13 +102,13 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			return nil, nil, err
 		}
 		cfg.Fleet = mgr
-		proxy, err := egress.New(egress.Config{Devices: mgr, MaxConcurrent: edgeLinkLimit, Logger: log})
+		proxy, err := egress.New(egress.Config{Devices: mgr, MaxConcurrent: edgeLinkLimit, Logger: log, DialControl: nets.Control})
 		if err != nil {
 			st.Close()
 			return nil, nil, err
 		}
 		cfg.EdgeLink = proxy
-		vms := egress.NewVMS(log)
+		vms := egress.NewVMS(log, nets.Control)
 		cfg.VMS, cfg.SetVMS = vms, vms.SetServers
 		api, err := graph.Handler(graph.Config{Fleet: mgr, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}})
 		if err != nil {
@@ -138,6 +146,15 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 		}
 		return run, func() { proxy.Close(); st.Close() }, nil
 	}
+}
+
+// allowedNets resolves --allow-device-net: the networks given, else those of the host's
+// own interfaces (allownet.Local).
+func allowedNets(specs []string) (*allownet.Nets, error) {
+	if len(specs) == 0 {
+		return allownet.Local()
+	}
+	return allownet.Parse(specs)
 }
 
 // mdnsInterfaces resolves --mdns-interface: the named interfaces, else every interface

@@ -27,6 +27,10 @@ import (
 // search the relay's files and logs for it.
 const cameraAdminPassword = "Adm1n-Pw-quokka-4471"
 
+// loopbackNets is --allow-device-net for tests: their cameras (camsim) and VMS servers
+// listen on loopback, which an edge host does not reach by default.
+const loopbackNets = "127.0.0.0/8"
+
 // edgeHostEnv is a relay, an enrolled edge host and its organization, for fleet tests.
 type edgeHostEnv struct {
 	r        *relaytest.Relay
@@ -58,7 +62,7 @@ func startEdgeHostEnv(t testing.TB) *edgeHostEnv {
 func (e *edgeHostEnv) runEdgeHost(t testing.TB, extra ...string) {
 	t.Helper()
 	e.runEdgeHostFlags(t, append([]string{"run", "--data", e.data, "--log-level", "warn", "--mdns-interface", "lo",
-		"--mdns-interval", "500ms", "--report-interval", "500ms"}, extra...))
+		"--mdns-interval", "500ms", "--report-interval", "500ms", "--allow-device-net", loopbackNets}, extra...))
 }
 
 // runEdgeHostFlags runs the edgehost command in this process with these arguments until

@@ -34,7 +34,7 @@ func startRollout(t testing.TB, n int, opts ...func(*camsim.Config)) *rollout {
 // runFlags are `edgehost run`'s flags for the rollout tests.
 func (ro *rollout) runFlags() []string {
 	return append([]string{"run", "--data", ro.data, "--log-level", "warn", "--no-mdns", "--report-interval", "500ms",
-		"--task-concurrency", "100", "--reboot-wait", "30s"}, ro.adds...)
+		"--task-concurrency", "100", "--reboot-wait", "30s", "--allow-device-net", loopbackNets}, ro.adds...)
 }
 
 // onboardAll waits until the edge host found every camera, onboards them all, and waits

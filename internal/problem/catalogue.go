@@ -68,6 +68,9 @@ var (
 	DeviceAuthFailed = Type{base + "device-auth-failed", http.StatusBadGateway, "Device refused the agent's credentials"}
 	// DeviceRedirect: the device redirected to somewhere other than itself.
 	DeviceRedirect = Type{base + "device-redirect", http.StatusBadGateway, "Device redirected elsewhere"}
+	// AddressRefused: the device's or VMS server's address is outside the networks the
+	// edge host may connect to (edgehost run --allow-device-net).
+	AddressRefused = Type{base + "address-refused", http.StatusForbidden, "Address outside the edge host's allowed networks"}
 	// EdgeLinkBusy: the agent has as many device requests in flight as it takes.
 	EdgeLinkBusy = Type{base + "egress-busy", http.StatusServiceUnavailable, "Too many device requests"}
 
@@ -84,6 +87,6 @@ func Catalogue() []Type {
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
 		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
-		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, EdgeLinkBusy, Unavailable, Internal,
+		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, AddressRefused, EdgeLinkBusy, Unavailable, Internal,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/opencamcloud/camcloud/pkg/vapix"
@@ -23,14 +24,25 @@ var (
 	ErrNotAxis = errors.New("not an Axis device")
 	// ErrNoAnswer: nothing answers at the address (refused, timed out, unreachable).
 	ErrNoAnswer = errors.New("no device answers")
+	// ErrRefused: Config.DialControl refused the connection to the address.
+	ErrRefused = errors.New("address refused")
 )
 
 // newTransport is the HTTP transport of one watcher's probes. Probes to one device are
 // minutes apart, so connections are not kept.
-func newTransport(timeout time.Duration) *http.Transport {
+func newTransport(timeout time.Duration, control func(network, address string, c syscall.RawConn) error) *http.Transport {
+	d := &net.Dialer{Timeout: timeout}
+	if control != nil {
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			if err := control(network, address, c); err != nil {
+				return fmt.Errorf("%w: %w", ErrRefused, err)
+			}
+			return nil
+		}
+	}
 	return &http.Transport{
 		Proxy:                  nil, // devices are on the local network
-		DialContext:            (&net.Dialer{Timeout: timeout}).DialContext,
+		DialContext:            d.DialContext,
 		DisableKeepAlives:      true,
 		ResponseHeaderTimeout:  timeout,
 		MaxResponseHeaderBytes: 64 << 10,
@@ -49,23 +61,45 @@ func (w *Watcher) probe(ctx context.Context, addr, want string) (string, vapix.D
 	callCtx, cancel := context.WithTimeout(ctx, w.cfg.ProbeTimeout)
 	defer cancel()
 	info, err := c.UnrestrictedDeviceInfo(callCtx)
+	var op *net.OpError
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return "", info, fmt.Errorf("probe: %w", context.Cause(ctx))
+	case err != nil && errors.Is(err, ErrRefused) && errors.As(err, &op):
+		return "", info, op.Err // ErrRefused and why, without the URL around it
 	case err != nil && (errors.Is(err, vapix.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)):
 		return "", info, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 	case err != nil:
-		return "", info, fmt.Errorf("%w: %w", ErrNotAxis, err)
+		return "", info, fmt.Errorf("%w: %s", ErrNotAxis, notAxis(err))
 	}
 	serial := normalizeSerial(info.SerialNumber)
 	if serial == "" {
-		return "", info, fmt.Errorf("%w: basicdeviceinfo.cgi reports serial number %q, not 12 hex digits",
-			ErrNotAxis, truncate(info.SerialNumber, 40))
+		return "", info, fmt.Errorf("%w: basicdeviceinfo.cgi reports a serial number that is not 12 hex digits", ErrNotAxis)
 	}
 	if want != "" && serial != want {
 		return "", info, fmt.Errorf("another device answers: serial number %s, not %s", serial, want)
 	}
 	return serial, info, nil
+}
+
+// notAxis says how an answer was not an Axis device's, without a word of the answer
+// itself: whoever asked for the probe may have named a server that is not theirs to read
+// (a metadata service, another host's API), and the probe must not become a way to read
+// it.
+func notAxis(err error) string {
+	var he *vapix.HTTPError
+	var ve *vapix.Error
+	switch {
+	case errors.As(err, &he):
+		return fmt.Sprintf("basicdeviceinfo.cgi answered HTTP %d", he.Status)
+	case errors.Is(err, vapix.ErrUnauthorized), errors.Is(err, vapix.ErrForbidden):
+		return "basicdeviceinfo.cgi asked for credentials, which an Axis device does not for these facts"
+	case errors.Is(err, vapix.ErrNotFound):
+		return "no basicdeviceinfo.cgi (HTTP 404)"
+	case errors.As(err, &ve):
+		return fmt.Sprintf("basicdeviceinfo.cgi answered error %d", ve.Code)
+	}
+	return "the answer is not a basicdeviceinfo.cgi reply"
 }
 
 // normalizeAddr turns what a user typed (host, host:port, http://host:port/) into

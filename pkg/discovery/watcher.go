@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opencamcloud/camcloud/pkg/vapix"
@@ -38,6 +39,10 @@ type Config struct {
 	OnEvent func(Event)
 	// Logger receives the watcher's logs (default: discarded).
 	Logger *slog.Logger
+	// DialControl, when set, is the net.Dialer Control function of every probe: it sees
+	// the resolved address of each connection and may refuse it (the networks devices
+	// may be at). A probe it refuses fails with ErrRefused.
+	DialControl func(network, address string, c syscall.RawConn) error
 }
 
 // Limits and timings that are not worth a knob.
@@ -143,7 +148,7 @@ func New(cfg Config) (*Watcher, error) {
 	return &Watcher{
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "discovery"),
-		transport:  newTransport(cfg.ProbeTimeout),
+		transport:  newTransport(cfg.ProbeTimeout, cfg.DialControl),
 		retryAfter: cfg.SweepInterval,
 		now:        time.Now,
 		sem:        make(chan struct{}, probeConcurrency),

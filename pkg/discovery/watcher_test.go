@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,9 +94,9 @@ func TestAddRejectsWhatIsNotAnAxisDevice(t *testing.T) {
 		is   error
 		says string
 	}{
-		{notFound.URL, ErrNotAxis, "not an Axis device: vapix: unrestricted device info: vapix: not found"},
-		{noSerial.URL, ErrNotAxis, `not an Axis device: basicdeviceinfo.cgi reports serial number ""`},
-		{html.URL, ErrNotAxis, "not an Axis device: vapix: unrestricted device info: vapix: malformed reply"},
+		{notFound.URL, ErrNotAxis, "not an Axis device: no basicdeviceinfo.cgi (HTTP 404)"},
+		{noSerial.URL, ErrNotAxis, `not an Axis device: basicdeviceinfo.cgi reports a serial number that is not 12 hex digits`},
+		{html.URL, ErrNotAxis, "not an Axis device: the answer is not a basicdeviceinfo.cgi reply"},
 		{closed, ErrNoAnswer, "no device answers"},
 	} {
 		d, err := w.Add(t.Context(), c.addr)
@@ -377,4 +378,64 @@ func TestFactsChangeIsAnEvent(t *testing.T) {
 		ev[1].Device.Addr != d.Addr {
 		t.Errorf("events: %+v", ev)
 	}
+}
+
+// A probe is asked for by whoever may add a camera by address, who may name a server
+// that is not theirs to read: what that server answers stays out of the error.
+func TestAddDoesNotEchoTheAnswer(t *testing.T) {
+	const secret = "SECRET-7f3a-metadata-token"
+	for name, h := range map[string]http.HandlerFunc{
+		"error status": func(rw http.ResponseWriter, r *http.Request) {
+			http.Error(rw, secret, http.StatusInternalServerError)
+		},
+		"text": func(rw http.ResponseWriter, r *http.Request) { fmt.Fprint(rw, secret) },
+		"json error": func(rw http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(rw, `{"apiVersion":"1.3","error":{"code":1,"message":%q}}`, secret)
+		},
+		"serial": func(rw http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(rw, `{"apiVersion":"1.3","data":{"propertyList":{"SerialNumber":%q}}}`, secret)
+		},
+		"data": func(rw http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(rw, `{"apiVersion":"1.3","data":{"propertyList":%q}}`, secret)
+		},
+	} {
+		srv := httptest.NewServer(h)
+		w, err := New(Config{DisableMDNS: true, ProbeTimeout: time.Second, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.Add(t.Context(), srv.URL)
+		srv.Close()
+		if !errors.Is(err, ErrNotAxis) || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// DialControl sees the resolved address of every probe; a refused one fails with
+// ErrRefused and the reason, and nothing reaches the server.
+func TestAddRefusedByDialControl(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	var seen []string
+	w, err := New(Config{DisableMDNS: true, ProbeTimeout: time.Second, Logger: testLogger(t),
+		DialControl: func(network, address string, _ syscall.RawConn) error {
+			seen = append(seen, address)
+			return errors.New("address " + address + " is not for devices")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
+	_, err = w.Add(t.Context(), "localhost"+port)
+	if !errors.Is(err, ErrRefused) || errors.Is(err, ErrNoAnswer) || !strings.Contains(err.Error(), "is not for devices") || hits.Load() != 0 {
+		t.Fatalf("Add(localhost%s): %v, %d requests reached the server", port, err, hits.Load())
+	}
+	for _, a := range seen {
+		if !strings.HasPrefix(a, "127.0.0.1:") && !strings.HasPrefix(a, "[::1]:") {
+			t.Errorf("DialControl saw %q, not a resolved address", a)
+		}
+	}
+	t.Logf("refused: %v", err)
 }

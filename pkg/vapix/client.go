@@ -201,7 +201,9 @@ func statusError(status int, body []byte) error {
 // does not trust) keeps its own error.
 func transportError(err error) error {
 	if unreachable(err) {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		// The cause stays in the chain: a caller may tell a connection its own dialer
+		// refused (discovery.ErrRefused) from a device that is away.
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
 }

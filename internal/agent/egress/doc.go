@@ -10,9 +10,12 @@
 //
 // # What is refused (server-side request forgery)
 //
-// Only devices that Devices knows are reachable, always at their inventory address; the
-// request's Host header, any absolute-form request target and anything in the path are
-// ignored or refused. The path after /vapix/ must already be clean: no "." or ".."
+// Only devices that Devices knows are reachable, always at their inventory address, and
+// only where Config.DialControl (the edge host's --allow-device-net) lets a connection go,
+// judged on the resolved address (403 address-refused otherwise); the request's Host
+// header, any absolute-form request target and anything in the path are ignored or
+// refused. The path after /vapix/ must already be clean (linkapi.CheckSubPath, which the
+// relay applies too): no "." or ".."
 // segments (plain or percent-encoded), no empty segments, no encoded slash or backslash,
 // no backslash, NUL, control character, '%' after decoding, or anything outside RFC 3986
 // path characters. Only GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS pass (a TRACE

@@ -11,5 +11,6 @@ var (
 	DeviceTimeout     = problem.DeviceTimeout
 	DeviceAuthFailed  = problem.DeviceAuthFailed
 	DeviceRedirect    = problem.DeviceRedirect
+	AddressRefused    = problem.AddressRefused
 	TooBusy           = problem.EdgeLinkBusy
 )

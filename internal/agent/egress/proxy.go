@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
@@ -40,6 +41,10 @@ type Config struct {
 	// upgraded connections may stream longer.
 	Timeout time.Duration
 	Logger  *slog.Logger // default: discarded
+	// DialControl, when set, is the net.Dialer Control function of every connection to
+	// a device: it sees the resolved address and may refuse it (the networks devices may
+	// be at); a refused request is answered 403 address-refused.
+	DialControl func(network, address string, c syscall.RawConn) error
 }
 
 // Proxy is the agent's http.Handler for EdgeLink requests to its devices' VAPIX. It is
@@ -98,7 +103,7 @@ func New(cfg Config) (*Proxy, error) {
 		timeout: cfg.Timeout,
 		links:   map[string]*link{},
 	}
-	p.base = lanTransport(cfg.Timeout)
+	p.base = lanTransport(cfg.Timeout, cfg.DialControl)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      roundTripFunc(p.roundTrip),
@@ -259,10 +264,19 @@ const defaultTimeout = 30 * time.Second
 // lanTransport is how the agent reaches servers on its own network (devices, VMS
 // servers): never through a proxy from the environment, which would see the traffic and
 // its credentials, and with a bound on the wait for an answer's headers.
-func lanTransport(timeout time.Duration) *http.Transport {
+func lanTransport(timeout time.Duration, control func(network, address string, c syscall.RawConn) error) *http.Transport {
+	d := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	if control != nil {
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			if err := control(network, address, c); err != nil {
+				return &refusedError{err}
+			}
+			return nil
+		}
+	}
 	return &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           d.DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   16,
@@ -272,3 +286,10 @@ func lanTransport(timeout time.Duration) *http.Transport {
 		DisableCompression:    true, // bytes pass through as the server sends them
 	}
 }
+
+// refusedError is a connection the dial control refused; its text says why (the address
+// and how to allow it), which is the agent's own words, never the server's.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }

@@ -78,7 +78,10 @@ func (p *Proxy) gatewayError(w http.ResponseWriter, r *http.Request, err error) 
 func classify(err error) *problem.Problem {
 	var op *net.OpError
 	var ne net.Error
+	var refused *refusedError
 	switch {
+	case errors.As(err, &refused):
+		return problem.New(AddressRefused, refused.Error())
 	case errors.Is(err, errDeviceAuth):
 		return problem.New(DeviceAuthFailed, "the device refused the agent's account; the agent's device credentials need repair")
 	case errors.Is(err, errRedirectAway):

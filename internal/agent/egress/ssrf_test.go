@@ -1,10 +1,12 @@
 package egress
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
@@ -123,5 +125,24 @@ func TestSSRF(t *testing.T) {
 	}
 	if n := elsewhereHits.Load(); n != 0 {
 		t.Fatalf("the other host was reached %d times", n)
+	}
+}
+
+// A device whose inventory address resolves outside the networks the agent may reach
+// (Config.DialControl) is not connected to: the caller gets 403 address-refused with
+// the reason, and the device sees nothing.
+func TestDialControlRefusesTheDevice(t *testing.T) {
+	dev := newFakeDevice(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret") })
+	inv := &inventory{}
+	inv.set("ACCC8E000001", Target{Addr: "localhost:" + dev.addr()[strings.LastIndex(dev.addr(), ":")+1:], User: "u", Password: "p"})
+	_, srv := startProxy(t, inv, func(c *Config) {
+		c.DialControl = func(_, address string, _ syscall.RawConn) error {
+			return errors.New("address " + address + " is not for devices")
+		}
+	})
+	res := rawRequest(t, srv, "GET", PathPrefix+"ACCC8E000001/vapix/axis-cgi/jpg/image.cgi")
+	p := readProblem(t, res)
+	if res.StatusCode != http.StatusForbidden || p.Type != AddressRefused.URI || !strings.Contains(p.Detail, "is not for devices") || len(dev.requests()) != 0 {
+		t.Fatalf("refused device: %d %+v, %d requests reached it", res.StatusCode, p, len(dev.requests()))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
@@ -33,14 +34,16 @@ type VMSProxy struct {
 }
 
 // NewVMS makes a VMSProxy with no servers; SetServers gives it the registered ones.
-func NewVMS(log *slog.Logger) *VMSProxy {
+// dialControl, when not nil, sees the resolved address of every connection to a VMS
+// server and may refuse it (as Config.DialControl does for devices).
+func NewVMS(log *slog.Logger, dialControl func(network, address string, c syscall.RawConn) error) *VMSProxy {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	v := &VMSProxy{log: log, servers: map[string]linkapi.VMSServer{}}
 	v.rp = &httputil.ReverseProxy{
 		Rewrite:    func(*httputil.ProxyRequest) {}, // the target is set in ServeHTTP
-		Transport:  lanTransport(defaultTimeout),
+		Transport:  lanTransport(defaultTimeout, dialControl),
 		BufferPool: bufferPool{},
 		ModifyResponse: func(resp *http.Response) error {
 			if loc := resp.Header.Get("Location"); loc != "" && !locationOnDevice(loc, resp.Request.URL.Host) {
@@ -55,6 +58,11 @@ func NewVMS(log *slog.Logger) *VMSProxy {
 			}
 			if errors.Is(err, errRedirectAway) {
 				problem.Write(w, r, problem.New(DeviceRedirect, "the VMS server redirected to another host"))
+				return
+			}
+			var refused *refusedError
+			if errors.As(err, &refused) {
+				problem.Write(w, r, problem.New(AddressRefused, refused.Error()))
 				return
 			}
 			problem.Write(w, r, problem.Newf(DeviceUnreachable, "the VMS server did not answer: %v", err))

@@ -18,7 +18,7 @@ func TestVMSRedirectsStayOnTheServer(t *testing.T) {
 		w.WriteHeader(http.StatusFound)
 	})
 	addr := vms.addr()
-	v := NewVMS(nil)
+	v := NewVMS(nil, nil)
 	v.SetServers([]linkapi.VMSServer{{Name: "rec", Address: addr}})
 	srv := httptest.NewServer(v)
 	defer srv.Close()
@@ -48,9 +48,9 @@ func TestVMSRedirectsStayOnTheServer(t *testing.T) {
 // a proxy from the environment (which would see the callers' VMS credentials), and the
 // wait for an answer is bounded.
 func TestVMSTransportStaysOnTheLAN(t *testing.T) {
-	tr, ok := NewVMS(nil).rp.Transport.(*http.Transport)
+	tr, ok := NewVMS(nil, nil).rp.Transport.(*http.Transport)
 	if !ok {
-		t.Fatalf("the VMS proxy uses %T, not its own transport", NewVMS(nil).rp.Transport)
+		t.Fatalf("the VMS proxy uses %T, not its own transport", NewVMS(nil, nil).rp.Transport)
 	}
 	if tr.Proxy != nil || tr.ResponseHeaderTimeout <= 0 {
 		t.Errorf("VMS transport: proxy from the environment %v, header timeout %s", tr.Proxy != nil, tr.ResponseHeaderTimeout)
