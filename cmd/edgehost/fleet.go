@@ -94,7 +94,7 @@ func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cf
 			st.Close()
 			return nil, nil, err
 		}
-		fcfg := fleet.Config{Store: st, Finder: w, Account: account, Logger: log, TaskConcurrency: taskLimit, RebootWait: rebootWait}
+		fcfg := fleet.Config{Store: st, Finder: w, Account: account, Logger: log, TaskConcurrency: taskLimit, RebootWait: rebootWait, DialControl: nets.Control}
 		fcfg.InDataDir(dataDir)
 		mgr, err = fleet.New(fcfg)
 		if err != nil {

@@ -27,6 +27,10 @@ type Config struct {
 	User, Password string
 	// Transport carries the requests (default: a tuned *http.Transport of its own).
 	Transport http.RoundTripper
+	// DialControl, when set, is the net.Dialer Control function of the default
+	// transport (not used with Transport): it sees the resolved address of each
+	// connection and may refuse it.
+	DialControl func(network, address string, c syscall.RawConn) error
 	// Timeout bounds each call (default 30s); a deadline of the call's context that comes
 	// sooner wins. Streamed uploads (firmware, applications) are bounded by their context
 	// only.
@@ -75,7 +79,7 @@ func New(cfg Config) (*Client, error) {
 	if tr == nil {
 		tr = &http.Transport{
 			Proxy:               nil, // cameras are on the local network
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: cfg.DialControl}).DialContext,
 			MaxIdleConns:        256,
 			MaxIdleConnsPerHost: 64, // many concurrent calls to one device reuse connections
 			IdleConnTimeout:     55 * time.Second,

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
@@ -53,6 +54,10 @@ type Config struct {
 	Snapshot string
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// DialControl, when set, is the net.Dialer Control function of the manager's
+	// connections to devices (polling, tasks, onboarding with the admin account): it
+	// sees the resolved address and may refuse it (edgehost --allow-device-net).
+	DialControl func(network, address string, c syscall.RawConn) error
 }
 
 // Files of the task engine in an agent's data directory.
@@ -232,7 +237,7 @@ func (m *Manager) client(d devstore.Device, addr string) (*vapix.Client, error) 
 	if err != nil {
 		return nil, err
 	}
-	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: m.cfg.Timeout})
+	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
 	if err != nil {
 		return nil, err
 	}

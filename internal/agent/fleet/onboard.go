@@ -93,7 +93,7 @@ func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevi
 	if err := t.move(linkapi.TaskRunning, "reaching "+addr+" with the admin account"); err != nil {
 		return
 	}
-	admin, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.Username, Password: d.Password, Timeout: m.cfg.Timeout})
+	admin, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.Username, Password: d.Password, Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
 	if err != nil {
 		fail("%v", err)
 		return

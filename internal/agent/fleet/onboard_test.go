@@ -3,6 +3,9 @@ package fleet
 import (
 	"context"
 	"errors"
+	"maps"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,5 +127,30 @@ func TestPendingPasswordTheDeviceTookIsUsed(t *testing.T) {
 	}
 	if current, pending, err := m.Passwords(serial); err != nil || current != next || pending != "" {
 		t.Errorf("after the poll: current is the new password %v, pending %q, %v", current == next, pending, err)
+	}
+}
+
+// A device found at an address outside the networks the agent may reach (a forged
+// mDNS announcement naming the host's loopback) is not sent the admin's credentials:
+// onboarding fails on the dial control, and the address sees no request.
+func TestOnboardingRefusedByDialControl(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second,
+		DialControl: func(_, address string, _ syscall.RawConn) error {
+			return errors.New("address " + address + " is not for devices")
+		}})
+	total := func() (n int64) {
+		for v := range maps.Values(cam.Counters().Requests) {
+			n += v
+		}
+		return n
+	}
+	before := total()
+	tk := onboardAndWait(t, m, st, cam.Info().Serial, camsimtest.User, camsimtest.Password)
+	if tk.State != linkapi.TaskFailed || !strings.Contains(tk.Detail, "is not for devices") {
+		t.Fatalf("onboarding at a refused address: %s %s", tk.State, tk.Detail)
+	}
+	if after := total(); after != before {
+		t.Errorf("the device saw %d requests", after-before)
 	}
 }
