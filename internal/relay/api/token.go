@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
@@ -96,6 +97,9 @@ func parseTokenRequest(contentType, authorization string, body []byte) (tokenReq
 	case "password":
 		if req.Username == "" || req.Password == "" {
 			return tokenRequest{}, badRequest(oauthInvalidRequest, "the password grant needs username and password")
+		}
+		if err := ident.CheckEmail(req.Username); err != nil {
+			return tokenRequest{}, badRequest(oauthInvalidRequest, "username: "+err.Error())
 		}
 	case "client_credentials":
 		if req.ClientID == "" || req.ClientSecret == "" {
