@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/server"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -66,8 +67,8 @@ func newCreateUserCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--role: %w", err)
 			}
-			if !store.ValidEmail(email) {
-				return fmt.Errorf("--email %q is not an e-mail address", email)
+			if err := ident.CheckEmail(email); err != nil {
+				return fmt.Errorf("--email %q: %w", email, err)
 			}
 			st, err := openData(dir)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,10 +159,25 @@ type apiError struct {
 	RequestID   string `json:"requestId"`
 	OAuthError  string `json:"error"`
 	Description string `json:"error_description"`
+	// RetryAfter is the Retry-After of a 429 (too many attempts): when to try again.
+	RetryAfter time.Duration `json:"-"`
+}
+
+// newAPIError reads an error answer: a problem+json or OAuth body, and Retry-After.
+func newAPIError(resp *http.Response, body []byte) *apiError {
+	e := &apiError{}
+	_ = json.Unmarshal(body, e)
+	e.Status = resp.StatusCode
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	return e
 }
 
 func (e *apiError) Error() string {
 	switch {
+	case e.Status == http.StatusTooManyRequests && e.RetryAfter > 0:
+		return fmt.Sprintf("relay: too many attempts; try again in %s (at %s)", e.RetryAfter, time.Now().Add(e.RetryAfter).Format(time.TimeOnly))
 	case e.OAuthError != "":
 		return fmt.Sprintf("relay: %s: %s", e.OAuthError, e.Description)
 	case e.RequestID != "":
@@ -203,10 +219,7 @@ func (c *apiClient) stream(cmd *cobra.Command, path string) (io.ReadCloser, erro
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		e := &apiError{Status: resp.StatusCode}
-		_ = json.Unmarshal(raw, e)
-		e.Status = resp.StatusCode
-		return nil, e
+		return nil, newAPIError(resp, raw)
 	}
 	return resp.Body, nil
 }
@@ -223,10 +236,7 @@ func (c *apiClient) do(cmd *cobra.Command, method, path string, body io.Reader, 
 		return fmt.Errorf("relay %s: %w", c.base.Host, err)
 	}
 	if resp.StatusCode >= 300 {
-		e := &apiError{Status: resp.StatusCode}
-		_ = json.Unmarshal(raw, e)
-		e.Status = resp.StatusCode
-		return e
+		return newAPIError(resp, raw)
 	}
 	if out == nil {
 		return nil

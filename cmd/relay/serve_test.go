@@ -212,11 +212,12 @@ func TestServeCheckConfig(t *testing.T) {
 		t.Error("check-config created the data directory")
 	}
 	cases := map[string][]string{
-		"no data":         {"serve", "--check-config"},
-		"half a TLS pair": {"serve", "--check-config", "--data", dir, "--tls-cert", "x.pem"},
-		"bad listen":      {"serve", "--check-config", "--data", dir, "--listen", "nope"},
-		"bad e-mail":      {"serve", "--check-config", "--data", dir, "--admin-email", "root"},
-		"bad log level":   {"serve", "--check-config", "--data", dir, "--log-level", "loud"},
+		"no data":           {"serve", "--check-config"},
+		"half a TLS pair":   {"serve", "--check-config", "--data", dir, "--tls-cert", "x.pem"},
+		"bad listen":        {"serve", "--check-config", "--data", dir, "--listen", "nope"},
+		"bad e-mail":        {"serve", "--check-config", "--data", dir, "--admin-email", "root"},
+		"look-alike e-mail": {"serve", "--check-config", "--data", dir, "--admin-email", "admin@localhost\u200b"},
+		"bad log level":     {"serve", "--check-config", "--data", dir, "--log-level", "loud"},
 	}
 	for name, args := range cases {
 		if _, _, err := run(t, args...); err == nil {

@@ -43,6 +43,9 @@ var (
 	ChallengeUnknown = Type{base + "challenge-unknown", http.StatusUnauthorized, "Unknown or expired challenge"}
 	// ProofRejected: the owner authentication key proof does not match the claim.
 	ProofRejected = Type{base + "proof-rejected", http.StatusUnauthorized, "Owner authentication key proof rejected"}
+	// TooManyAttempts: too many failed attempts (sign-in) from this address or for this
+	// account; the Retry-After header says when to try again.
+	TooManyAttempts = Type{base + "too-many-attempts", http.StatusTooManyRequests, "Too many attempts"}
 	// TooLarge: the body is over the size limit.
 	TooLarge = Type{base + "too-large", http.StatusRequestEntityTooLarge, "Request body too large"}
 	// UnsupportedMediaType: the body is not of the media type the operation takes.
@@ -86,7 +89,7 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
-		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooManyAttempts, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
 		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, AddressRefused, EdgeLinkBusy, Unavailable, Internal,
 	}
 }

@@ -86,8 +86,9 @@ type API struct {
 	reg     *prometheus.Registry
 	handler http.Handler
 
-	challenges *challenges // device enrollment nonces
-	streams    streams     // EdgeLink requests in flight per agent
+	challenges *challenges   // device enrollment nonces
+	signin     *signinLimits // failed sign-ins per account and per address
+	streams    streams       // EdgeLink requests in flight per agent
 }
 
 // New validates cfg and builds the router.
@@ -136,6 +137,7 @@ func New(cfg Config) (*API, error) {
 		mux: http.NewServeMux(),
 
 		challenges: newChallenges(),
+		signin:     newSigninLimits(cfg.Store.Now),
 	}
 	m, err := newHTTPMetrics(cfg.Registry)
 	if err != nil {

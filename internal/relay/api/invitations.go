@@ -4,11 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -55,9 +55,11 @@ func (a *API) createInvitation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	email := strings.TrimSpace(body.Email)
-	if email != "" && !store.ValidEmail(email) {
-		return problem.Invalid("email", "not an e-mail address")
+	email := body.Email
+	if email != "" {
+		if err := checkEmail("email", email); err != nil {
+			return err
+		}
 	}
 	d, err := ttl("expiresIn", body.ExpiresIn, a.cfg.InvitationTTL, maxInvitationTTL)
 	if err != nil {
@@ -96,6 +98,14 @@ func (a *API) deleteInvitation(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// checkEmail refuses an address ident.CheckEmail refuses, with a problem naming field.
+func checkEmail(field, email string) error {
+	if err := ident.CheckEmail(email); err != nil {
+		return problem.Invalid(field, err.Error())
+	}
+	return nil
+}
+
 type acceptBody struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -126,9 +136,9 @@ func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeJSON(r, &body); err != nil {
 			return err
 		}
-		email := strings.TrimSpace(body.Email)
-		if !store.ValidEmail(email) {
-			return problem.Invalid("email", "not an e-mail address")
+		email := body.Email
+		if err := checkEmail("email", email); err != nil {
+			return err
 		}
 		pw, herr := a.hasher.Hash(r.Context(), body.Password)
 		if errors.Is(herr, auth.ErrWeakPassword) {

@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -42,8 +42,9 @@ func cleanName(field, s string, maxLen int) (string, error) {
 	if utf8.RuneCountInString(s) > maxLen {
 		return "", problem.Invalid(field, fmt.Sprintf("must be at most %d characters", maxLen))
 	}
-	if strings.ContainsFunc(s, unicode.IsControl) {
-		return "", problem.Invalid(field, "must not contain control characters")
+	// A name is shown beside people's logins: it may not hide or reorder text either.
+	if err := ident.CheckText(s); err != nil {
+		return "", problem.Invalid(field, err.Error())
 	}
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
@@ -97,6 +99,9 @@ func parseTokenRequest(contentType, authorization string, body []byte) (tokenReq
 		if req.Username == "" || req.Password == "" {
 			return tokenRequest{}, badRequest(oauthInvalidRequest, "the password grant needs username and password")
 		}
+		if err := ident.CheckEmail(req.Username); err != nil {
+			return tokenRequest{}, badRequest(oauthInvalidRequest, "username: "+err.Error())
+		}
 	case "client_credentials":
 		if req.ClientID == "" || req.ClientSecret == "" {
 			return tokenRequest{}, &oauthError{status: http.StatusUnauthorized, Code: oauthInvalidClient, Description: "the client_credentials grant needs client_id and client_secret"}
@@ -131,29 +136,56 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) error {
 	now := a.store.Now()
 	switch req.GrantType {
 	case "password":
+		// Held-up attempts are answered before the password is looked at: the answer
+		// does not depend on it, and costs no hashing.
+		at, wait, ok := a.signin.start(r, "user:"+ident.Key(req.Username))
+		if !ok {
+			return tooManyAttempts(w, wait)
+		}
 		u, err := a.store.UserByEmail(r.Context(), req.Username)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			// u.PasswordHash is empty for an unknown user: Verify then spends the same
+			// time on a dummy hash, so the answer does not tell which e-mails exist.
+			err = a.hasher.Verify(r.Context(), u.PasswordHash, req.Password)
 		}
-		// u.PasswordHash is empty for an unknown user: Verify then spends the same time
-		// on a dummy hash, so the answer does not tell which e-mails exist.
-		if err := a.hasher.Verify(r.Context(), u.PasswordHash, req.Password); err != nil {
-			if errors.Is(err, auth.ErrMismatch) {
-				return a.oauthFail(w, badRequest(oauthInvalidGrant, "wrong e-mail address or password"))
+		if err != nil {
+			// An attempt that ends without a verdict (the caller went away) counts
+			// as failed, so breaking off a guess does not make it free.
+			at.fail()
+			if !errors.Is(err, auth.ErrMismatch) {
+				return err
 			}
-			return err
+			var orgs []string
+			if u.ID != "" {
+				orgs = a.orgsOf(r.Context(), u.ID)
+			}
+			a.auditSigninFailure(r.Context(), r, req.GrantType, u.ID, orgs, http.StatusBadRequest)
+			return a.oauthFail(w, badRequest(oauthInvalidGrant, "wrong e-mail address or password"))
 		}
+		at.succeed()
 		t = store.Token{Kind: store.TokenUser, Subject: u.ID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.UserTokenTTL)}
 	case "client_credentials":
+		at, wait, ok := a.signin.start(r, "client:"+req.ClientID)
+		if !ok {
+			return tooManyAttempts(w, wait)
+		}
 		c, err := a.store.ClientByID(r.Context(), req.ClientID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			at.fail()
 			return err
 		}
 		var stored [32]byte
 		copy(stored[:], c.SecretHash)
 		if err != nil || len(c.SecretHash) != 32 || !auth.Equal(stored, auth.HashSecret(req.ClientSecret)) {
+			at.fail()
+			var orgs []string
+			if c.Org != "" {
+				orgs = []string{c.Org}
+			}
+			a.auditSigninFailure(r.Context(), r, req.GrantType, c.ID, orgs, http.StatusUnauthorized)
 			return a.oauthFail(w, &oauthError{status: http.StatusUnauthorized, Code: oauthInvalidClient, Description: "unknown client or wrong secret"})
 		}
+		at.succeed()
 		t = store.Token{Kind: store.TokenClient, Subject: c.ID, Org: c.Org, Role: c.Role, CreatedAt: now, ExpiresAt: now.Add(a.cfg.ClientTokenTTL)}
 	}
 	tok, hash := auth.NewSecret(auth.PrefixAccessToken)
@@ -162,6 +194,21 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Pragma", "no-cache")
 	return writeJSON(w, http.StatusOK, tokenAnswer{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresAt.Sub(now).Seconds())})
+}
+
+// orgsOf lists the organizations a user belongs to, for the audit log; a failure to
+// read them only costs the audit entries, and is logged.
+func (a *API) orgsOf(ctx context.Context, userID string) []string {
+	ms, err := a.store.OrgsOf(ctx, userID)
+	if err != nil {
+		a.log.ErrorContext(ctx, "organizations of a user, for the audit log", "user", userID, "err", err)
+		return nil
+	}
+	out := make([]string, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.Org.ID)
+	}
+	return out
 }
 
 func (a *API) oauthFail(w http.ResponseWriter, e *oauthError) error {

@@ -7,11 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/mail"
 	"os"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 )
 
 // DefaultListen is the address relay serve listens on when none is given.
@@ -85,8 +85,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--tls-cert/--tls-key: %w", err))
 		}
 	}
-	if a, err := mail.ParseAddress(c.adminEmail()); err != nil || a.Address != c.adminEmail() {
-		errs = append(errs, fmt.Errorf("admin e-mail %q is not an e-mail address", c.adminEmail()))
+	if err := ident.CheckEmail(c.adminEmail()); err != nil {
+		errs = append(errs, fmt.Errorf("admin e-mail %q: %w", c.adminEmail(), err))
 	}
 	if c.AdminPassword != "" {
 		if err := auth.CheckPolicy(c.AdminPassword); err != nil {

@@ -9,18 +9,19 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// AuditEntry is one recorded call (an EdgeLink request to a device).
+// AuditEntry is one recorded call: an EdgeLink request to a device, or a failed sign-in.
 type AuditEntry struct {
 	At        time.Time     `json:"at"`
 	Org       string        `json:"org"`
 	Principal string        `json:"principal"` // user or client ID
-	Action    string        `json:"action"`    // "edgelink"
+	Action    string        `json:"action"`    // "edgelink", "sign-in-failed"
 	Serial    string        `json:"serial,omitempty"`
 	Method    string        `json:"method,omitempty"`
 	Path      string        `json:"path,omitempty"`
 	Status    int           `json:"status"`
 	Bytes     int64         `json:"bytes,omitempty"`
 	Duration  time.Duration `json:"duration"`
+	Source    string        `json:"source,omitempty"` // the caller's address (sign-ins)
 }
 
 // AppendAudit records entries in one transaction. Keys are the organization, the time

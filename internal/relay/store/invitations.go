@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 )
 
@@ -114,7 +115,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, codeHash [32]byte, userID 
 			if nu == nil {
 				return fmt.Errorf("accept invitation: no user: %w", ErrNotFound)
 			}
-			if inv.Email != "" && normEmail(inv.Email) != normEmail(nu.Email) {
+			if inv.Email != "" && ident.Key(inv.Email) != ident.Key(nu.Email) {
 				return ErrEmailMismatch
 			}
 			var err error
@@ -122,7 +123,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, codeHash [32]byte, userID 
 				return err
 			}
 		}
-		if inv.Email != "" && normEmail(inv.Email) != normEmail(u.Email) {
+		if inv.Email != "" && ident.Key(inv.Email) != ident.Key(u.Email) {
 			return ErrEmailMismatch
 		}
 		if tx.Bucket(bucketMembers).Get(pair(inv.Org, u.ID)) != nil {

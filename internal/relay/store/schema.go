@@ -1,5 +1,7 @@
 package store
 
+import "github.com/opencamcloud/camcloud/internal/relay/ident"
+
 // The bbolt layout: every bucket name and key encoding is here and nowhere else.
 //
 // Values are JSON documents of the record types in this package, so a dump with
@@ -7,7 +9,8 @@ package store
 //
 //	meta              "schema"                      -> schemaVersion
 //	users             userID                        -> User
-//	users_by_email    lower(email)                  -> userID
+//	users_by_email    ident.Key(email)              -> userID
+//	                  "!" userID                    -> userID (a look-alike account, see reindexEmails)
 //	orgs              orgID                         -> Org
 //	members           orgID "/" userID              -> Member (role, added)
 //	member_orgs       userID "/" orgID              -> empty (reverse index of members)
@@ -38,7 +41,9 @@ package store
 // "orgID/" is a safe prefix for a cursor scan. Keep the buckets and the indexes in step
 // inside one Update; Check verifies that they are.
 
-const schemaVersion = "1"
+// schemaVersion 2: users_by_email is keyed by ident.Key (version 1: the lower-cased
+// address); Open moves a version 1 database on.
+const schemaVersion = "2"
 
 var (
 	bucketMeta             = []byte("meta")
@@ -102,5 +107,12 @@ func pair(parent, child string) []byte { return []byte(parent + "/" + child) }
 // prefixOf is the scan prefix of everything under parent.
 func prefixOf(parent string) []byte { return []byte(parent + "/") }
 
-// emailKey is the users_by_email key: e-mail addresses compare case-insensitively.
-func emailKey(email string) []byte { return []byte(normEmail(email)) }
+// emailKey is the users_by_email key: addresses are the same account when their
+// ident.Key is.
+func emailKey(email string) []byte { return []byte(ident.Key(email)) }
+
+// lookAlikeKey is the users_by_email entry of an account whose address is another,
+// earlier account's under ident.Key (made by a relay that compared addresses only
+// lower-cased). No address has this key ("!" and no "@"), so the account is kept with
+// its memberships but cannot sign in by address.
+func lookAlikeKey(userID string) []byte { return []byte("!" + userID) }

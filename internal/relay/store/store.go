@@ -73,6 +73,11 @@ func Open(path string, opts Options) (*Store, error) {
 		switch v := meta.Get(keySchema); {
 		case v == nil:
 			return meta.Put(keySchema, []byte(schemaVersion))
+		case string(v) == "1":
+			if err := reindexEmails(tx); err != nil {
+				return fmt.Errorf("schema 1 to %s: %w", schemaVersion, err)
+			}
+			return meta.Put(keySchema, []byte(schemaVersion))
 		case string(v) != schemaVersion:
 			return fmt.Errorf("schema version %q, this relay knows %q", v, schemaVersion)
 		}
@@ -194,8 +199,6 @@ func newID(prefix string) string {
 	_, _ = rand.Read(b) // never fails since Go 1.24
 	return prefix + idEncoding.EncodeToString(b)
 }
-
-func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // present is the value of index entries whose key says everything. It is not empty
 // because bbolt's Get does not tell an empty value from a missing key.

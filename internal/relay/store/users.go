@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
+	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/opencamcloud/camcloud/internal/relay/ident"
 )
 
 // User is a person who logs in with an e-mail address and a password.
@@ -18,16 +20,10 @@ type User struct {
 	CreatedAt    time.Time `json:"createdAt"`
 }
 
-// ErrBadEmail: the e-mail address does not parse.
-var ErrBadEmail = errors.New("store: not an e-mail address")
+// ErrBadEmail: the e-mail address is not one ident.CheckEmail accepts.
+var ErrBadEmail = errors.New("store: not an acceptable e-mail address")
 
-// ValidEmail reports whether s is a bare e-mail address (no display name).
-func ValidEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && len(s) <= 254
-}
-
-// CreateUser adds a user; ErrExists if the e-mail address is taken.
+// CreateUser adds a user; ErrExists if the e-mail address is taken (under ident.Key).
 func (s *Store) CreateUser(ctx context.Context, email, passwordHash string) (User, error) {
 	var u User
 	err := s.update(ctx, func(tx *bolt.Tx) error {
@@ -42,8 +38,8 @@ func (s *Store) CreateUser(ctx context.Context, email, passwordHash string) (Use
 }
 
 func createUser(tx *bolt.Tx, email, passwordHash string, now time.Time) (User, error) {
-	if !ValidEmail(email) {
-		return User{}, ErrBadEmail
+	if err := ident.CheckEmail(email); err != nil {
+		return User{}, fmt.Errorf("%w: %w", ErrBadEmail, err)
 	}
 	byEmail := tx.Bucket(bucketUsersByEmail)
 	if byEmail.Get(emailKey(email)) != nil {
@@ -65,7 +61,7 @@ func (s *Store) User(ctx context.Context, id string) (User, error) {
 	return u, err
 }
 
-// UserByEmail returns a user by e-mail address (case-insensitive).
+// UserByEmail returns a user by e-mail address, compared under ident.Key.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	var u User
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -131,13 +127,62 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 		if err := revokeSubject(tx, userID); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketUsersByEmail).Delete(emailKey(u.Email)); err != nil {
-			return err
+		byEmail := tx.Bucket(bucketUsersByEmail)
+		for _, k := range [][]byte{emailKey(u.Email), lookAlikeKey(userID)} {
+			// A look-alike account must not take its address's owner's entry along.
+			if string(byEmail.Get(k)) != userID {
+				continue
+			}
+			if err := byEmail.Delete(k); err != nil {
+				return err
+			}
 		}
 		return users.Delete([]byte(userID))
 	})
 	if err != nil {
 		return fmt.Errorf("delete user %s: %w", userID, err)
+	}
+	return nil
+}
+
+// reindexEmails rebuilds users_by_email under emailKey. Accounts are taken oldest
+// first, so when two are the same under ident.Key (possible with the lower-cased key of
+// schema 1: "straße" and "strasse", full-width letters) the earlier one keeps the
+// address and the later one is kept under lookAlikeKey.
+func reindexEmails(tx *bolt.Tx) error {
+	var users []User
+	err := tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
+		var u User
+		if err := decode(v, &u); err != nil {
+			return err
+		}
+		users = append(users, u)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(users, func(i, j int) bool {
+		if !users[i].CreatedAt.Equal(users[j].CreatedAt) {
+			return users[i].CreatedAt.Before(users[j].CreatedAt)
+		}
+		return users[i].ID < users[j].ID
+	})
+	if err := tx.DeleteBucket(bucketUsersByEmail); err != nil {
+		return err
+	}
+	byEmail, err := tx.CreateBucket(bucketUsersByEmail)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		k := emailKey(u.Email)
+		if byEmail.Get(k) != nil {
+			k = lookAlikeKey(u.ID)
+		}
+		if err := byEmail.Put(k, []byte(u.ID)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
