@@ -43,6 +43,8 @@ var (
 	ChallengeUnknown = Type{base + "challenge-unknown", http.StatusUnauthorized, "Unknown or expired challenge"}
 	// ProofRejected: the owner authentication key proof does not match the claim.
 	ProofRejected = Type{base + "proof-rejected", http.StatusUnauthorized, "Owner authentication key proof rejected"}
+	// RequestTimeout: the body did not arrive in time (see the relay's --body-timeout).
+	RequestTimeout = Type{base + "request-timeout", http.StatusRequestTimeout, "Request body too slow"}
 	// TooLarge: the body is over the size limit.
 	TooLarge = Type{base + "too-large", http.StatusRequestEntityTooLarge, "Request body too large"}
 	// UnsupportedMediaType: the body is not of the media type the operation takes.
@@ -83,7 +85,7 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
-		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, RequestTimeout, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
 		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, EdgeLinkBusy, Unavailable, Internal,
 	}
 }
