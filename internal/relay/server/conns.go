@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,4 +43,20 @@ func guardListener(ln net.Listener, cfg connlimit.Config, reg prometheus.Registe
 		}
 	}
 	return gl, nil
+}
+
+// errorLog carries net/http's own messages into the relay's log. A failed TLS handshake
+// is routine (scanners, clients that give up, connections shed to make room) and under
+// attack there is one per connection: those go to debug, so that the log does not
+// become a second way to flood the relay.
+type errorLog struct{ log *slog.Logger }
+
+func (e errorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	e.log.Log(context.Background(), level, msg)
+	return len(p), nil
 }

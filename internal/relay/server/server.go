@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -175,7 +176,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 		// Also the TLS handshake's limit (net/http uses the shortest of its timeouts).
 		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(errorLog{s.log}, "", 0),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ConnContext:       connlimit.WithConn,
 	}
