@@ -23,8 +23,9 @@ run: build ## start the system on loopback: relay, simulated cameras, an enrolle
 
 test: lint unit fuzz ## every test: lint, unit and integration tests with -race, short fuzz runs
 
-unit: ## go test -race ./...
+unit: ## go test -race ./..., then the load tests that the race detector would slow to a crawl
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 5m -run 'TestRelayServesWhileConnectionsStall' ./internal/relay/server
 
 fuzz: ## run each fuzz target for FUZZTIME (default 4s)
 	@scripts/fuzz.sh $(FUZZTIME)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/server"
 )
@@ -25,7 +27,12 @@ RELAY_ADMIN_PASSWORD, or a generated password printed once on stderr.
 
 Plain HTTP needs --insecure-http and a loopback --listen address.
 When serving, it prints "relay ready: URL ca=FILE" on stdout.
-SIGINT or SIGTERM stops it gracefully.`
+SIGINT or SIGTERM stops it gracefully.
+
+Under load it stays reachable: a connection is anonymous until a request on it shows a
+valid token or agent certificate (or signs in); anonymous connections are bounded per
+source address and in total, and the oldest is closed to make room for a new one.
+Stalled handshakes, headers and bodies are cut off (--header-timeout, --body-timeout).`
 
 func newServeCommand() *cobra.Command {
 	var (
@@ -51,6 +58,12 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Catalog, "catalog", "", "model catalog JSON file (family, warranty, end of support, recommended AXIS OS per model); default: built in")
 	f.DurationVar(&cfg.UserTokenTTL, "user-token-ttl", 0, "lifetime of a person's bearer token (default 12h)")
 	f.DurationVar(&cfg.ClientTokenTTL, "client-token-ttl", 0, "lifetime of an application's bearer token (default 1h)")
+	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", server.DefaultHeaderTimeout, "longest a caller may take for the TLS handshake and a request's headers")
+	f.DurationVar(&cfg.BodyTimeout, "body-timeout", api.DefaultBodyTimeout, "longest the relay waits for each 16 KiB of a request body (or its end) before answering 408; uploads of any size pass while they keep moving")
+	f.IntVar(&cfg.Conns.MaxConns, "max-conns", 0, "most client connections held at once (default: the file descriptor limit less --fd-reserve)")
+	f.IntVar(&cfg.Conns.Reserve, "fd-reserve", connlimit.DefaultReserve, "file descriptors kept free for the relay's own files and outbound calls")
+	f.IntVar(&cfg.Conns.MaxAnonymous, "max-anonymous-conns", connlimit.DefaultMaxAnonymous, "most connections held before any request on them proved who the caller is; the oldest is closed to make room")
+	f.IntVar(&cfg.Conns.MaxAnonymousPerAddr, "max-anonymous-conns-per-address", connlimit.DefaultMaxAnonymousPerAddr, "the same, per source address (per /64 for IPv6)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.BoolVar(&checkConfig, "check-config", false, "validate the configuration and exit")

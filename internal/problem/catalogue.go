@@ -46,6 +46,8 @@ var (
 	// TooManyAttempts: too many failed attempts (sign-in) from this address or for this
 	// account; the Retry-After header says when to try again.
 	TooManyAttempts = Type{base + "too-many-attempts", http.StatusTooManyRequests, "Too many attempts"}
+	// RequestTimeout: the body did not arrive in time (see the relay's --body-timeout).
+	RequestTimeout = Type{base + "request-timeout", http.StatusRequestTimeout, "Request body too slow"}
 	// TooLarge: the body is over the size limit.
 	TooLarge = Type{base + "too-large", http.StatusRequestEntityTooLarge, "Request body too large"}
 	// UnsupportedMediaType: the body is not of the media type the operation takes.
@@ -89,7 +91,7 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
-		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooManyAttempts, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooManyAttempts, RequestTimeout, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
 		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, AddressRefused, EdgeLinkBusy, Unavailable, Internal,
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -102,6 +103,7 @@ func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
 	if err != nil {
 		return r, err
 	}
+	connlimit.Prove(r.Context())
 	info := infoFrom(r.Context())
 	if info != nil {
 		info.principal = p.Subject()
@@ -173,6 +175,7 @@ func (a *API) authorizeAgent(r *http.Request) (*http.Request, error) {
 	if info := infoFrom(r.Context()); info != nil {
 		info.principal, info.org = id.AgentID, id.Org
 	}
+	connlimit.Prove(r.Context())
 	p := &Principal{Kind: TokenAgent, AgentID: id.AgentID, Org: id.Org}
 	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
 }

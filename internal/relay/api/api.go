@@ -65,7 +65,13 @@ type Config struct {
 	InvitationTTL  time.Duration // default lifetime of an invitation code; 0: 7 days
 	EnrollmentTTL  time.Duration // default lifetime of an enrollment token; 0: 24h
 	MaxBodyBytes   int64         // largest accepted request body; 0: 1 MiB
+	// BodyTimeout is how long the relay waits for each 16 KiB of a request body (or its
+	// end) before answering 408 and closing the connection; 0: DefaultBodyTimeout.
+	BodyTimeout time.Duration
 }
+
+// DefaultBodyTimeout is Config.BodyTimeout's default.
+const DefaultBodyTimeout = 20 * time.Second
 
 // Limits on what a caller may ask for.
 const (
@@ -99,7 +105,7 @@ func New(cfg Config) (*API, error) {
 	}
 	for name, d := range map[string]time.Duration{
 		"UserTokenTTL": cfg.UserTokenTTL, "ClientTokenTTL": cfg.ClientTokenTTL,
-		"InvitationTTL": cfg.InvitationTTL, "EnrollmentTTL": cfg.EnrollmentTTL,
+		"InvitationTTL": cfg.InvitationTTL, "EnrollmentTTL": cfg.EnrollmentTTL, "BodyTimeout": cfg.BodyTimeout,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("api: Config.%s is negative", name))
@@ -115,6 +121,7 @@ func New(cfg Config) (*API, error) {
 	cfg.ClientTokenTTL = orDefault(cfg.ClientTokenTTL, time.Hour)
 	cfg.InvitationTTL = orDefault(cfg.InvitationTTL, 7*24*time.Hour)
 	cfg.EnrollmentTTL = orDefault(cfg.EnrollmentTTL, 24*time.Hour)
+	cfg.BodyTimeout = orDefault(cfg.BodyTimeout, DefaultBodyTimeout)
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -147,7 +154,7 @@ func New(cfg Config) (*API, error) {
 	for _, rt := range table {
 		a.mux.Handle(rt.Method+" "+rt.Pattern, a.route(rt))
 	}
-	a.handler = a.withRequestID(a.withRecover(a.withObservability(http.HandlerFunc(a.dispatch))))
+	a.handler = a.withRequestID(a.withRecover(a.withObservability(a.withBodyDeadline(http.HandlerFunc(a.dispatch)))))
 	return a, nil
 }
 
@@ -225,7 +232,10 @@ func (a *API) route(rt Route) http.Handler {
 // fail is the one place errors become problem answers.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *problem.Problem
-	if !errors.As(err, &p) {
+	if bodyTimedOut(r) {
+		// Whatever the handler made of the broken body, the caller was too slow.
+		p = bodyTimeoutProblem(a.cfg.BodyTimeout)
+	} else if !errors.As(err, &p) {
 		p = storeProblem(err)
 	}
 	if p.Status >= 500 {

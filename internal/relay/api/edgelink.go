@@ -264,6 +264,8 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath str
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			var pb *problem.Problem
 			switch {
+			case bodyTimedOut(r):
+				pb = bodyTimeoutProblem(a.cfg.BodyTimeout)
 			case errors.Is(err, edgelink.ErrAgentOffline):
 				pb = problem.Newf(problem.AgentOffline, "agent %s is not connected", agent)
 			case r.Context().Err() != nil:

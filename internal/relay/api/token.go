@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
 	"github.com/opencamcloud/camcloud/internal/relay/ident"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
@@ -192,6 +193,7 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.CreateToken(r.Context(), hash, t); err != nil {
 		return err
 	}
+	connlimit.Prove(r.Context()) // a known caller now; its connection is not shed
 	w.Header().Set("Pragma", "no-cache")
 	return writeJSON(w, http.StatusOK, tokenAnswer{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresAt.Sub(now).Seconds())})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
 	"github.com/opencamcloud/camcloud/internal/relay/ident"
 )
 
@@ -55,7 +56,22 @@ type Config struct {
 	ClientTokenTTL time.Duration // 0: 1h
 	// ShutdownTimeout bounds the wait for requests in flight at shutdown; 0 means 10s.
 	ShutdownTimeout time.Duration
+
+	// HeaderTimeout bounds the TLS handshake and the reading of a request's headers;
+	// 0 means DefaultHeaderTimeout.
+	HeaderTimeout time.Duration
+	// BodyTimeout is how long the relay waits for each 16 KiB of a request body (or its
+	// end); 0 means api.DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// Conns bounds the connections held open (package connlimit); zero fields take its
+	// defaults: all connections within the file descriptor limit less a reserve,
+	// anonymous ones (no request proved who is on them yet) per source address and in
+	// total, the oldest anonymous one closed to make room.
+	Conns connlimit.Config
 }
+
+// DefaultHeaderTimeout is Config.HeaderTimeout's default.
+const DefaultHeaderTimeout = 10 * time.Second
 
 // ErrInsecureNotLoopback: plain HTTP was asked for on an address reachable from
 // elsewhere.
@@ -93,7 +109,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("RELAY_ADMIN_PASSWORD: %w", err))
 		}
 	}
-	for name, d := range map[string]time.Duration{"user token TTL": c.UserTokenTTL, "client token TTL": c.ClientTokenTTL, "shutdown timeout": c.ShutdownTimeout} {
+	for name, d := range map[string]time.Duration{"user token TTL": c.UserTokenTTL, "client token TTL": c.ClientTokenTTL, "shutdown timeout": c.ShutdownTimeout,
+		"header timeout": c.HeaderTimeout, "body timeout": c.BodyTimeout} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s is negative", name))
 		}
@@ -103,6 +120,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("data directory %s is not a directory", c.DataDir))
 		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("data directory: %w", err))
+		}
+	}
+	for name, n := range map[string]int{"--max-conns": c.Conns.MaxConns, "--fd-reserve": c.Conns.Reserve,
+		"--max-anonymous-conns": c.Conns.MaxAnonymous, "--max-anonymous-conns-per-address": c.Conns.MaxAnonymousPerAddr} {
+		if n < 0 {
+			errs = append(errs, fmt.Errorf("%s is negative", name))
 		}
 	}
 	return errors.Join(errs...)

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/audit"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/catalog"
+	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -155,18 +157,28 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	a, err := api.New(api.Config{
 		AgentLink: links.handler(), Agents: links.relay.Transport(), Links: links, Catalog: models, Releases: cat, Tasks: mgr, Audit: auditLog,
 		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
-		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL,
+		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL, BodyTimeout: s.cfg.BodyTimeout,
 	})
 	if err != nil {
 		return err
 	}
+	guarded, err := guardListener(ln, s.cfg.Conns, reg)
+	if err != nil {
+		return err
+	}
+	headerTimeout := s.cfg.HeaderTimeout
+	if headerTimeout == 0 {
+		headerTimeout = DefaultHeaderTimeout
+	}
 	srv := &http.Server{
-		Handler:           a,
-		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:   a,
+		TLSConfig: tlsConf,
+		// Also the TLS handshake's limit (net/http uses the shortest of its timeouts).
+		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(errorLog{s.log}, "", 0),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnContext:       connlimit.WithConn,
 	}
 	serveErr := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -174,9 +186,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	defer func() { stopSweep(); wg.Wait() }()
 	wg.Go(func() {
 		if tlsConf != nil {
-			serveErr <- srv.ServeTLS(ln, "", "")
+			serveErr <- srv.ServeTLS(guarded, "", "")
 		} else {
-			serveErr <- srv.Serve(ln)
+			serveErr <- srv.Serve(guarded)
 		}
 	})
 	wg.Go(func() { s.sweepTokens(sweepCtx, st) })
@@ -189,7 +201,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	}
 	s.serve.Store(true)
 	close(s.ready)
-	s.log.Info("relay serving", "url", s.scheme+"://"+ln.Addr().String(), "data", s.cfg.DataDir)
+	lim := guarded.Limits()
+	s.log.Info("relay serving", "url", s.scheme+"://"+ln.Addr().String(), "data", s.cfg.DataDir,
+		"max_conns", lim.MaxConns, "max_anonymous_conns", lim.MaxAnonymous, "max_anonymous_conns_per_address", lim.MaxAnonymousPerAddr)
 
 	select {
 	case err := <-serveErr:
