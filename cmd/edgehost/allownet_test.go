@@ -35,10 +35,12 @@ func (e *edgeHostEnv) waitLinked(t *testing.T) {
 }
 
 // TestEdgeHostReachesOnlyAllowedNetworks: an organization admin points a VMS
-// registration and the GraphQL addDevice probe at the edge host's own loopback and at a
-// cloud metadata address. With --allow-device-net naming another network, the edge host
-// connects to neither, says which address and which flag, and shows nothing of what
-// the server would have answered.
+// registration and the GraphQL addDevice probe at services on the edge host's own
+// loopback. With --allow-device-net naming another network, the edge host connects to
+// none, says which address and which flag, and shows nothing of what the server would
+// have answered. (Link-local and metadata addresses are refused by the same check;
+// package allownet tests them without dialing, since a test sends nothing off this
+// machine.)
 func TestEdgeHostReachesOnlyAllowedNetworks(t *testing.T) {
 	addr, hits := secretServer(t)
 	ro := &rollout{edgeHostEnv: startEdgeHostEnv(t)}
@@ -52,13 +54,14 @@ func TestEdgeHostReachesOnlyAllowedNetworks(t *testing.T) {
 	ro.waitLinked(t)
 
 	base := ro.r.URL + ro.orgPath("/edgehosts/"+ro.id.AgentID+"/vms")
-	for name, target := range map[string]string{"local": addr, "metadata": "169.254.169.254:80"} {
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	for name, target := range map[string]string{"local": addr, "other": "127.0.0.2:" + port} {
 		res := ro.r.Do(t, http.MethodPut, ro.orgPath("/edgehosts/"+ro.id.AgentID+"/vms/"+name), ro.token, map[string]any{"address": target})
 		if res.Status != http.StatusOK {
 			t.Fatalf("register %s: %d %s", name, res.Status, res.Body)
 		}
 	}
-	for name, ip := range map[string]string{"local": "127.0.0.1", "metadata": "169.254.169.254"} {
+	for name, ip := range map[string]string{"local": "127.0.0.1", "other": "127.0.0.2"} {
 		var status int
 		var body []byte
 		waitUntil(t, 10*time.Second, "the edge host knows VMS server "+name, func() bool {
@@ -72,7 +75,7 @@ func TestEdgeHostReachesOnlyAllowedNetworks(t *testing.T) {
 		}
 	}
 
-	for _, target := range []string{addr, "169.254.169.254", "localhost:" + addr[strings.LastIndex(addr, ":")+1:]} {
+	for _, target := range []string{addr, "127.0.0.2:" + port, "localhost:" + port} {
 		a := ro.graphql(t, ro.token, `mutation { addDevice(address: "`+target+`") { serial } }`)
 		if len(a.Errors) == 0 {
 			t.Errorf("addDevice(%s) answered %s", target, a.Data)
