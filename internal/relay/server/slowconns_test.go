@@ -217,6 +217,34 @@ func TestSlowUploadThatKeepsMovingPasses(t *testing.T) {
 	}
 }
 
+// stall opens the i-th attacking connection: even ones stall after a request's headers,
+// odd ones in the TLS handshake; each kind from 50 loopback source addresses.
+func stall(ctx context.Context, r *relaytest.Relay, roots *x509.CertPool, i int) (net.Conn, error) {
+	from := fmt.Sprintf("127.0.%d.%d", 10+i%2, 1+i/2%50)
+	if i%2 == 0 {
+		c, err := rawTLS(ctx, r, from, roots)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.WriteString(c, stalledHead("/api/v1/agent/challenge")); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(r.URL, "https://"))
+	if err != nil {
+		return nil, err
+	}
+	// The start of a TLS record that promises a ClientHello, and no more.
+	if _, err := c.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 // attack holds connections against the relay: half stall after a request's headers,
 // half in the TLS handshake, from many loopback source addresses.
 type attack struct {
@@ -231,33 +259,13 @@ type attack struct {
 func (a *attack) open(t *testing.T, r *relaytest.Relay, n int, deadline time.Duration) {
 	t.Helper()
 	roots := caPool(t, r)
-	addr := strings.TrimPrefix(r.URL, "https://")
 	var g errgroup.Group
 	g.SetLimit(32)
 	for i := range 2 * n {
 		g.Go(func() error {
-			from := fmt.Sprintf("127.0.%d.%d", 10+i%2, 1+i/2%50)
-			var c net.Conn
-			var err error
-			if i%2 == 0 {
-				var tc *tls.Conn
-				if tc, err = rawTLS(t.Context(), r, from, roots); err == nil {
-					_, err = io.WriteString(tc, stalledHead("/api/v1/agent/challenge"))
-					c = tc
-				}
-			} else {
-				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-				if c, err = d.DialContext(t.Context(), "tcp", addr); err == nil {
-					// The start of a TLS record that promises a ClientHello, and no more.
-					_, err = c.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00})
-				}
-			}
+			c, err := stall(t.Context(), r, roots, i)
 			if err != nil {
-				// Shed while opening: the relay made room for someone else.
-				if c != nil {
-					c.Close()
-				}
-				return nil
+				return nil // shed while opening: the relay made room for someone else
 			}
 			opened := time.Now()
 			a.mu.Lock()
