@@ -39,6 +39,9 @@ for _ in $(seq 100); do
 done
 curl -fsS --cacert "$CA" "$URL/healthz" >/dev/null || { echo "the relay did not start; see $RUN_DIR/relay.log" >&2; exit 1; }
 
+# cameras.json holds each camera's owner authentication key: readable by this user only.
+(umask 077; : > "$RUN_DIR/cameras.json")
+chmod 600 "$RUN_DIR/cameras.json"
 "$BIN/camsim" --count "$CAMERAS" --listen "127.0.0.1:$CAM_PORT" --control "$CONTROL_ADDR" \
 	--state "$RUN_DIR/camsim" > "$RUN_DIR/cameras.json" 2>"$RUN_DIR/camsim.log" &
 pids="$pids $!"
