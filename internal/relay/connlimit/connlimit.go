@@ -148,8 +148,8 @@ func (l *Listener) admit(c net.Conn) *Conn {
 	if l.open >= l.cfg.MaxConns {
 		if l.anonymous.Len() == 0 {
 			l.mu.Unlock()
+			l.shed(reasonNoRoom) // counted before the caller can see the close
 			_ = c.Close()
-			l.shed(reasonNoRoom)
 			return nil
 		}
 		evict(l.anonymous.Front(), reasonTotalLimit)
@@ -164,8 +164,8 @@ func (l *Listener) admit(c net.Conn) *Conn {
 	gc.src = src.PushBack(gc)
 	l.mu.Unlock()
 	for i, old := range shed {
-		_ = old.Conn.Close()
 		l.shed(reasons[i])
+		_ = old.Conn.Close()
 	}
 	return gc
 }
