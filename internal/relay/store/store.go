@@ -73,6 +73,11 @@ func Open(path string, opts Options) (*Store, error) {
 		switch v := meta.Get(keySchema); {
 		case v == nil:
 			return meta.Put(keySchema, []byte(schemaVersion))
+		case string(v) == "1":
+			if err := migrateDevicesV1(tx); err != nil {
+				return fmt.Errorf("migrate schema 1 to %s: %w", schemaVersion, err)
+			}
+			return meta.Put(keySchema, []byte(schemaVersion))
 		case string(v) != schemaVersion:
 			return fmt.Errorf("schema version %q, this relay knows %q", v, schemaVersion)
 		}
