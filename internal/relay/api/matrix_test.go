@@ -114,6 +114,8 @@ func (w *world) fixture(t *testing.T, rt api.Route) fixture {
 	}
 	// A device the edge host manages, and jobs on it: one running, one ended.
 	f.deepDevice = w.serial()
+	_, err = st.OnboardDevice(ctx, org.ID, h.ID, f.deepDevice, w.users[role.Admin].ID)
+	must(err)
 	_, err = st.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: f.deepDevice, Reachable: true}})
 	must(err)
 	task := func() []store.Task {
