@@ -484,15 +484,21 @@ var attackCases = []attackCase{
 	{name: "register a device A onboarded", serial: func(aw *attackWorld) string { return aw.onboarded },
 		body: func(_ *attackWorld, s string) map[string]any { return map[string]any{"serial": s} }, status: http.StatusConflict, problem: problem.DeviceClaimed},
 	{name: "claim a device A onboarded, with a made-up key", serial: func(aw *attackWorld) string { return aw.onboarded },
-		body: func(_ *attackWorld, s string) map[string]any { return map[string]any{"serial": s, "oak": "MADE-UP-KEY-0"} }, status: http.StatusConflict, problem: problem.DeviceClaimed},
+		body: func(_ *attackWorld, s string) map[string]any {
+			return map[string]any{"serial": s, "oak": "MADE-UP-KEY-0"}
+		}, status: http.StatusConflict, problem: problem.DeviceClaimed},
 	{name: "claim a device A's agent enrolled, with a wrong key", serial: func(aw *attackWorld) string { return aw.enrolled },
-		body: func(_ *attackWorld, s string) map[string]any { return map[string]any{"serial": s, "oak": "WRONG-KEY-000"} }, status: http.StatusUnprocessableEntity, problem: problem.OAKMismatch},
+		body: func(_ *attackWorld, s string) map[string]any {
+			return map[string]any{"serial": s, "oak": "WRONG-KEY-000"}
+		}, status: http.StatusUnprocessableEntity, problem: problem.OAKMismatch},
 	{name: "claim a device A's agent enrolled, with its key", serial: func(aw *attackWorld) string { return aw.enrolled },
 		body: func(aw *attackWorld, s string) map[string]any { return map[string]any{"serial": s, "oak": aw.oak} }, status: http.StatusConflict, problem: problem.DeviceClaimed},
 	{name: "register a device A only registered", serial: func(aw *attackWorld) string { return aw.registered },
 		body: func(_ *attackWorld, s string) map[string]any { return map[string]any{"serial": s, "name": "mine"} }, status: http.StatusCreated, bKeeps: true},
 	{name: "claim a device A claimed, with a made-up key", serial: func(aw *attackWorld) string { return aw.claimed },
-		body: func(_ *attackWorld, s string) map[string]any { return map[string]any{"serial": s, "oak": "MADE-UP-KEY-1"} }, status: http.StatusCreated, bKeeps: true},
+		body: func(_ *attackWorld, s string) map[string]any {
+			return map[string]any{"serial": s, "oak": "MADE-UP-KEY-1"}
+		}, status: http.StatusCreated, bKeeps: true},
 }
 
 // testAttacks runs the cross-organization cases of the matrix: organization B registers
