@@ -650,12 +650,9 @@ func (s *Store) ReportDevices(ctx context.Context, org, edgeHostID string, repor
 				return err
 			}
 		}
-		kept := slices.DeleteFunc(slices.Clone(h.Forget), func(serial string) bool { return !reported[serial] })
-		if len(kept) != len(h.Forget) {
-			h.Forget = kept
-			return putJSON(hosts, pair(org, edgeHostID), h)
-		}
-		return nil
+		h.Forget = slices.DeleteFunc(h.Forget, func(serial string) bool { return !reported[serial] })
+		h.ReportedAt = now
+		return putJSON(hosts, pair(org, edgeHostID), h)
 	})
 	return res, err
 }

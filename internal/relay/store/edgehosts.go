@@ -29,6 +29,8 @@ type EdgeHost struct {
 	// Forget lists devices the edge host is to forget (deleted, or moved to another edge
 	// host) and may still report; a serial goes once a report no longer has it.
 	Forget []string `json:"forget,omitempty"`
+	// ReportedAt is when it last reported its inventory.
+	ReportedAt time.Time `json:"reportedAt,omitzero"`
 }
 
 // EnrollmentToken is the stored form of an edge host's one-time enrollment token.
