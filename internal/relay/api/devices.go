@@ -195,7 +195,9 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	key, err := oak.DeriveKey(serial, body.OAK)
 	if err != nil {
-		return problem.Invalid("oak", "the owner authentication key is 8 to 64 letters and digits, as printed on the device label")
+		err := problem.Invalid("oak", "the owner authentication key is 8 to 64 letters and digits, as printed on the device label")
+		a.auditDevice(r, store.AuditDeviceClaim, serial, err, "claim with an owner authentication key")
+		return err
 	}
 	d, created, err := a.store.ClaimDevice(r.Context(), d, key)
 	a.auditDevice(r, store.AuditDeviceClaim, serial, err, "claim with an owner authentication key")
