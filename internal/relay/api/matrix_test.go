@@ -535,9 +535,8 @@ func (w *world) testAttacks(t *testing.T) {
 				if got := aw.record(t, orgB, serial) != ""; got != c.bKeeps {
 					t.Errorf("B holds a record: %v, want %v", got, c.bKeeps)
 				}
-				if err := w.r.Store.Check(t.Context()); err != nil {
-					t.Errorf("store check: %v", err)
-				}
+				// (The store's invariants under these attempts are checked in the store's
+				// tests: its Check races with the running relay's writes inside bbolt.)
 				// The attempt is in B's audit log, taken or refused (written in batches).
 				action := store.AuditDeviceRegister
 				if _, withKey := c.body(aw, serial)["oak"]; withKey {
