@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,9 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
+	"github.com/opencamcloud/camcloud/simulators/camsim"
+	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
 // A deleted edge host loses its live link at once, and is not admitted again: it does
@@ -63,4 +67,104 @@ func TestDeletedEdgeHostLinkEnds(t *testing.T) {
 	if st := a.Status(); st.State == edgelink.StateConnected {
 		t.Errorf("the deleted edge host was admitted again: %+v", st)
 	}
+}
+
+// hasAccount reports whether the camera has an account named user (listed with its
+// admin account).
+func hasAccount(t testing.TB, cam *camsim.Camera, user string) bool {
+	t.Helper()
+	c, err := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	groups, err := c.Users(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, users := range groups {
+		if slices.Contains(users, user) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportedAt is when the relay last took the edge host's inventory report.
+func (ro *rollout) reportedAt(t testing.TB) time.Time {
+	t.Helper()
+	var h struct{ ReportedAt time.Time }
+	ro.r.Do(t, http.MethodGet, ro.orgPath("/edgehosts/"+ro.id.AgentID), ro.token, nil).JSON(t, &h)
+	return h.ReportedAt
+}
+
+// waitReports waits until the edge host has reported its inventory twice after now: a
+// deleted device that was coming back would be back by then.
+func (ro *rollout) waitReports(t testing.TB, after time.Time) {
+	t.Helper()
+	for range 2 {
+		waitUntil(t, 20*time.Second, "an inventory report of the edge host", func() bool {
+			at := ro.reportedAt(t)
+			if at.After(after) {
+				after = at
+				return true
+			}
+			return false
+		})
+	}
+}
+
+// A deleted device stays deleted: the edge host is told to forget it, removes its own
+// account from the camera and stops reporting it; when it was offline at the deletion,
+// its next report learns it, and its reports bring nothing back meanwhile. Then the
+// device can be onboarded again.
+func TestDeletedDeviceStaysDeleted(t *testing.T) {
+	ro := startRollout(t, 1)
+	ro.runEdgeHostFlags(t, ro.runFlags())
+	ro.onboardAll(t)
+	cam := ro.fleet.Cameras()[0]
+	serial := cam.Info().Serial
+	devicePath := ro.orgPath("/devices/" + serial)
+	if !hasAccount(t, cam, "camcloud") {
+		t.Fatal("the onboarded camera has no agent account")
+	}
+	gone := func(t *testing.T) {
+		t.Helper()
+		if res := ro.r.Do(t, http.MethodGet, devicePath, ro.token, nil); res.Status != http.StatusNotFound {
+			t.Fatalf("the deleted device is back: %d %s", res.Status, res.Body)
+		}
+		if hasAccount(t, cam, "camcloud") {
+			t.Error("the agent's account is still on the camera")
+		}
+		var found listOf[discoveredJSON]
+		ro.r.Do(t, http.MethodGet, ro.orgPath("/edgehosts/"+ro.id.AgentID+"/discovered"), ro.token, nil).JSON(t, &found)
+		if len(found.Items) != 1 || found.Items[0].Serial != serial {
+			t.Errorf("the deleted device is not listed as discovered: %+v", found.Items)
+		}
+	}
+
+	t.Run("agent online", func(t *testing.T) {
+		if res := ro.r.Do(t, http.MethodDelete, devicePath, ro.token, nil); res.Status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", res.Status, res.Body)
+		}
+		ro.waitReports(t, ro.reportedAt(t))
+		gone(t)
+	})
+
+	t.Run("onboarded again", func(t *testing.T) { ro.onboardAll(t) })
+
+	t.Run("agent offline", func(t *testing.T) {
+		ro.stop()
+		if res := ro.r.Do(t, http.MethodDelete, devicePath, ro.token, nil); res.Status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", res.Status, res.Body)
+		}
+		if !hasAccount(t, cam, "camcloud") {
+			t.Fatal("the account went while the agent was offline") // else the check below proves nothing
+		}
+		since := ro.reportedAt(t)
+		ro.runEdgeHostFlags(t, ro.runFlags())
+		ro.waitReports(t, since)
+		gone(t)
+		ro.onboardAll(t)
+	})
 }

@@ -31,6 +31,11 @@ func TestJobsCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, serial := range []string{"ACCC8E0000A1", "ACCC8E0000A2"} {
+		if _, err := r.Store.OnboardDevice(ctx, org, h.ID, serial, "usr_test"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := r.Store.ReportDevices(ctx, org, h.ID, []linkapi.DeviceReport{{Serial: "ACCC8E0000A1", Reachable: true}, {Serial: "ACCC8E0000A2", Reachable: true}}); err != nil {
 		t.Fatal(err)
 	}

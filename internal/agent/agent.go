@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -70,6 +71,8 @@ type Fleet interface {
 	TasksReported([]linkapi.TaskReport) error
 	ApplyConfig([]linkapi.DeviceConfig)
 	Onboard(linkapi.OnboardRequest) (linkapi.OnboardResponse, error)
+	// Forget stops managing devices the relay says are no longer this agent's.
+	Forget(ctx context.Context, serials []string) error
 	// RunTasks journals tasks from the task manager; CancelTasks cancels them.
 	RunTasks([]taskengine.Task) ([]taskengine.Record, error)
 	CancelTasks(ids []string) error
@@ -276,10 +279,15 @@ func report(ctx context.Context, cfg Config, hc *http.Client) error {
 	if err != nil {
 		return err
 	}
-	if err := call(ctx, hc, http.MethodPost, linkapi.InventoryPath, devices, nil); err != nil {
-		return err
+	var answer linkapi.InventoryAnswer
+	if err := call(ctx, hc, http.MethodPost, linkapi.InventoryPath, devices, &answer); err != nil && !errors.Is(err, io.EOF) {
+		return err // io.EOF: a relay that answers 204, without devices to forget
 	}
 	cfg.Logger.Debug("inventory reported", "devices", len(devices))
+	if len(answer.Forget) > 0 && cfg.Fleet != nil {
+		cfg.Logger.Info("the relay no longer has this agent manage devices: forgetting them", "serials", answer.Forget)
+		return cfg.Fleet.Forget(ctx, answer.Forget)
+	}
 	return nil
 }
 
@@ -329,6 +337,17 @@ func handler(cfg Config) http.Handler {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusAccepted)
 			_ = json.NewEncoder(w).Encode(resp)
+		})
+		mux.HandleFunc("POST "+linkapi.ForgetPath, func(w http.ResponseWriter, r *http.Request) {
+			var req linkapi.ForgetRequest
+			if !decodeBody(w, r, &req) {
+				return
+			}
+			if err := f.Forget(r.Context(), req.Serials); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
 		})
 		mux.HandleFunc("POST "+linkapi.RunTasksPath, func(w http.ResponseWriter, r *http.Request) {
 			var tasks []taskengine.Task

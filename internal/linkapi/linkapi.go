@@ -15,9 +15,27 @@ import (
 )
 
 // InventoryPath takes an agent's inventory report (agent -> relay): POST, a JSON array of
-// DeviceReport, answered 204. An edge host reports every device it manages; an agent on
+// DeviceReport, answered 200 with InventoryAnswer. An edge host reports every device it manages; an agent on
 // a device reports that device only.
 const InventoryPath = "/v1/inventory"
+
+// InventoryAnswer is the relay's answer to an inventory report (200; an older relay
+// answers 204 without it).
+type InventoryAnswer struct {
+	// Forget lists reported devices the agent is to forget (ForgetPath): deleted from
+	// the inventory, or moved to another edge host, while it was not told.
+	Forget []string `json:"forget,omitempty"`
+}
+
+// ForgetPath tells an edge host to forget devices (relay -> agent): POST a
+// ForgetRequest, answered 204 once it no longer manages them. It removes its own account
+// from each device where it still can, drops the credentials, and stops reporting it.
+const ForgetPath = "/v1/forget"
+
+// ForgetRequest lists the devices to forget.
+type ForgetRequest struct {
+	Serials []string `json:"serials"`
+}
 
 // StatusPath is the agent's own status (relay -> agent): GET, answered with Status.
 const StatusPath = "/v1/status"

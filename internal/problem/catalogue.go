@@ -27,8 +27,11 @@ var (
 	Conflict = Type{base + "conflict", http.StatusConflict, "Conflict"}
 	// LastAdmin: the change would leave an organization without an admin.
 	LastAdmin = Type{base + "last-admin", http.StatusConflict, "Organization needs an admin"}
-	// DeviceClaimed: the device belongs to another organization.
+	// DeviceClaimed: another organization proved the device is its own.
 	DeviceClaimed = Type{base + "device-claimed", http.StatusConflict, "Device claimed by another organization"}
+	// OAKMismatch: a claim's owner authentication key is not the device's (its agent
+	// proved another one).
+	OAKMismatch = Type{base + "oak-mismatch", http.StatusUnprocessableEntity, "Owner authentication key does not match"}
 	// InvitationExpired: the invitation code was valid once but has expired.
 	InvitationExpired = Type{base + "invitation-expired", http.StatusGone, "Invitation expired"}
 	// InvitationUsed: the invitation code has already been accepted.
@@ -90,7 +93,7 @@ var (
 func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
-		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, InvitationExpired, InvitationUsed,
+		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, OAKMismatch, InvitationExpired, InvitationUsed,
 		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooManyAttempts, RequestTimeout, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
 		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, AddressRefused, EdgeLinkBusy, Unavailable, Internal,
 	}

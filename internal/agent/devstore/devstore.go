@@ -128,6 +128,12 @@ func (s *Store) UpdateDevice(serial string, fn func(*Device)) error {
 	})
 }
 
+// DeleteDevice forgets a device and the agent's credentials on it; a device the store
+// does not have is not an error.
+func (s *Store) DeleteDevice(serial string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDevices).Delete([]byte(serial)) })
+}
+
 // Device returns a stored device.
 func (s *Store) Device(serial string) (Device, error) {
 	var d Device

@@ -258,7 +258,9 @@ func storeProblem(err error) *problem.Problem {
 	case errors.Is(err, store.ErrLastAdmin):
 		return problem.New(problem.LastAdmin, "an organization must keep at least one admin")
 	case errors.Is(err, store.ErrClaimedElsewhere):
-		return problem.New(problem.DeviceClaimed, "this device is registered to another organization; it must be removed there before it can be added here")
+		return problem.New(problem.DeviceClaimed, "another organization proved this device is its own; it must be removed there before it can be added here")
+	case errors.Is(err, store.ErrOAKMismatch):
+		return problem.New(problem.OAKMismatch, "this is not the device's owner authentication key (printed on its label and box)")
 	case errors.Is(err, store.ErrBadSerial):
 		return problem.Invalid("serial", "must be 12 hexadecimal digits")
 	case errors.Is(err, store.ErrNoSuchGroup):

@@ -2,12 +2,15 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/oak"
@@ -21,6 +24,10 @@ type deviceView struct {
 	Group  string `json:"group,omitempty"`
 	// Status is the onboarding status: registered, claimed or onboarded.
 	Status store.DeviceStatus `json:"status"`
+	// Proven says the organization proved the device is its own (its agent proved the
+	// owner authentication key, or its edge host took it over with the device's admin
+	// credentials); an unproven record blocks no other organization.
+	Proven bool `json:"proven"`
 	// Integration is light (static facts only) or deep (managed by an agent).
 	Integration string `json:"integration"`
 	// Tier is "device" for an agent on the device, "edgehost" for one beside it, absent
@@ -57,7 +64,7 @@ type deviceView struct {
 }
 
 func (a *API) viewDevice(d store.Device) deviceView {
-	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status,
+	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status, Proven: d.Proven,
 		Integration: "light", EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion,
 		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt,
 		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: d.ModeHistory, Profile: d.Profile,
@@ -150,7 +157,10 @@ type deviceBody struct {
 }
 
 // addDevice is POST /devices: register a device by its facts (light integration), or,
-// with oak, claim it so that its on-device agent can enroll.
+// with oak, claim it so that its on-device agent can enroll. Neither proves the device
+// is the organization's: the record blocks no other organization until the device's
+// agent proves the key or an edge host of the organization takes the device over.
+// Every attempt is in the audit log.
 func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 	var body deviceBody
 	if err := decodeJSON(r, &body); err != nil {
@@ -173,6 +183,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	if body.OAK == "" {
 		d, err = a.store.RegisterDevice(r.Context(), d)
+		a.auditDevice(r, store.AuditDeviceRegister, serial, err, "light registration")
 		if errors.Is(err, store.ErrExists) {
 			return problem.New(problem.Conflict, "this device is already in the organization's inventory")
 		}
@@ -184,10 +195,17 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	key, err := oak.DeriveKey(serial, body.OAK)
 	if err != nil {
-		return problem.Invalid("oak", "the owner authentication key is 8 to 64 letters and digits, as printed on the device label")
+		err := problem.Invalid("oak", "the owner authentication key is 8 to 64 letters and digits, as printed on the device label")
+		a.auditDevice(r, store.AuditDeviceClaim, serial, err, "claim with an owner authentication key")
+		return err
 	}
 	d, created, err := a.store.ClaimDevice(r.Context(), d, key)
-	if err != nil {
+	a.auditDevice(r, store.AuditDeviceClaim, serial, err, "claim with an owner authentication key")
+	switch {
+	case errors.Is(err, store.ErrOAKMismatch), errors.Is(err, store.ErrClaimedElsewhere):
+		a.failedDeviceProof(r, serial)
+		return err
+	case err != nil:
 		return err
 	}
 	status := http.StatusOK
@@ -196,6 +214,40 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
 	}
 	return writeJSON(w, status, a.viewDevice(d))
+}
+
+// failedDeviceProof is where every failed attempt to prove a device is one's own ends up:
+// a claim with a wrong owner authentication key or of a device another organization
+// proved is its own, and an on-device agent's proof that matches no claim. It is the
+// hook for limiting such attempts per caller and per serial, so that keys cannot be
+// guessed: the attempt is already in the audit log (auditDevice) when it is called.
+func (a *API) failedDeviceProof(r *http.Request, serial string) {
+	p := PrincipalFrom(r.Context())
+	who := ""
+	if p != nil {
+		who = p.Subject()
+	}
+	a.log.WarnContext(r.Context(), "device ownership not proven", "serial", serial, "by", who, "remote", r.RemoteAddr)
+}
+
+// auditDevice records an attempt on the device inventory: action, the serial, and the
+// outcome (err nil, or the problem it answers).
+func (a *API) auditDevice(r *http.Request, action, serial string, err error, detail string) {
+	p := PrincipalFrom(r.Context())
+	if a.cfg.Audit == nil || p == nil || p.Org == "" {
+		return
+	}
+	status := http.StatusOK
+	if err != nil {
+		var pr *problem.Problem
+		if !errors.As(err, &pr) {
+			pr = storeProblem(err)
+		}
+		status = pr.Status
+		detail += ": refused (" + path.Base(pr.Type) + ")"
+	}
+	a.cfg.Audit.Record(store.AuditEntry{At: a.store.Now().UTC(), Org: p.Org, Principal: p.Subject(), Action: action, Serial: serial,
+		Method: r.Method, Path: r.URL.Path, Status: status, Detail: detail})
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
@@ -273,13 +325,41 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, a.viewDevice(d))
 }
 
+// deleteDevice removes a device from the inventory. An edge host that managed it is told
+// to forget it (remove its own account from the device where it can, drop the
+// credentials, stop reporting it); one that is offline is told at its next report, and
+// its reports do not bring the device back meanwhile.
 func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request) error {
-	if err := a.store.DeleteDevice(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("serial")); err != nil {
+	p := PrincipalFrom(r.Context())
+	d, err := a.store.DeleteDevice(r.Context(), p.Org, r.PathValue("serial"))
+	if err != nil {
 		return err
 	}
+	a.auditDevice(r, store.AuditDeviceDelete, d.Serial, nil, "deleted from the inventory")
 	if a.cfg.Links != nil { // the device's own agent, if it has one
-		a.cfg.Links.Disconnect(store.DeviceAgentID(strings.ToUpper(r.PathValue("serial"))))
+		a.cfg.Links.Disconnect(store.DeviceAgentID(d.Serial))
+	}
+	if d.EdgeHost != "" {
+		a.tellForget(r.Context(), p.Org, d.EdgeHost, d.Serial)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// forgetTimeout bounds telling an edge host to forget a deleted device; one that does not
+// answer in time is told again at its next report.
+const forgetTimeout = 10 * time.Second
+
+// tellForget asks an edge host to forget a device now; when it cannot be reached, its next
+// report learns it (store.ReportDevices).
+func (a *API) tellForget(ctx context.Context, org, edgeHost, serial string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forgetTimeout)
+	defer cancel()
+	err := a.callAgent(ctx, edgeHost, http.MethodPost, linkapi.ForgetPath, linkapi.ForgetRequest{Serials: []string{serial}}, nil)
+	if err == nil {
+		err = a.store.ForgotDevice(ctx, org, edgeHost, serial)
+	}
+	if err != nil {
+		a.log.InfoContext(ctx, "edge host to forget a deleted device at its next report", "edgehost", edgeHost, "serial", serial, "err", err)
+	}
 }

@@ -24,11 +24,13 @@ type edgeHostView struct {
 	EnrolledAt      time.Time `json:"enrolledAt,omitzero"`
 	Connected       bool      `json:"connected"`
 	LastSeen        time.Time `json:"lastSeen,omitzero"`
+	// ReportedAt is when the edge host last reported its inventory.
+	ReportedAt time.Time `json:"reportedAt,omitzero"`
 }
 
 func viewEdgeHost(h store.EdgeHost) edgeHostView {
 	return edgeHostView{ID: h.ID, Name: h.Name, CreatedAt: h.CreatedAt, Enrolled: !h.EnrolledAt.IsZero(),
-		EnrolledAt: h.EnrolledAt, Connected: h.Connected, LastSeen: h.LastSeen}
+		EnrolledAt: h.EnrolledAt, Connected: h.Connected, LastSeen: h.LastSeen, ReportedAt: h.ReportedAt}
 }
 
 func (a *API) createEdgeHost(w http.ResponseWriter, r *http.Request) error {

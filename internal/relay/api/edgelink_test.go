@@ -106,6 +106,9 @@ func newEdgeWorld(t *testing.T) *edgeWorld {
 		t.Fatal(err)
 	}
 	ew.org, ew.serial = org.ID, "ACCC8E000001"
+	if _, err := st.OnboardDevice(ctx, org.ID, eh.ID, ew.serial, adm.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.ReportDevices(ctx, org.ID, eh.ID, []linkapi.DeviceReport{{Serial: ew.serial, Reachable: true}}); err != nil {
 		t.Fatal(err)
 	}

@@ -119,6 +119,10 @@ func (a *API) enrollDevice(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(problem.NotFound, "no organization has claimed this device; claim it with its serial and owner authentication key first")
 	}
+	if errors.Is(err, store.ErrProof) {
+		a.failedDeviceProof(r, serial)
+		return err
+	}
 	if err != nil {
 		return err
 	}

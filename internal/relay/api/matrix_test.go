@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/relay/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -114,6 +117,8 @@ func (w *world) fixture(t *testing.T, rt api.Route) fixture {
 	}
 	// A device the edge host manages, and jobs on it: one running, one ended.
 	f.deepDevice = w.serial()
+	_, err = st.OnboardDevice(ctx, org.ID, h.ID, f.deepDevice, w.users[role.Admin].ID)
+	must(err)
 	_, err = st.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: f.deepDevice, Reachable: true}})
 	must(err)
 	task := func() []store.Task {
@@ -350,6 +355,7 @@ func TestRouteMatrix(t *testing.T) {
 			}
 		})
 	}
+	t.Run("cross-organization serials and reports", w.testAttacks)
 }
 
 func statusName(s int) string {
@@ -382,4 +388,258 @@ func checkProblem(t *testing.T, res *relaytest.Response, status int) problem.Pro
 		t.Errorf("request ID %q in body, %q in header", p.RequestID, res.Header.Get(problem.RequestIDHeader))
 	}
 	return p
+}
+
+// attackWorld is organization A's devices in every state of ownership, an edge host of A
+// that manages some of them, a second edge host of A, and an edge host of organization B
+// (the outsider's), each linked to the relay as its agent.
+type attackWorld struct {
+	w                   *world
+	org                 store.Org
+	onboarded, enrolled string // proven: through A's edge host; by the device's agent
+	registered, claimed string // unproven records of A
+	squatted            string // registered by B before A onboards it
+	oak                 string // the enrolled device's real key
+	host, host2         store.EdgeHost
+	hostB               store.EdgeHost
+}
+
+// enrolledEdgeHost makes an edge host of org that has enrolled.
+func enrolledEdgeHost(t *testing.T, st *store.Store, org, name string) store.EdgeHost {
+	t.Helper()
+	tok, hash := auth.NewSecret(auth.PrefixEnrollmentToken)
+	h, err := st.CreateEdgeHost(t.Context(), org, name, hash, st.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ConsumeEnrollmentToken(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (w *world) attackWorld(t *testing.T) *attackWorld {
+	t.Helper()
+	ctx, st := t.Context(), w.r.Store
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	org, err := st.CreateOrg(ctx, "A", w.users[role.Admin].ID)
+	must(err)
+	orgsB, err := st.OrgsOf(ctx, w.outsider.ID)
+	must(err)
+	aw := &attackWorld{w: w, org: org, onboarded: w.serial(), enrolled: w.serial(), registered: w.serial(), claimed: w.serial(),
+		squatted: w.serial(), oak: "REAL-OAK-" + strings.TrimPrefix(w.serial(), "ACCC8E")}
+	aw.host, aw.host2 = enrolledEdgeHost(t, st, org.ID, "site-1"), enrolledEdgeHost(t, st, org.ID, "site-2")
+	aw.hostB = enrolledEdgeHost(t, st, orgsB[0].Org.ID, "b-site")
+	_, err = st.OnboardDevice(ctx, org.ID, aw.host.ID, aw.onboarded, w.users[role.Admin].ID)
+	must(err)
+	_, err = st.ReportDevices(ctx, org.ID, aw.host.ID, []linkapi.DeviceReport{{Serial: aw.onboarded, Reachable: true, FirmwareVersion: "11.11.1"}})
+	must(err)
+	key, err := oak.DeriveKey(aw.enrolled, aw.oak)
+	must(err)
+	_, _, err = st.ClaimDevice(ctx, store.Device{Org: org.ID, Serial: aw.enrolled}, key)
+	must(err)
+	_, err = st.MarkDeviceEnrolled(ctx, org.ID, aw.enrolled)
+	must(err)
+	_, err = st.RegisterDevice(ctx, store.Device{Org: org.ID, Serial: aw.registered, Name: "lobby"})
+	must(err)
+	key, err = oak.DeriveKey(aw.claimed, aw.oak)
+	must(err)
+	_, _, err = st.ClaimDevice(ctx, store.Device{Org: org.ID, Serial: aw.claimed, Name: "door"}, key)
+	must(err)
+	return aw
+}
+
+// record is org's record of serial as stored, "" when it has none.
+func (aw *attackWorld) record(t *testing.T, org, serial string) string {
+	t.Helper()
+	d, err := aw.w.r.Store.Device(t.Context(), org, serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
+// attackCase is one attempt of organization B (its admin, person or application) on a
+// serial of A: the answer it gets, and whether B holds a record of the serial afterwards.
+// A's record of the serial must not change.
+type attackCase struct {
+	name    string
+	serial  func(aw *attackWorld) string
+	body    func(aw *attackWorld, serial string) map[string]any
+	status  int
+	problem problem.Type // for refusals
+	bKeeps  bool         // B holds an (unproven) record afterwards
+}
+
+var attackCases = []attackCase{
+	{name: "register a device A onboarded", serial: func(aw *attackWorld) string { return aw.onboarded },
+		body: func(_ *attackWorld, s string) map[string]any { return map[string]any{"serial": s} }, status: http.StatusConflict, problem: problem.DeviceClaimed},
+	{name: "claim a device A onboarded, with a made-up key", serial: func(aw *attackWorld) string { return aw.onboarded },
+		body: func(_ *attackWorld, s string) map[string]any {
+			return map[string]any{"serial": s, "oak": "MADE-UP-KEY-0"}
+		}, status: http.StatusConflict, problem: problem.DeviceClaimed},
+	{name: "claim a device A's agent enrolled, with a wrong key", serial: func(aw *attackWorld) string { return aw.enrolled },
+		body: func(_ *attackWorld, s string) map[string]any {
+			return map[string]any{"serial": s, "oak": "WRONG-KEY-000"}
+		}, status: http.StatusUnprocessableEntity, problem: problem.OAKMismatch},
+	{name: "claim a device A's agent enrolled, with its key", serial: func(aw *attackWorld) string { return aw.enrolled },
+		body: func(aw *attackWorld, s string) map[string]any { return map[string]any{"serial": s, "oak": aw.oak} }, status: http.StatusConflict, problem: problem.DeviceClaimed},
+	{name: "register a device A only registered", serial: func(aw *attackWorld) string { return aw.registered },
+		body: func(_ *attackWorld, s string) map[string]any { return map[string]any{"serial": s, "name": "mine"} }, status: http.StatusCreated, bKeeps: true},
+	{name: "claim a device A claimed, with a made-up key", serial: func(aw *attackWorld) string { return aw.claimed },
+		body: func(_ *attackWorld, s string) map[string]any {
+			return map[string]any{"serial": s, "oak": "MADE-UP-KEY-1"}
+		}, status: http.StatusCreated, bKeeps: true},
+}
+
+// testAttacks runs the cross-organization cases of the matrix: organization B registers
+// and claims A's serials (as a person and as an application), and edge hosts report
+// devices that are not theirs.
+func (w *world) testAttacks(t *testing.T) {
+	for _, c := range attackCases {
+		for _, who := range []string{"outsider", "outsider-app"} {
+			t.Run(c.name+" as "+who, func(t *testing.T) {
+				aw := w.attackWorld(t)
+				tok := w.outsiderClient
+				if who == "outsider" {
+					tok = w.r.Login(t, w.outsider.Email, password)
+				}
+				orgsB, err := w.r.Store.OrgsOf(t.Context(), w.outsider.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				orgB := orgsB[0].Org.ID
+				serial := c.serial(aw)
+				before := aw.record(t, aw.org.ID, serial)
+				res := w.r.Do(t, http.MethodPost, "/api/v1/orgs/"+orgB+"/devices", tok, c.body(aw, serial))
+				if res.Status != c.status {
+					t.Fatalf("status %d, want %d; body %s", res.Status, c.status, res.Body)
+				}
+				if c.status >= 400 {
+					if p := checkProblem(t, res, c.status); p.Type != c.problem.URI {
+						t.Errorf("problem %s, want %s", p.Type, c.problem.URI)
+					}
+				}
+				if after := aw.record(t, aw.org.ID, serial); after != before {
+					t.Errorf("A's record changed:\nbefore %s\nafter  %s", before, after)
+				}
+				if got := aw.record(t, orgB, serial) != ""; got != c.bKeeps {
+					t.Errorf("B holds a record: %v, want %v", got, c.bKeeps)
+				}
+				// (The store's invariants under these attempts are checked in the store's
+				// tests: its Check races with the running relay's writes inside bbolt.)
+				// The attempt is in B's audit log, taken or refused (written in batches).
+				action := store.AuditDeviceRegister
+				if _, withKey := c.body(aw, serial)["oak"]; withKey {
+					action = store.AuditDeviceClaim
+				}
+				wantStatus := c.status
+				if wantStatus < 400 {
+					wantStatus = http.StatusOK
+				}
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					entries, err := w.r.Store.Audit(t.Context(), orgB, store.AuditFilter{Serial: serial, Action: action}, 10)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(entries) == 1 && entries[0].Status == wantStatus {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("audit entries of the attempt: %+v, want one %s with status %d", entries, action, wantStatus)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			})
+		}
+	}
+
+	// What B squatted does not stop A: A claims it with its key and onboards it through
+	// its edge host; the onboarding proves it, and B's record goes.
+	t.Run("B's squatting blocks neither A's claim nor A's onboarding", func(t *testing.T) {
+		aw := w.attackWorld(t)
+		orgsB, _ := w.r.Store.OrgsOf(t.Context(), w.outsider.ID)
+		orgB := orgsB[0].Org.ID
+		res := w.r.Do(t, http.MethodPost, "/api/v1/orgs/"+orgB+"/devices", w.outsiderClient, map[string]any{"serial": aw.squatted, "oak": "MADE-UP-KEY-2"})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("B's squat: %d %s", res.Status, res.Body)
+		}
+		admin := w.r.Login(t, w.users[role.Admin].Email, password)
+		res = w.r.Do(t, http.MethodPost, "/api/v1/orgs/"+aw.org.ID+"/devices", admin, map[string]any{"serial": aw.squatted, "oak": aw.oak})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("A's claim with its key after B's squat: %d %s", res.Status, res.Body)
+		}
+		agent := w.r.Agent(t, aw.org.ID, aw.host.ID, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			var req linkapi.OnboardRequest
+			if r.URL.Path != linkapi.OnboardPath || json.NewDecoder(r.Body).Decode(&req) != nil {
+				http.NotFound(rw, r)
+				return
+			}
+			rw.WriteHeader(http.StatusAccepted)
+			_ = json.NewEncoder(rw).Encode(linkapi.OnboardResponse{Tasks: []linkapi.TaskReport{{ID: "tsk_onboard_squatted", Kind: "onboard",
+				Serial: req.Devices[0].Serial, State: linkapi.TaskQueued, CreatedBy: "agent"}}})
+		}))
+		res = w.r.Do(t, http.MethodPost, "/api/v1/orgs/"+aw.org.ID+"/edgehosts/"+aw.host.ID+"/onboard", admin,
+			map[string]any{"devices": []any{map[string]any{"serial": aw.squatted, "username": "root", "password": "pass"}}})
+		if res.Status != http.StatusAccepted {
+			t.Fatalf("A's onboarding after B's squat: %d %s", res.Status, res.Body)
+		}
+		done := []linkapi.TaskReport{{ID: "tsk_onboard_squatted", Kind: "onboard", Serial: aw.squatted, State: linkapi.TaskSucceeded, CreatedBy: "agent",
+			Transitions: []linkapi.Transition{{State: linkapi.TaskSucceeded, At: time.Now()}}}}
+		if err := linkapi.Call(t.Context(), agent.Client(), http.MethodPost, "http://relay"+linkapi.TasksPath, done, nil); err != nil {
+			t.Fatal(err)
+		}
+		d, err := w.r.Store.Device(t.Context(), aw.org.ID, aw.squatted)
+		if err != nil || !d.Proven || d.EdgeHost != aw.host.ID {
+			t.Fatalf("A's device after its onboarding: %+v %v", d, err)
+		}
+		if aw.record(t, orgB, aw.squatted) != "" {
+			t.Error("B's unproven record outlived A's onboarding")
+		}
+		entries, err := w.r.Store.Audit(t.Context(), orgB, store.AuditFilter{Serial: aw.squatted, Action: store.AuditDeviceRemoved}, 10)
+		if err != nil || len(entries) != 1 {
+			t.Errorf("removal of B's record in B's audit log: %+v %v", entries, err)
+		}
+	})
+
+	// An edge host reports a device another edge host of its organization manages, or one
+	// of another organization: nothing changes, and nothing is added.
+	for _, c := range []struct {
+		name  string
+		agent func(aw *attackWorld) store.EdgeHost
+	}{
+		{"another edge host of A reports A's device", func(aw *attackWorld) store.EdgeHost { return aw.host2 }},
+		{"B's edge host reports A's device", func(aw *attackWorld) store.EdgeHost { return aw.hostB }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			aw := w.attackWorld(t)
+			h := c.agent(aw)
+			before := aw.record(t, aw.org.ID, aw.onboarded)
+			agent := w.r.Agent(t, h.Org, h.ID, nil)
+			report := []linkapi.DeviceReport{{Serial: aw.onboarded, Reachable: true, FirmwareVersion: "9.80.1", Address: "192.0.2.66:80"},
+				{Serial: aw.registered, Reachable: true}}
+			if err := linkapi.Call(t.Context(), agent.Client(), http.MethodPost, "http://relay"+linkapi.InventoryPath, report, nil); err != nil {
+				t.Fatal(err)
+			}
+			if after := aw.record(t, aw.org.ID, aw.onboarded); after != before {
+				t.Errorf("the report changed A's device:\nbefore %s\nafter  %s", before, after)
+			}
+			if d, _ := w.r.Store.Device(t.Context(), aw.org.ID, aw.registered); d.Proven || d.Deep() {
+				t.Errorf("the report made A's registered device managed: %+v", d)
+			}
+			if h.Org != aw.org.ID && aw.record(t, h.Org, aw.onboarded) != "" {
+				t.Error("the report added A's device to B")
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,14 +17,23 @@ import (
 )
 
 // listDiscovered is what an edge host found on its network and does not manage yet.
+// Whether it manages a device is the inventory's word, not the edge host's: a device
+// it still reports after the device was deleted, or moved to another of the
+// organization's edge hosts, is only discovered here.
 func (a *API) listDiscovered(w http.ResponseWriter, r *http.Request) error {
-	found, err := a.store.Discovered(r.Context(), PrincipalFrom(r.Context()).Org, r.PathValue("id"))
+	org, host := PrincipalFrom(r.Context()).Org, r.PathValue("id")
+	found, err := a.store.Discovered(r.Context(), org, host)
 	if err != nil {
 		return err
 	}
 	out := make([]linkapi.DiscoveredDevice, 0, len(found))
 	all := r.URL.Query().Get("all") == "true"
 	for _, d := range found {
+		route, err := a.store.DeviceRoute(r.Context(), org, d.Serial)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		d.Onboarded = err == nil && route.EdgeHost == host
 		if all || !d.Onboarded {
 			out = append(out, d)
 		}
@@ -39,7 +49,10 @@ type onboardBody struct {
 
 // onboard passes discovered devices with their admin credentials to the edge host, which
 // makes its own account on each and reports one task per device. The credentials pass
-// through the relay's memory only: they are neither stored nor logged.
+// through the relay's memory only: they are neither stored nor logged. A task that
+// succeeds proves the device is the organization's (store.PutOnboardTasks): it joins
+// the inventory under this edge host, moving from another of the organization's edge
+// hosts if one managed it, and other organizations' unproven records of it go.
 func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 	var body onboardBody
 	if err := decodeJSON(r, &body); err != nil {
@@ -69,13 +82,19 @@ func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 			return problem.Invalid(fmt.Sprintf("devices[%d]", i), "username (up to 64 bytes) and password (up to 128 bytes) of an admin account on the device are required")
 		}
 		d.Serial = serial
-		switch other, err := a.store.Device(ctx, p.Org, serial); {
-		case err == nil && other.Deep() && other.EdgeHost != host.ID:
-			return problem.Newf(problem.Conflict, "device %s is already managed by another agent", serial)
+		switch own, err := a.store.Device(ctx, p.Org, serial); {
+		case err == nil && own.AgentID != "":
+			return problem.Newf(problem.Conflict, "device %s is managed by its own agent", serial)
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return err
-		case errors.Is(err, store.ErrNotFound) && a.store.DeviceExists(ctx, serial):
-			return problem.Newf(problem.DeviceClaimed, "device %s is registered to another organization", serial)
+		}
+		switch owner, err := a.store.DeviceOwner(ctx, serial); {
+		case err != nil:
+			return err
+		case owner != "" && owner != p.Org:
+			a.auditDevice(r, store.AuditDeviceProven, serial, store.ErrClaimedElsewhere, "onboarding through edge host "+host.ID)
+			a.failedDeviceProof(r, serial)
+			return problem.Newf(problem.DeviceClaimed, "another organization proved device %s is its own", serial)
 		}
 	}
 	var prof profile.Profile
@@ -94,7 +113,10 @@ func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 	if err := a.callAgent(ctx, host.ID, http.MethodPost, linkapi.OnboardPath, linkapi.OnboardRequest{Devices: body.Devices, Profile: prof}, &resp); err != nil {
 		return err
 	}
-	if err := a.store.PutTasks(ctx, p.Org, host.ID, resp.Tasks); err != nil {
+	// Only onboarding tasks of the devices asked for count: an edge host cannot answer
+	// with a task for a device nobody asked it to take over.
+	resp.Tasks = slices.DeleteFunc(resp.Tasks, func(t linkapi.TaskReport) bool { return !seen[strings.ToUpper(t.Serial)] })
+	if err := a.store.PutOnboardTasks(ctx, p.Org, host.ID, p.Subject(), resp.Tasks); err != nil {
 		return err
 	}
 	a.log.InfoContext(ctx, "onboarding started", "edgehost", host.ID, "devices", len(body.Devices), "profile", prof.Name, "by", p.Subject())

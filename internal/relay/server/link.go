@@ -114,8 +114,10 @@ func decodeLink(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 	return true
 }
 
-// inventory records an agent's report of the devices it manages: an edge host's become
-// (or stay) onboarded under it; a device agent updates its own device only.
+// inventory records an agent's report of the devices it manages: an edge host's report
+// updates the organization's devices it manages and nothing else (store.ReportDevices),
+// and is answered with the devices it is to forget; a device agent updates its own
+// device only.
 func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 	agentID, org, ok := l.agentOrg(r)
 	if !ok {
@@ -143,16 +145,20 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	refused, err := l.st.ReportDevices(ctx, org, agentID, reports)
+	res, err := l.st.ReportDevices(ctx, org, agentID, reports)
 	if err != nil {
 		l.log.Warn("inventory", "agent", agentID, "err", err)
 		http.Error(w, "inventory not recorded", http.StatusInternalServerError)
 		return
 	}
-	if len(refused) > 0 {
-		l.log.Warn("inventory: devices refused (other organization or bad serial)", "agent", agentID, "serials", refused)
+	if len(res.Ignored) > 0 {
+		l.log.Warn("inventory: reports that change nothing (not the organization's devices under this edge host, or bad serials)", "agent", agentID, "serials", res.Ignored)
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if len(res.Forget) > 0 {
+		l.log.Info("inventory: the edge host is told to forget devices", "agent", agentID, "serials", res.Forget)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(linkapi.InventoryAnswer{Forget: res.Forget})
 }
 
 // record is a handler for an agent's JSON report of type T, stored by save; with

@@ -84,7 +84,7 @@ func startLinkSession(t testing.TB) *linkSession {
 }
 
 // FuzzLinkReports sends arbitrary bodies to every report the relay takes on an agent's
-// link: each is recorded (204) or refused (400), never a server error, and the link keeps
+// link: each is recorded (2xx) or refused (400), never a server error, and the link keeps
 // serving.
 func FuzzLinkReports(f *testing.F) {
 	f.Add(0, []byte(`[{"serial":"ACCC8E000001","reachable":true,"firmwareVersion":"11.11.124","drift":[{"cause":"unexpected-app","detail":"x"}]}]`))
@@ -98,8 +98,8 @@ func FuzzLinkReports(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which int, body []byte) {
 		path := paths[(which%len(paths)+len(paths))%len(paths)]
 		code := s.do(t, http.MethodPost, path, body)
-		if code != http.StatusNoContent && code != http.StatusBadRequest {
-			t.Fatalf("POST %s %q: status %d, want 204 or 400", path, body, code)
+		if code/100 != 2 && code != http.StatusBadRequest {
+			t.Fatalf("POST %s %q: status %d, want 2xx or 400", path, body, code)
 		}
 		if code := s.do(t, http.MethodGet, linkapi.ConfigPath, nil); code != http.StatusOK {
 			t.Fatalf("the link stopped serving after POST %s %q: %d", path, body, code)
@@ -112,7 +112,7 @@ func FuzzLinkReports(f *testing.F) {
 func TestLinkReportsIgnoreUnknownFields(t *testing.T) {
 	s := startLinkSession(t)
 	body := []byte(`[{"serial":"ACCC8E000001","reachable":true,"firmwareVersion":"11.11.124","fromTheFuture":{"x":1}}]`)
-	if got := s.do(t, http.MethodPost, linkapi.InventoryPath, body); got != http.StatusNoContent {
-		t.Fatalf("inventory with an unknown field: %d, want 204", got)
+	if got := s.do(t, http.MethodPost, linkapi.InventoryPath, body); got != http.StatusOK {
+		t.Fatalf("inventory with an unknown field: %d, want 200", got)
 	}
 }

@@ -9,12 +9,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// AuditEntry is one recorded call: an EdgeLink request to a device, or a failed sign-in.
+// AuditEntry is one recorded call (an EdgeLink request to a device, a failed sign-in) or
+// change of the inventory (a claim, a proof, a move, a removal).
 type AuditEntry struct {
 	At        time.Time     `json:"at"`
 	Org       string        `json:"org"`
 	Principal string        `json:"principal"` // user or client ID
-	Action    string        `json:"action"`    // "edgelink", "sign-in-failed"
+	Action    string        `json:"action"`    // "edgelink", "sign-in-failed", or one of the Audit... actions
 	Serial    string        `json:"serial,omitempty"`
 	Method    string        `json:"method,omitempty"`
 	Path      string        `json:"path,omitempty"`
@@ -22,28 +23,53 @@ type AuditEntry struct {
 	Bytes     int64         `json:"bytes,omitempty"`
 	Duration  time.Duration `json:"duration"`
 	Source    string        `json:"source,omitempty"` // the caller's address (sign-ins)
+	// Detail says what happened, for entries other than EdgeLink calls.
+	Detail string `json:"detail,omitempty"`
 }
+
+// Audit actions of the device inventory.
+const (
+	// AuditDeviceRegister: a light registration (serial and facts only).
+	AuditDeviceRegister = "device.register"
+	// AuditDeviceClaim: a claim with an owner authentication key, taken or refused.
+	AuditDeviceClaim = "device.claim"
+	// AuditDeviceEnroll: an on-device agent's proof of the key, taken or refused.
+	AuditDeviceEnroll = "device.enroll"
+	// AuditDeviceProven: the organization proved the device is its own.
+	AuditDeviceProven = "device.proven"
+	// AuditDeviceRemoved: the organization's unproven record went because another
+	// organization proved the device is its own.
+	AuditDeviceRemoved = "device.removed"
+	// AuditDeviceMove: the device moved from one edge host to another.
+	AuditDeviceMove = "device.move"
+	// AuditDeviceDelete: a member deleted the device.
+	AuditDeviceDelete = "device.delete"
+)
 
 // AppendAudit records entries in one transaction. Keys are the organization, the time
 // and a sequence number, so an organization's log reads in time order.
 func (s *Store) AppendAudit(ctx context.Context, entries []AuditEntry) error {
-	return s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAudit)
-		for _, e := range entries {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			key := make([]byte, 0, len(e.Org)+1+8+8)
-			key = append(key, e.Org+"/"...)
-			key = binary.BigEndian.AppendUint64(key, uint64(e.At.UnixNano()))
-			key = binary.BigEndian.AppendUint64(key, seq)
-			if err := putJSON(b, key, e); err != nil {
-				return err
-			}
+	return s.update(ctx, func(tx *bolt.Tx) error { return appendAuditTx(tx, entries...) })
+}
+
+// appendAuditTx records entries within a transaction, so that a change and its entry
+// are stored together.
+func appendAuditTx(tx *bolt.Tx, entries ...AuditEntry) error {
+	b := tx.Bucket(bucketAudit)
+	for _, e := range entries {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+		key := make([]byte, 0, len(e.Org)+1+8+8)
+		key = append(key, e.Org+"/"...)
+		key = binary.BigEndian.AppendUint64(key, uint64(e.At.UnixNano()))
+		key = binary.BigEndian.AppendUint64(key, seq)
+		if err := putJSON(b, key, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AuditFilter selects entries; empty fields match everything.

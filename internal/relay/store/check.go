@@ -100,19 +100,38 @@ func (s *Store) Check(ctx context.Context) error {
 				bad("device %s: %v", k, err)
 				return nil
 			}
-			if b(bucketOrgDevices).Get(pair(d.Org, d.Serial)) == nil {
-				bad("device %s: organization index missing", k)
+			if string(k) != d.Org+"/"+d.Serial {
+				bad("device %s: stored under another organization or serial (%s/%s)", k, d.Org, d.Serial)
+			}
+			if b(bucketDeviceOrgs).Get(pair(d.Serial, d.Org)) == nil {
+				bad("device %s: serial index missing", k)
 			}
 			if d.Group != "" && b(bucketGroups).Get(pair(d.Org, d.Group)) == nil {
 				bad("device %s: group %s missing", k, d.Group)
 			}
+			owner := string(b(bucketDeviceOwners).Get([]byte(d.Serial)))
+			switch {
+			case d.Proven && owner != d.Org:
+				bad("device %s: proven, but the owner index names %q", k, owner)
+			case !d.Proven && owner == d.Org:
+				bad("device %s: the owner index names an unproven record", k)
+			case !d.Proven && owner != "":
+				bad("device %s: an unproven record beside the owner %s's", k, owner)
+			case !d.Proven && d.Deep():
+				bad("device %s: an agent manages an unproven record", k)
+			}
 			return nil
 		})
-		_ = b(bucketOrgDevices).ForEach(func(k, _ []byte) error {
-			org, serial, _ := strings.Cut(string(k), "/")
-			var d Device
-			if err := getJSON(b(bucketDevices), []byte(serial), &d); err != nil || d.Org != org {
+		_ = b(bucketDeviceOrgs).ForEach(func(k, _ []byte) error {
+			serial, org, _ := strings.Cut(string(k), "/")
+			if b(bucketDevices).Get(pair(org, serial)) == nil {
 				bad("device index %s: no device of that organization", k)
+			}
+			return nil
+		})
+		_ = b(bucketDeviceOwners).ForEach(func(k, v []byte) error {
+			if b(bucketDevices).Get(pair(string(v), string(k))) == nil {
+				bad("device owner %s: %s has no record of it", k, v)
 			}
 			return nil
 		})

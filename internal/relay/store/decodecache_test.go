@@ -64,18 +64,20 @@ func TestCachedReadsFollowWrites(t *testing.T) {
 	if r := must[DeviceRoute](t)(s.DeviceRoute(ctx, org.ID, d.Serial)); r.Agent() != "" {
 		t.Fatalf("route of a device no agent manages = %+v", r)
 	}
-	must[Device](t)(s.UpdateDevice(ctx, org.ID, d.Serial, func(d *Device) error { d.EdgeHost = "eh_1"; return nil }))
-	if r := must[DeviceRoute](t)(s.DeviceRoute(ctx, org.ID, "accc8e000001")); r.Agent() != "eh_1" || r.Serial != d.Serial {
+	_, ehHash := auth.NewSecret(auth.PrefixEnrollmentToken)
+	eh := must[EdgeHost](t)(s.CreateEdgeHost(ctx, org.ID, "site", ehHash, c.Now().Add(time.Hour)))
+	must[Device](t)(s.OnboardDevice(ctx, org.ID, eh.ID, d.Serial, u.ID))
+	if r := must[DeviceRoute](t)(s.DeviceRoute(ctx, org.ID, "accc8e000001")); r.Agent() != eh.ID || r.Serial != d.Serial {
 		t.Fatalf("route = %+v", r)
 	}
 	if _, err := s.DeviceRoute(ctx, "org_other", d.Serial); !errors.Is(err, ErrNotFound) {
 		t.Errorf("route from another organization: %v", err)
 	}
-	must[Device](t)(s.UpdateDevice(ctx, org.ID, d.Serial, func(d *Device) error { d.AgentID = DeviceAgentID(d.Serial); return nil }))
+	must[Device](t)(s.MarkDeviceEnrolled(ctx, org.ID, d.Serial))
 	if r := must[DeviceRoute](t)(s.DeviceRoute(ctx, org.ID, d.Serial)); r.Agent() != DeviceAgentID(d.Serial) {
 		t.Errorf("route after the device got its own agent = %+v", r)
 	}
-	if err := s.DeleteDevice(ctx, org.ID, d.Serial); err != nil {
+	if _, err := s.DeleteDevice(ctx, org.ID, d.Serial); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeviceRoute(ctx, org.ID, d.Serial); !errors.Is(err, ErrNotFound) {

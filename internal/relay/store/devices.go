@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -70,8 +71,17 @@ type Device struct {
 	Group  string       `json:"group,omitempty"` // resource group ID
 	Status DeviceStatus `json:"status"`
 	// OAKKey is the key derived from the owner authentication key (package oak); set
-	// once the device is claimed. Never leaves the relay.
-	OAKKey []byte `json:"oakKey,omitempty"`
+	// once the device is claimed. Never leaves the relay. OAKVerified says the device's
+	// own agent proved it: claims with another key are then refused.
+	OAKKey      []byte `json:"oakKey,omitempty"`
+	OAKVerified bool   `json:"oakVerified,omitempty"`
+	// Proven says the organization proved the device is its own: its agent proved the
+	// OAK, or its edge host took the device over with the device's admin credentials.
+	// Only a proven record has an agent; an unproven one (a light registration, a claim
+	// no agent has proven yet) blocks no other organization, and goes when one proves
+	// the device is its own.
+	Proven   bool      `json:"proven,omitempty"`
+	ProvenAt time.Time `json:"provenAt,omitzero"`
 	// EdgeHost is the edge host that manages the device (second tier), AgentID the
 	// agent on the device itself (first tier); both empty for light integration.
 	EdgeHost        string    `json:"edgeHost,omitempty"`
@@ -215,24 +225,23 @@ func (f DeviceFilter) match(d Device) bool {
 		(f.Connected == nil || d.Connected == *f.Connected)
 }
 
-// RegisterDevice adds a device by its static facts (light integration). ErrExists if the
-// organization has it already, ErrClaimedElsewhere if another organization has it.
+// RegisterDevice adds a device by its static facts (light integration): an unproven
+// record, which blocks no other organization. ErrExists if the organization has it
+// already, ErrClaimedElsewhere if another organization proved it is its own.
 func (s *Store) RegisterDevice(ctx context.Context, d Device) (Device, error) {
 	serial, err := NormalizeSerial(d.Serial)
 	if err != nil {
 		return Device{}, err
 	}
-	d.Serial, d.Status, d.OAKKey, d.CreatedAt = serial, StatusRegistered, nil, s.now().UTC()
+	d.Serial, d.Status, d.OAKKey, d.OAKVerified, d.CreatedAt = serial, StatusRegistered, nil, false, s.now().UTC()
 	d.EdgeHost, d.AgentID, d.Connected, d.LastSeen, d.ClaimedAt = "", "", false, time.Time{}, time.Time{}
+	d.Proven, d.ProvenAt = false, time.Time{}
 	err = s.update(ctx, func(tx *bolt.Tx) error {
-		var old Device
-		switch err := getJSON(tx.Bucket(bucketDevices), []byte(serial), &old); {
-		case err == nil && old.Org == d.Org:
-			return ErrExists
-		case err == nil:
+		if owner := ownerOf(tx, serial); owner != "" && owner != d.Org {
 			return ErrClaimedElsewhere
-		case !errors.Is(err, ErrNotFound):
-			return err
+		}
+		if tx.Bucket(bucketDevices).Get(pair(d.Org, serial)) != nil {
+			return ErrExists
 		}
 		return putDevice(tx, d)
 	})
@@ -243,9 +252,12 @@ func (s *Store) RegisterDevice(ctx context.Context, d Device) (Device, error) {
 }
 
 // ClaimDevice claims a device for an organization with the key derived from its owner
-// authentication key (oak.DeriveKey). A device the organization already has (registered
-// or claimed) is updated and created is false; one of another organization is
-// ErrClaimedElsewhere. Name, Model and Group of d are taken when set.
+// authentication key (oak.DeriveKey). The claim proves nothing until the device's agent
+// proves the same key (VerifyDeviceProof): until then it blocks no other organization,
+// and several may claim one serial. A device the organization already has is updated and
+// created is false. Errors: ErrOAKMismatch when the device's agent proved another key;
+// ErrClaimedElsewhere when another organization proved the device is its own (with this
+// key, or one the relay cannot compare). Name, Model and Group of d are taken when set.
 func (s *Store) ClaimDevice(ctx context.Context, d Device, oakKey []byte) (_ Device, created bool, _ error) {
 	serial, err := NormalizeSerial(d.Serial)
 	if err != nil {
@@ -257,17 +269,28 @@ func (s *Store) ClaimDevice(ctx context.Context, d Device, oakKey []byte) (_ Dev
 	now := s.now().UTC()
 	var out Device
 	err = s.update(ctx, func(tx *bolt.Tx) error {
+		if owner := ownerOf(tx, serial); owner != "" && owner != d.Org {
+			var od Device
+			if err := getJSON(tx.Bucket(bucketDevices), pair(owner, serial), &od); err != nil {
+				return err
+			}
+			if od.OAKVerified && !hmac.Equal(od.OAKKey, oakKey) {
+				return ErrOAKMismatch
+			}
+			return ErrClaimedElsewhere
+		}
 		var old Device
-		switch err := getJSON(tx.Bucket(bucketDevices), []byte(serial), &old); {
+		switch err := getJSON(tx.Bucket(bucketDevices), pair(d.Org, serial), &old); {
 		case errors.Is(err, ErrNotFound):
 			created = true
 			out = d
 			out.Serial, out.CreatedAt = serial, now
 			out.EdgeHost, out.AgentID, out.Connected, out.LastSeen = "", "", false, time.Time{}
+			out.Proven, out.ProvenAt, out.OAKVerified = false, time.Time{}, false
 		case err != nil:
 			return err
-		case old.Org != d.Org:
-			return ErrClaimedElsewhere
+		case old.OAKVerified && !hmac.Equal(old.OAKKey, oakKey):
+			return ErrOAKMismatch
 		default:
 			out = old
 			out.Name = cmpStr(d.Name, old.Name)
@@ -277,7 +300,10 @@ func (s *Store) ClaimDevice(ctx context.Context, d Device, oakKey []byte) (_ Dev
 		if out.Status != StatusOnboarded {
 			out.Status = StatusClaimed
 		}
-		out.OAKKey, out.ClaimedAt = oakKey, now
+		if !out.OAKVerified {
+			out.OAKKey = oakKey
+		}
+		out.ClaimedAt = now
 		return putDevice(tx, out)
 	})
 	if err != nil {
@@ -290,15 +316,19 @@ func (s *Store) ClaimDevice(ctx context.Context, d Device, oakKey []byte) (_ Dev
 func (s *Store) Device(ctx context.Context, org, serial string) (Device, error) {
 	var d Device
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bucketDevices), []byte(strings.ToUpper(serial)), &d); err != nil {
-			return err
-		}
-		if d.Org != org {
-			return ErrNotFound
-		}
-		return nil
+		return getJSON(tx.Bucket(bucketDevices), pair(org, strings.ToUpper(serial)), &d)
 	})
 	return d, err
+}
+
+// DeviceOwner is the organization that proved the device is its own; "" for none.
+func (s *Store) DeviceOwner(ctx context.Context, serial string) (string, error) {
+	var org string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		org = ownerOf(tx, strings.ToUpper(serial))
+		return nil
+	})
+	return org, err
 }
 
 // DeviceRoute is what EdgeLink needs of a device to reach it: which agent manages it.
@@ -323,13 +353,8 @@ func (s *Store) DeviceRoute(ctx context.Context, org, serial string) (DeviceRout
 	var r DeviceRoute
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
-		if r, err = s.routes.get(tx.Bucket(bucketDevices), []byte(strings.ToUpper(serial))); err != nil {
-			return err
-		}
-		if r.Org != org {
-			return ErrNotFound
-		}
-		return nil
+		r, err = s.routes.get(tx.Bucket(bucketDevices), pair(org, strings.ToUpper(serial)))
+		return err
 	})
 	return r, err
 }
@@ -354,10 +379,9 @@ func (s *Store) ListDevices(ctx context.Context, org string, f DeviceFilter, cur
 	var out []Device
 	more := false
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		devices := tx.Bucket(bucketDevices)
-		return scanPrefix(tx.Bucket(bucketOrgDevices), prefixOf(org), after, func(k, _ []byte) (bool, error) {
+		return scanPrefix(tx.Bucket(bucketDevices), prefixOf(org), after, func(_, v []byte) (bool, error) {
 			var d Device
-			if err := getJSON(devices, k[len(org)+1:], &d); err != nil {
+			if err := decode(v, &d); err != nil {
 				return false, err
 			}
 			if !f.match(d) {
@@ -381,119 +405,307 @@ func (s *Store) ListDevices(ctx context.Context, org string, f DeviceFilter, cur
 }
 
 // UpdateDevice changes a device of an organization through fn (name, group); ErrNoSuchGroup
-// if fn sets a group the organization does not have.
+// if fn sets a group the organization does not have. fn may not move the device, nor
+// change whether it is proven or which agent manages it.
 func (s *Store) UpdateDevice(ctx context.Context, org, serial string, fn func(*Device) error) (Device, error) {
 	serial = strings.ToUpper(serial)
 	var d Device
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bucketDevices), []byte(serial), &d); err != nil || d.Org != org {
-			return cmpErr(err, ErrNotFound)
+		if err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); err != nil {
+			return err
 		}
+		keep := d
 		if err := fn(&d); err != nil {
 			return err
 		}
-		d.Serial, d.Org = serial, org // fn may not move a device
+		d.Serial, d.Org = serial, org
+		d.Proven, d.ProvenAt, d.EdgeHost, d.AgentID = keep.Proven, keep.ProvenAt, keep.EdgeHost, keep.AgentID
+		d.OAKKey, d.OAKVerified = keep.OAKKey, keep.OAKVerified
 		return putDevice(tx, d)
 	})
 	return d, err
 }
 
-// DeleteDevice removes a device from an organization's inventory (it may then be claimed
-// by another organization).
-func (s *Store) DeleteDevice(ctx context.Context, org, serial string) error {
+// DeleteDevice removes a device from an organization's inventory and returns it as it
+// was. The edge host that managed it is to forget it (EdgeHost.Forget): its reports no
+// longer bring it back, and the relay tells it so.
+func (s *Store) DeleteDevice(ctx context.Context, org, serial string) (Device, error) {
 	serial = strings.ToUpper(serial)
-	return s.update(ctx, func(tx *bolt.Tx) error {
-		var d Device
-		if err := getJSON(tx.Bucket(bucketDevices), []byte(serial), &d); err != nil || d.Org != org {
-			return cmpErr(err, ErrNotFound)
-		}
-		if err := tx.Bucket(bucketOrgDevices).Delete(pair(org, serial)); err != nil {
+	var d Device
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketDevices).Delete([]byte(serial))
+		if d.EdgeHost != "" {
+			if err := addForget(tx, org, d.EdgeHost, serial); err != nil {
+				return err
+			}
+		}
+		return removeDevice(tx, org, serial)
 	})
+	return d, err
 }
 
 // VerifyDeviceProof checks an on-device agent's proof of the owner authentication key
-// (oak.Proof over nonce and binding) against the claim. It returns the claimed device, or
-// ErrNotFound when nobody claimed it and ErrProof when the proof does not verify.
+// (oak.Proof over nonce and binding) against the claims of the serial: the owner's when
+// an organization proved the device is its own, else every organization's (the earliest
+// claim that matches wins). It returns the claim the proof matches, or ErrNotFound when
+// nobody claimed the device and ErrProof when the proof matches no claim.
 func (s *Store) VerifyDeviceProof(ctx context.Context, serial string, nonce, binding, proof []byte) (Device, error) {
 	serial, err := NormalizeSerial(serial)
 	if err != nil {
 		return Device{}, err
 	}
-	var d Device
+	var claims []Device
 	err = s.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketDevices), []byte(serial), &d)
+		orgs := recordsOf(tx, serial)
+		if owner := ownerOf(tx, serial); owner != "" {
+			orgs = []string{owner}
+		}
+		for _, org := range orgs {
+			var d Device
+			if err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); err != nil {
+				return err
+			}
+			if len(d.OAKKey) > 0 {
+				claims = append(claims, d)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return Device{}, err
 	}
-	if len(d.OAKKey) == 0 {
+	if len(claims) == 0 {
 		return Device{}, ErrNotFound
 	}
-	if !oak.Verify(d.OAKKey, serial, nonce, binding, proof) {
-		return Device{}, ErrProof
+	slices.SortFunc(claims, func(a, b Device) int { return a.ClaimedAt.Compare(b.ClaimedAt) })
+	for _, d := range claims {
+		if oak.Verify(d.OAKKey, serial, nonce, binding, proof) {
+			return d, nil
+		}
 	}
-	return d, nil
+	return Device{}, ErrProof
 }
 
 // DeviceAgentID is the agent ID of the agent running on the device with this serial.
 func DeviceAgentID(serial string) string { return "dev_" + strings.ToUpper(serial) }
 
 // MarkDeviceEnrolled records that the agent on the device enrolled (after
-// VerifyDeviceProof): the device becomes onboarded under DeviceAgentID(serial).
+// VerifyDeviceProof matched the organization's claim): the device becomes onboarded
+// under DeviceAgentID(serial), the organization's proven own, and every other
+// organization's record of it goes (each removal in that organization's audit log).
+// ErrClaimedElsewhere if another organization proved it is its own meanwhile.
 func (s *Store) MarkDeviceEnrolled(ctx context.Context, org, serial string) (Device, error) {
+	serial = strings.ToUpper(serial)
 	now := s.now().UTC()
-	return s.UpdateDevice(ctx, org, serial, func(d *Device) error {
-		d.Status, d.AgentID = StatusOnboarded, DeviceAgentID(d.Serial)
+	var d Device
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); err != nil {
+			return err
+		}
+		d.Status, d.AgentID, d.OAKVerified = StatusOnboarded, DeviceAgentID(serial), true
 		if d.Mode == "" {
 			d.SetMode(ModeManaged, "on-device agent enrolled", "system", now)
 		}
-		return nil
+		return prove(tx, &d, "its agent proved the owner authentication key", "system", now)
 	})
+	return d, err
 }
 
-// ReportDevices records an edge host's view of the devices it manages: unknown devices
-// join the organization as onboarded (and managed) under that edge host, known ones get
-// their dynamic state updated, and managed ones that drifted switch to connected.
-// Devices that belong to another organization are left alone and returned in refused;
-// so are reports with a bad serial.
-func (s *Store) ReportDevices(ctx context.Context, org, edgeHostID string, reports []linkapi.DeviceReport) (refused []string, _ error) {
-	now := s.now().UTC()
+// OnboardDevice records that the organization's edge host took the device over with
+// its admin credentials (an onboarding an admin asked for succeeded), by whom it was
+// asked: the device becomes the organization's proven own, onboarded and managed under
+// that edge host. A device another edge host of the organization managed moves to this
+// one, which the other is to forget. Every other organization's record of the device
+// goes. All of it is in the audit log. ErrClaimedElsewhere if another organization
+// proved the device is its own.
+func (s *Store) OnboardDevice(ctx context.Context, org, edgeHostID, serial, by string) (Device, error) {
+	var d Device
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketEdgeHosts).Get(pair(org, edgeHostID)) == nil {
-			return ErrNotFound
+		var err error
+		d, err = onboardDevice(tx, org, edgeHostID, serial, by, s.now().UTC())
+		return err
+	})
+	return d, err
+}
+
+func onboardDevice(tx *bolt.Tx, org, edgeHostID, serial, by string, now time.Time) (Device, error) {
+	serial, err := NormalizeSerial(serial)
+	if err != nil {
+		return Device{}, err
+	}
+	if tx.Bucket(bucketEdgeHosts).Get(pair(org, edgeHostID)) == nil {
+		return Device{}, ErrNotFound
+	}
+	var d Device
+	switch err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); {
+	case errors.Is(err, ErrNotFound):
+		d = Device{Serial: serial, Org: org, CreatedAt: now}
+	case err != nil:
+		return Device{}, err
+	}
+	if from := d.EdgeHost; from != "" && from != edgeHostID {
+		if err := addForget(tx, org, from, serial); err != nil {
+			return Device{}, err
+		}
+		if err := appendAuditTx(tx, AuditEntry{At: now, Org: org, Principal: by, Action: AuditDeviceMove, Serial: serial,
+			Status: 200, Detail: "moved from edge host " + from + " to " + edgeHostID + " by onboarding with the device's admin credentials"}); err != nil {
+			return Device{}, err
+		}
+	}
+	if err := dropForget(tx, org, edgeHostID, serial); err != nil {
+		return Device{}, err
+	}
+	d.Status, d.EdgeHost = StatusOnboarded, edgeHostID
+	if d.Mode == "" {
+		d.SetMode(ModeManaged, "onboarded by edge host "+edgeHostID, by, now)
+	}
+	return d, prove(tx, &d, "onboarded through edge host "+edgeHostID+" with the device's admin credentials", by, now)
+}
+
+// prove makes d its organization's proven own and stores it: every other organization's
+// record of the serial goes, each removal audited in that organization; the proof is
+// audited in d's. ErrClaimedElsewhere if another organization owns the device.
+func prove(tx *bolt.Tx, d *Device, how, by string, now time.Time) error {
+	if owner := ownerOf(tx, d.Serial); owner != "" && owner != d.Org {
+		return ErrClaimedElsewhere
+	}
+	first := !d.Proven
+	if first {
+		d.Proven, d.ProvenAt = true, now
+	}
+	if err := putDevice(tx, *d); err != nil {
+		return err
+	}
+	var entries []AuditEntry
+	if first {
+		entries = append(entries, AuditEntry{At: now, Org: d.Org, Principal: by, Action: AuditDeviceProven, Serial: d.Serial, Status: 200, Detail: how})
+	}
+	for _, other := range recordsOf(tx, d.Serial) {
+		if other == d.Org {
+			continue
+		}
+		if err := removeDevice(tx, other, d.Serial); err != nil {
+			return err
+		}
+		entries = append(entries, AuditEntry{At: now, Org: other, Principal: "system", Action: AuditDeviceRemoved, Serial: d.Serial, Status: 200,
+			Detail: "another organization proved the device is its own (" + how + "); this organization's unproven record of it was removed"})
+	}
+	return appendAuditTx(tx, entries...)
+}
+
+// ReportResult is what the relay made of an edge host's inventory report.
+type ReportResult struct {
+	// Ignored are the serials that changed nothing: malformed, not the organization's
+	// proven devices, or managed by another of its edge hosts.
+	Ignored []string
+	// Forget are the serials the edge host reported that it is to forget: deleted, or
+	// moved to another edge host.
+	Forget []string
+}
+
+// ReportDevices records an edge host's report of the devices it manages (every one of
+// them, each time). Only the organization's devices this edge host manages take their
+// report (state, and for managed ones drift that switches them to connected); a report
+// never adds a device, nor moves one from another edge host: that takes an onboarding
+// (OnboardDevice). Serials the edge host is to forget and still reports are returned;
+// those it no longer reports are forgotten at the relay too.
+func (s *Store) ReportDevices(ctx context.Context, org, edgeHostID string, reports []linkapi.DeviceReport) (ReportResult, error) {
+	now := s.now().UTC()
+	var res ReportResult
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		res = ReportResult{}
+		hosts := tx.Bucket(bucketEdgeHosts)
+		var h EdgeHost
+		if err := getJSON(hosts, pair(org, edgeHostID), &h); err != nil {
+			return err
 		}
 		devices := tx.Bucket(bucketDevices)
+		reported := map[string]bool{}
 		for _, r := range reports {
 			serial, err := NormalizeSerial(r.Serial)
 			if err != nil {
-				refused = append(refused, r.Serial)
+				res.Ignored = append(res.Ignored, r.Serial)
+				continue
+			}
+			reported[serial] = true
+			if slices.Contains(h.Forget, serial) {
+				res.Forget = append(res.Forget, serial)
 				continue
 			}
 			var d Device
-			switch err := getJSON(devices, []byte(serial), &d); {
+			switch err := getJSON(devices, pair(org, serial), &d); {
 			case errors.Is(err, ErrNotFound):
-				d = Device{Serial: serial, Org: org, CreatedAt: now}
+				res.Ignored = append(res.Ignored, serial)
+				continue
 			case err != nil:
 				return err
-			case d.Org != org:
-				refused = append(refused, serial)
+			case d.EdgeHost != edgeHostID || !d.Proven:
+				res.Ignored = append(res.Ignored, serial)
 				continue
-			}
-			d.Status, d.EdgeHost = StatusOnboarded, edgeHostID
-			if d.Mode == "" {
-				d.SetMode(ModeManaged, "onboarded by edge host "+edgeHostID, "system", now)
 			}
 			d.applyReport(r, now)
 			if err := putDevice(tx, d); err != nil {
 				return err
 			}
 		}
-		return nil
+		h.Forget = slices.DeleteFunc(h.Forget, func(serial string) bool { return !reported[serial] })
+		h.ReportedAt = now
+		return putJSON(hosts, pair(org, edgeHostID), h)
 	})
-	return refused, err
+	return res, err
+}
+
+// ForgotDevice records that an edge host forgot a device it was to forget (it said so
+// when the relay told it): it need not be told again.
+func (s *Store) ForgotDevice(ctx context.Context, org, edgeHostID, serial string) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return dropForget(tx, org, edgeHostID, strings.ToUpper(serial))
+	})
+}
+
+// maxForget bounds the serials an edge host is to forget; beyond, the oldest go (the
+// edge host that still reports them changes nothing with its reports).
+const maxForget = 10000
+
+// addForget adds serial to what an edge host is to forget.
+func addForget(tx *bolt.Tx, org, edgeHostID, serial string) error {
+	hosts := tx.Bucket(bucketEdgeHosts)
+	var h EdgeHost
+	if err := getJSON(hosts, pair(org, edgeHostID), &h); err != nil {
+		return ignoreNotFound(err) // a deleted edge host has nothing left to forget
+	}
+	if slices.Contains(h.Forget, serial) {
+		return nil
+	}
+	h.Forget = append(h.Forget, serial)
+	if n := len(h.Forget); n > maxForget {
+		h.Forget = slices.Clone(h.Forget[n-maxForget:])
+	}
+	return putJSON(hosts, pair(org, edgeHostID), h)
+}
+
+// dropForget removes serial from what an edge host is to forget.
+func dropForget(tx *bolt.Tx, org, edgeHostID, serial string) error {
+	hosts := tx.Bucket(bucketEdgeHosts)
+	var h EdgeHost
+	if err := getJSON(hosts, pair(org, edgeHostID), &h); err != nil {
+		return ignoreNotFound(err)
+	}
+	i := slices.Index(h.Forget, serial)
+	if i < 0 {
+		return nil
+	}
+	h.Forget = slices.Delete(h.Forget, i, i+1)
+	return putJSON(hosts, pair(org, edgeHostID), h)
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // ReportOwnDevice records what the agent on a device reports of it.
@@ -508,14 +720,51 @@ func (s *Store) ReportOwnDevice(ctx context.Context, org string, r linkapi.Devic
 	})
 }
 
+// ownerOf is the organization that proved serial is its own, "" for none.
+func ownerOf(tx *bolt.Tx, serial string) string {
+	return string(tx.Bucket(bucketDeviceOwners).Get([]byte(serial)))
+}
+
+// recordsOf lists the organizations that have a record of serial.
+func recordsOf(tx *bolt.Tx, serial string) []string {
+	var orgs []string
+	_ = scanPrefix(tx.Bucket(bucketDeviceOrgs), prefixOf(serial), nil, func(k, _ []byte) (bool, error) {
+		orgs = append(orgs, string(k[len(serial)+1:]))
+		return true, nil
+	})
+	return orgs
+}
+
+// removeDevice deletes an organization's record of a device with its index entries.
+func removeDevice(tx *bolt.Tx, org, serial string) error {
+	if err := tx.Bucket(bucketDevices).Delete(pair(org, serial)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketDeviceOrgs).Delete(pair(serial, org)); err != nil {
+		return err
+	}
+	if ownerOf(tx, serial) == org {
+		return tx.Bucket(bucketDeviceOwners).Delete([]byte(serial))
+	}
+	return nil
+}
+
+// putDevice stores an organization's record of a device with its index entries. Only
+// code that checked the proof may store a proven record.
 func putDevice(tx *bolt.Tx, d Device) error {
 	if d.Group != "" && tx.Bucket(bucketGroups).Get(pair(d.Org, d.Group)) == nil {
 		return ErrNoSuchGroup
 	}
-	if err := putJSON(tx.Bucket(bucketDevices), []byte(d.Serial), d); err != nil {
+	if err := putJSON(tx.Bucket(bucketDevices), pair(d.Org, d.Serial), d); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketOrgDevices).Put(pair(d.Org, d.Serial), present)
+	if err := tx.Bucket(bucketDeviceOrgs).Put(pair(d.Serial, d.Org), present); err != nil {
+		return err
+	}
+	if d.Proven {
+		return tx.Bucket(bucketDeviceOwners).Put([]byte(d.Serial), []byte(d.Org))
+	}
+	return nil
 }
 
 // cmpStr returns a when it is set, else b.
@@ -524,14 +773,4 @@ func cmpStr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// DeviceExists reports whether any organization has the device.
-func (s *Store) DeviceExists(ctx context.Context, serial string) bool {
-	found := false
-	_ = s.view(ctx, func(tx *bolt.Tx) error {
-		found = tx.Bucket(bucketDevices).Get([]byte(strings.ToUpper(serial))) != nil
-		return nil
-	})
-	return found
 }

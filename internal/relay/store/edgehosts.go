@@ -26,6 +26,11 @@ type EdgeHost struct {
 	EnrolledAt     time.Time `json:"enrolledAt,omitzero"`
 	Connected      bool      `json:"connected"`
 	LastSeen       time.Time `json:"lastSeen,omitzero"`
+	// Forget lists devices the edge host is to forget (deleted, or moved to another edge
+	// host) and may still report; a serial goes once a report no longer has it.
+	Forget []string `json:"forget,omitempty"`
+	// ReportedAt is when it last reported its inventory.
+	ReportedAt time.Time `json:"reportedAt,omitzero"`
 }
 
 // EnrollmentToken is the stored form of an edge host's one-time enrollment token.
@@ -98,16 +103,16 @@ func (s *Store) DeleteEdgeHost(ctx context.Context, org, id string) error {
 			return err
 		}
 		devices := tx.Bucket(bucketDevices)
-		err := scanPrefix(tx.Bucket(bucketOrgDevices), prefixOf(org), nil, func(k, _ []byte) (bool, error) {
+		err := scanPrefix(devices, prefixOf(org), nil, func(k, v []byte) (bool, error) {
 			var d Device
-			if err := getJSON(devices, k[len(org)+1:], &d); err != nil {
+			if err := decode(v, &d); err != nil {
 				return false, err
 			}
 			if d.EdgeHost != id {
 				return true, nil
 			}
 			d.EdgeHost, d.Connected = "", false
-			return true, putJSON(devices, []byte(d.Serial), d)
+			return true, putJSON(devices, k, d)
 		})
 		if err != nil {
 			return err
@@ -172,11 +177,11 @@ func (s *Store) SetAgentConnection(ctx context.Context, org, agentID string, con
 		if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
 			var d Device
 			devices := tx.Bucket(bucketDevices)
-			if err := getJSON(devices, []byte(serial), &d); err != nil || d.Org != org || d.AgentID != agentID {
+			if err := getJSON(devices, pair(org, serial), &d); err != nil || d.AgentID != agentID {
 				return cmpErr(err, ErrNotFound)
 			}
 			d.Connected, d.LastSeen = connected, at
-			return putJSON(devices, []byte(serial), d)
+			return putJSON(devices, pair(org, serial), d)
 		}
 		hosts := tx.Bucket(bucketEdgeHosts)
 		var h EdgeHost
@@ -191,16 +196,16 @@ func (s *Store) SetAgentConnection(ctx context.Context, org, agentID string, con
 			return nil
 		}
 		devices := tx.Bucket(bucketDevices)
-		return scanPrefix(tx.Bucket(bucketOrgDevices), prefixOf(org), nil, func(k, _ []byte) (bool, error) {
+		return scanPrefix(devices, prefixOf(org), nil, func(k, v []byte) (bool, error) {
 			var d Device
-			if err := getJSON(devices, k[len(org)+1:], &d); err != nil {
+			if err := decode(v, &d); err != nil {
 				return false, err
 			}
 			if d.EdgeHost != agentID || !d.Connected {
 				return true, nil
 			}
 			d.Connected = false
-			return true, putJSON(devices, []byte(d.Serial), d)
+			return true, putJSON(devices, k, d)
 		})
 	})
 	if err != nil {
@@ -245,7 +250,7 @@ func (s *Store) MarkAllAgentsDisconnected(ctx context.Context) error {
 		}
 		for _, d := range ds {
 			d.Connected = false
-			if err := putJSON(devices, []byte(d.Serial), d); err != nil {
+			if err := putJSON(devices, pair(d.Org, d.Serial), d); err != nil {
 				return err
 			}
 		}
@@ -260,7 +265,7 @@ func (s *Store) CheckAgent(ctx context.Context, org, agentID string) error {
 	return s.view(ctx, func(tx *bolt.Tx) error {
 		if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
 			var d Device
-			if err := getJSON(tx.Bucket(bucketDevices), []byte(serial), &d); err != nil || d.Org != org || d.AgentID != agentID {
+			if err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); err != nil || d.AgentID != agentID {
 				return cmpErr(err, ErrNotFound)
 			}
 			return nil

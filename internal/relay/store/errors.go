@@ -9,8 +9,11 @@ var (
 	ErrExists = errors.New("store: already exists")
 	// ErrLastAdmin: the change would leave an organization without an admin.
 	ErrLastAdmin = errors.New("store: an organization must keep at least one admin")
-	// ErrClaimedElsewhere: the device belongs to another organization.
+	// ErrClaimedElsewhere: another organization proved the device is its own.
 	ErrClaimedElsewhere = errors.New("store: device belongs to another organization")
+	// ErrOAKMismatch: a claim's owner authentication key is not the one the device's agent
+	// proved.
+	ErrOAKMismatch = errors.New("store: owner authentication key does not match the device")
 	// ErrLocked: another process (a running relay) holds the database.
 	ErrLocked = errors.New("store: database is in use by another process")
 	// ErrExpired: the token or invitation exists but has expired.

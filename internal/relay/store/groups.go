@@ -82,17 +82,16 @@ func (s *Store) DeleteGroup(ctx context.Context, org, id string) error {
 			return ErrNotFound
 		}
 		devices := tx.Bucket(bucketDevices)
-		err := scanPrefix(tx.Bucket(bucketOrgDevices), prefixOf(org), nil, func(k, _ []byte) (bool, error) {
-			serial := k[len(org)+1:]
+		err := scanPrefix(devices, prefixOf(org), nil, func(k, v []byte) (bool, error) {
 			var d Device
-			if err := getJSON(devices, serial, &d); err != nil {
+			if err := decode(v, &d); err != nil {
 				return false, err
 			}
 			if d.Group != id {
 				return true, nil
 			}
 			d.Group = ""
-			return true, putJSON(devices, serial, d)
+			return true, putJSON(devices, k, d)
 		})
 		if err != nil {
 			return err

@@ -24,11 +24,12 @@ func TestModesAndDrift(t *testing.T) {
 		t.Fatalf("a registered device is %s, want standalone", d.EffectiveMode())
 	}
 
+	must[Device](t)(s.OnboardDevice(ctx, org.ID, h.ID, "ACCC8E000001", u.ID))
 	report := func(r linkapi.DeviceReport) Device {
 		t.Helper()
 		r.Serial, r.Reachable = "ACCC8E000001", true
-		if refused, err := s.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{r}); err != nil || len(refused) > 0 {
-			t.Fatalf("report: %v %v", refused, err)
+		if res, err := s.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{r}); err != nil || len(res.Ignored)+len(res.Forget) > 0 {
+			t.Fatalf("report: %+v %v", res, err)
 		}
 		return must[Device](t)(s.Device(ctx, org.ID, "ACCC8E000001"))
 	}
@@ -52,7 +53,7 @@ func TestModesAndDrift(t *testing.T) {
 		t.Fatalf("after drift: mode %s, history %+v", d.EffectiveMode(), d.ModeHistory)
 	}
 	// An unreachable report keeps the last known state.
-	if refused, err := s.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: "ACCC8E000001"}}); err != nil || len(refused) > 0 {
+	if res, err := s.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: "ACCC8E000001"}}); err != nil || len(res.Ignored) > 0 {
 		t.Fatal(err)
 	}
 	if d = must[Device](t)(s.Device(ctx, org.ID, "ACCC8E000001")); d.Connected || len(d.Drift) != 1 {

@@ -156,13 +156,19 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 		if _, err := deletePrefix(tx.Bucket(bucketGroups), prefixOf(id)); err != nil {
 			return err
 		}
-		devices, err := deletePrefix(tx.Bucket(bucketOrgDevices), prefixOf(id))
+		devices, err := deletePrefix(tx.Bucket(bucketDevices), prefixOf(id))
 		if err != nil {
 			return err
 		}
 		for _, k := range devices {
-			if err := tx.Bucket(bucketDevices).Delete(k[len(id)+1:]); err != nil {
+			serial := string(k[len(id)+1:])
+			if err := tx.Bucket(bucketDeviceOrgs).Delete(pair(serial, id)); err != nil {
 				return err
+			}
+			if ownerOf(tx, serial) == id {
+				if err := tx.Bucket(bucketDeviceOwners).Delete([]byte(serial)); err != nil {
+					return err
+				}
 			}
 		}
 		hosts := tx.Bucket(bucketEdgeHosts)

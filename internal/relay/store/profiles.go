@@ -121,11 +121,10 @@ func (s *Store) DeleteProfile(ctx context.Context, org, name string) error {
 		if b.Get(pair(org, name)) == nil {
 			return ErrNotFound
 		}
-		devices := tx.Bucket(bucketDevices)
 		inUse := false
-		err := scanPrefix(tx.Bucket(bucketOrgDevices), prefixOf(org), nil, func(k, _ []byte) (bool, error) {
+		err := scanPrefix(tx.Bucket(bucketDevices), prefixOf(org), nil, func(_, v []byte) (bool, error) {
 			var d Device
-			if err := getJSON(devices, k[len(org)+1:], &d); err != nil {
+			if err := decode(v, &d); err != nil {
 				return false, err
 			}
 			inUse = d.Profile == name

@@ -21,8 +21,9 @@ import "github.com/opencamcloud/camcloud/internal/relay/ident"
 //	invitations       orgID "/" invitationID        -> Invitation
 //	invitation_codes  sha256(code)                  -> orgID "/" invitationID
 //	groups            orgID "/" groupID             -> Group
-//	devices           SERIAL (upper case)           -> Device (global: a device has one owner)
-//	org_devices       orgID "/" SERIAL              -> empty (per-organization, ordered by serial)
+//	devices           orgID "/" SERIAL (upper case) -> Device (the organization's record of the device)
+//	device_orgs       SERIAL "/" orgID              -> empty (which organizations have a record of a serial)
+//	device_owners     SERIAL                        -> orgID (the one organization that proved the device is its own)
 //	edgehosts         orgID "/" edgehostID          -> EdgeHost
 //	enrollment_tokens sha256(token)                 -> EnrollmentToken
 //	profiles          orgID "/" name                -> profile.Profile
@@ -37,12 +38,24 @@ import "github.com/opencamcloud/camcloud/internal/relay/ident"
 //	vms               orgID "/" edgehostID "/" name -> VMSServer
 //	meta              "operator_org"                -> orgID whose admins manage releases
 //
+// Several organizations may hold a record of one serial as long as none proved it is
+// theirs (a light registration, a claim whose OAK no agent has proven): such records block
+// nobody. A proof (the device's agent proving its OAK, or an onboarding through the
+// organization's edge host with the device's admin credentials) makes device_owners name
+// the organization and removes every other organization's record of the serial. Only a
+// proven record has an agent (edgeHost, agentId).
+//
+// An edge host's record lists the serials it must forget (EdgeHost.Forget): devices
+// deleted or moved away from it, until it stops reporting them.
+//
+// Schema 1 kept devices under SERIAL alone, with an org_devices index; Open migrates it.
+//
 // IDs are a type prefix and random base32 (see newID) and never contain "/", so
 // "orgID/" is a safe prefix for a cursor scan. Keep the buckets and the indexes in step
 // inside one Update; Check verifies that they are.
 
 // schemaVersion 2: users_by_email is keyed by ident.Key (version 1: the lower-cased
-// address); Open moves a version 1 database on.
+// address) and devices are kept per organization; Open moves a version 1 database on.
 const schemaVersion = "2"
 
 var (
@@ -60,7 +73,8 @@ var (
 	bucketInvitationCodes  = []byte("invitation_codes")
 	bucketGroups           = []byte("groups")
 	bucketDevices          = []byte("devices")
-	bucketOrgDevices       = []byte("org_devices")
+	bucketDeviceOrgs       = []byte("device_orgs")
+	bucketDeviceOwners     = []byte("device_owners")
 	bucketEdgeHosts        = []byte("edgehosts")
 	bucketEnrollmentTokens = []byte("enrollment_tokens")
 	bucketProfiles         = []byte("profiles")
@@ -78,7 +92,7 @@ var (
 var allBuckets = [][]byte{
 	bucketMeta, bucketUsers, bucketUsersByEmail, bucketOrgs, bucketMembers, bucketMemberOrgs,
 	bucketTokens, bucketTokenSubjects, bucketClients, bucketOrgClients, bucketInvitations,
-	bucketInvitationCodes, bucketGroups, bucketDevices, bucketOrgDevices, bucketEdgeHosts,
+	bucketInvitationCodes, bucketGroups, bucketDevices, bucketDeviceOrgs, bucketDeviceOwners, bucketEdgeHosts,
 	bucketEnrollmentTokens, bucketProfiles, bucketDiscovered, bucketTasks,
 	bucketTaskLog, bucketJobs, bucketJobTasks, bucketActiveJobs, bucketReleases, bucketAudit, bucketVMS,
 }

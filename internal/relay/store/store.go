@@ -74,8 +74,11 @@ func Open(path string, opts Options) (*Store, error) {
 		case v == nil:
 			return meta.Put(keySchema, []byte(schemaVersion))
 		case string(v) == "1":
+			if err := migrateDevicesV1(tx); err != nil {
+				return fmt.Errorf("migrate schema 1 to %s: %w", schemaVersion, err)
+			}
 			if err := reindexEmails(tx); err != nil {
-				return fmt.Errorf("schema 1 to %s: %w", schemaVersion, err)
+				return fmt.Errorf("migrate schema 1 to %s: %w", schemaVersion, err)
 			}
 			return meta.Put(keySchema, []byte(schemaVersion))
 		case string(v) != schemaVersion:

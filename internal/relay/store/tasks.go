@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ type Task struct {
 	CancelSent bool `json:"cancelSent,omitempty"`
 	// Seq orders the tasks of a job: a device's tasks run one after the other in it.
 	Seq int `json:"seq,omitempty"`
+	// OnboardBy, on an onboarding task the relay asked the edge host for, is who asked:
+	// its success makes the device the organization's, under that edge host. An
+	// onboarding the agent reports on its own moves nothing.
+	OnboardBy string `json:"onboardBy,omitempty"`
 }
 
 // Move records a transition the task manager makes.
@@ -153,28 +158,73 @@ func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []lin
 				// them again on every repeat of the report.
 				r.Transitions = r.Transitions[n-maxTaskTransitions:]
 			}
-			t, err := getTask(tx, org, r.ID, true)
-			switch {
-			case err == ErrNotFound:
-				t = Task{TaskReport: normalize(r), Org: org, EdgeHost: agentID, UpdatedAt: now}
-			case err != nil:
-				return err
-			case t.EdgeHost != agentID:
-				continue // not this agent's task
-			default:
-				if !t.merge(r, now) {
-					continue
-				}
-			}
-			if len(t.Transitions) > maxTaskTransitions {
-				t.Transitions = t.Transitions[len(t.Transitions)-maxTaskTransitions:]
-			}
-			if err := putTask(tx, t); err != nil {
+			if err := putTaskReport(tx, org, agentID, r, "", now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// PutOnboardTasks records the onboarding tasks an edge host answered an admin's request
+// with (PutTasks), each marked with who asked (by), so that its success makes the device
+// the organization's (OnboardDevice). The agent may have reported a task already.
+func (s *Store) PutOnboardTasks(ctx context.Context, org, agentID, by string, reports []linkapi.TaskReport) error {
+	now := s.now().UTC()
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, r := range reports {
+			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 || r.Kind != "onboard" {
+				continue
+			}
+			if err := putTaskReport(tx, org, agentID, r, by, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// putTaskReport merges one task report of an agent; onboardBy, when set, marks the task
+// as an onboarding an admin asked for. An onboarding task so marked that reaches
+// succeeded onboards its device (onboardDevice); one refused there is audited and the
+// report recorded all the same.
+func putTaskReport(tx *bolt.Tx, org, agentID string, r linkapi.TaskReport, onboardBy string, now time.Time) error {
+	t, err := getTask(tx, org, r.ID, true)
+	wasSucceeded := false
+	switch {
+	case err == ErrNotFound:
+		t = Task{TaskReport: normalize(r), Org: org, EdgeHost: agentID, UpdatedAt: now}
+	case err != nil:
+		return err
+	case t.EdgeHost != agentID:
+		return nil // not this agent's task
+	default:
+		wasSucceeded = t.State == linkapi.TaskSucceeded && t.OnboardBy != ""
+		marked := onboardBy != "" && t.OnboardBy == ""
+		if !t.merge(r, now) && !marked {
+			return nil
+		}
+	}
+	if onboardBy != "" && t.OnboardBy == "" && t.Kind == "onboard" && t.CreatedBy == "agent" {
+		t.OnboardBy = onboardBy
+	}
+	if len(t.Transitions) > maxTaskTransitions {
+		t.Transitions = t.Transitions[len(t.Transitions)-maxTaskTransitions:]
+	}
+	if err := putTask(tx, t); err != nil {
+		return err
+	}
+	if t.OnboardBy == "" || t.Kind != "onboard" || t.State != linkapi.TaskSucceeded || wasSucceeded {
+		return nil
+	}
+	switch _, err := onboardDevice(tx, org, agentID, t.Serial, t.OnboardBy, now); {
+	case errors.Is(err, ErrClaimedElsewhere):
+		return appendAuditTx(tx, AuditEntry{At: now, Org: org, Principal: t.OnboardBy, Action: AuditDeviceProven, Serial: t.Serial,
+			Status: 409, Detail: "onboarding through edge host " + agentID + " succeeded, but another organization proved the device is its own first"})
+	case err != nil && !errors.Is(err, ErrBadSerial):
+		return err
+	}
+	return nil
 }
 
 // UpdateTask changes a task through fn (which may run more than once: see batch).

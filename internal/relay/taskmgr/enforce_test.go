@@ -20,6 +20,11 @@ func TestProfileTaskNotDispatchedAfterDeviceLeftManaged(t *testing.T) {
 	ctx := context.Background()
 	// Onboarded by the edge host (managed), each with one difference from its profile.
 	diff := []profile.Change{{Kind: "param", Target: "Image.I0.Appearance.Resolution", Want: "1920x1080"}}
+	for _, serial := range []string{drifted, managed} {
+		if _, err := e.st.OnboardDevice(ctx, e.org, e.host, serial, "usr_test"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := e.st.ReportDevices(ctx, e.org, e.host, []linkapi.DeviceReport{
 		{Serial: drifted, Reachable: true, Diff: diff}, {Serial: managed, Reachable: true, Diff: diff}}); err != nil {
 		t.Fatal(err)

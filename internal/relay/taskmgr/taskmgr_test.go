@@ -73,6 +73,9 @@ func newEnv(t *testing.T, serials ...string) *env {
 	var reps []linkapi.DeviceReport
 	for _, s := range serials {
 		reps = append(reps, linkapi.DeviceReport{Serial: s, Reachable: true})
+		if _, err := st.OnboardDevice(ctx, o.ID, h.ID, s, u.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := st.ReportDevices(ctx, o.ID, h.ID, reps); err != nil {
 		t.Fatal(err)
@@ -389,6 +392,9 @@ func TestCancelAsksTheAgentsAtOnce(t *testing.T) {
 	ctx := context.Background()
 	other, err := e.st.CreateEdgeHost(ctx, e.org, "site 2", [32]byte{2}, time.Now().Add(time.Hour))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.OnboardDevice(ctx, e.org, other.ID, "ACCC8E0000C2", "usr_test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.st.ReportDevices(ctx, e.org, other.ID, []linkapi.DeviceReport{{Serial: "ACCC8E0000C2", Reachable: true}}); err != nil {
