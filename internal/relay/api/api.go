@@ -94,6 +94,7 @@ type API struct {
 
 	challenges *challenges   // device enrollment nonces
 	signin     *signinLimits // failed sign-ins per account and per address
+	proofs     *proofLimits  // failed device ownership proofs per caller and per address
 	streams    streams       // EdgeLink requests in flight per agent
 }
 
@@ -145,6 +146,7 @@ func New(cfg Config) (*API, error) {
 
 		challenges: newChallenges(),
 		signin:     newSigninLimits(cfg.Store.Now),
+		proofs:     newProofLimits(cfg.Store.Now),
 	}
 	m, err := newHTTPMetrics(cfg.Registry)
 	if err != nil {

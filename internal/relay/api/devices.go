@@ -199,10 +199,17 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 		a.auditDevice(r, store.AuditDeviceClaim, serial, err, "claim with an owner authentication key")
 		return err
 	}
+	end, err := a.proofs.start(w, r, "org:"+d.Org)
+	if err != nil {
+		a.auditDevice(r, store.AuditDeviceClaim, serial, err, "claim with an owner authentication key")
+		return err
+	}
 	d, created, err := a.store.ClaimDevice(r.Context(), d, key)
 	a.auditDevice(r, store.AuditDeviceClaim, serial, err, "claim with an owner authentication key")
+	failed := errors.Is(err, store.ErrOAKMismatch) || errors.Is(err, store.ErrClaimedElsewhere)
+	end(failed)
 	switch {
-	case errors.Is(err, store.ErrOAKMismatch), errors.Is(err, store.ErrClaimedElsewhere):
+	case failed:
 		a.failedDeviceProof(r, serial)
 		return err
 	case err != nil:
@@ -218,9 +225,9 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 
 // failedDeviceProof is where every failed attempt to prove a device is one's own ends up:
 // a claim with a wrong owner authentication key or of a device another organization
-// proved is its own, and an on-device agent's proof that matches no claim. It is the
-// hook for limiting such attempts per caller and per serial, so that keys cannot be
-// guessed: the attempt is already in the audit log (auditDevice) when it is called.
+// proved is its own, an onboarding of such a device, and an on-device agent's proof that
+// matches no claim. Those that could guess a key are also counted by a.proofs; the
+// attempt is already in the audit log (auditDevice) when this is called.
 func (a *API) failedDeviceProof(r *http.Request, serial string) {
 	p := PrincipalFrom(r.Context())
 	who := ""

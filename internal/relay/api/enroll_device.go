@@ -115,7 +115,12 @@ func (a *API) enrollDevice(w http.ResponseWriter, r *http.Request) error {
 		return problem.New(problem.ChallengeUnknown, "ask POST /api/v1/agent/challenge for a fresh nonce for this serial; each works once, for a minute")
 	}
 	binding := sha256.Sum256(csr.RawSubjectPublicKeyInfo)
+	end, err := a.proofs.start(w, r, "serial:"+serial)
+	if err != nil {
+		return err
+	}
 	d, err := a.store.VerifyDeviceProof(r.Context(), serial, nonce, binding[:], proof)
+	end(errors.Is(err, store.ErrProof))
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(problem.NotFound, "no organization has claimed this device; claim it with its serial and owner authentication key first")
 	}
