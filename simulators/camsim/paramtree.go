@@ -38,6 +38,7 @@ var modelTrees sync.Map // string -> *paramTree
 type paramTree struct {
 	defs  []paramDef
 	known map[string]bool // names of defs that are parameters
+	index map[string]int  // position of each parameter's def
 }
 
 // treeFor returns the model's tree, building it on first use.
@@ -102,7 +103,7 @@ func paramChoices(m Model, name, value string) []string {
 
 func buildParamTree(m Model) *paramTree {
 	fill := modelPlaceholders(m)
-	t := &paramTree{known: map[string]bool{}}
+	t := &paramTree{known: map[string]bool{}, index: map[string]int{}}
 	for i, line := range strings.Split(paramTreeText, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -148,7 +149,47 @@ func buildParamTree(m Model) *paramTree {
 		t.defs = append(t.defs, d)
 		t.known[name] = true
 	}
+	for i, d := range t.defs {
+		if d.gen == "" {
+			t.index[d.name] = i
+		}
+	}
 	return t
+}
+
+// paramValue is the current value of one parameter of the tree or of an added instance
+// ("" when there is none), as param.cgi would list it.
+func (c *Camera) paramValue(st *State, name string) string {
+	tree := treeFor(c.id.Model)
+	i, ok := tree.index[name]
+	if !ok {
+		return st.Params[name]
+	}
+	d := &tree.defs[i]
+	if d.writable {
+		if v, ok := st.Params[name]; ok {
+			return v
+		}
+	}
+	if d.dynamic {
+		return c.paramEnv(st).Replace(d.tmpl)
+	}
+	return d.tmpl
+}
+
+// setParam changes a writable parameter of the tree from another API (time.cgi,
+// streamprofile.cgi, ...), so that param.cgi and that API always agree. It refuses what
+// param.cgi's update would refuse.
+func (c *Camera) setParam(st *State, name, value string) error {
+	tree := treeFor(c.id.Model)
+	if i, ok := tree.index[name]; ok {
+		d := &tree.defs[i]
+		if !d.writable || d.choices != nil && !slices.Contains(d.choices, value) {
+			return fmt.Errorf("set %s to %q: %w", name, value, errParamRejected)
+		}
+	}
+	st.Params[name] = value
+	return nil
 }
 
 // ioPortSpec is one I/O port of a model.
@@ -201,6 +242,7 @@ func (t *paramTree) generated(m Model, what string) []paramDef {
 			} else {
 				add(g+"Direction", p.direction, false)
 			}
+			add(g+"Usage", "", true)
 			if p.direction == "input" || p.configurable {
 				add(g+"Input.Name", p.name, true)
 				add(g+"Input.Trig", "closed", true)
