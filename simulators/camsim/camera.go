@@ -55,9 +55,6 @@ type Camera struct {
 	ann      *mdns.Announcement // guarded by mu
 	now      func() time.Time
 
-	defsOnce sync.Once
-	defs     []paramDef // see paramDefs
-
 	// clockOffset is how far the camera's clock is from the host's (time.cgi
 	// setDateTime), in nanoseconds.
 	clockOffset atomic.Int64

@@ -26,13 +26,6 @@ type paramDef struct {
 
 var yesNo = []string{"yes", "no"}
 
-// paramDefs is the camera's tree: shared by every camera of its model (see paramtree.go);
-// callers must not change it.
-func (c *Camera) paramDefs() []paramDef {
-	c.defsOnce.Do(func() { c.defs = treeFor(c.id.Model).defs })
-	return c.defs
-}
-
 func yesNoOf(b bool) string {
 	if b {
 		return "yes"
