@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opencamcloud/camcloud/simulators/mdns"
@@ -54,8 +55,9 @@ type Camera struct {
 	ann      *mdns.Announcement // guarded by mu
 	now      func() time.Time
 
-	defsOnce sync.Once
-	defs     []paramDef // see paramDefs
+	// clockOffset is how far the camera's clock is from the host's (time.cgi
+	// setDateTime), in nanoseconds.
+	clockOffset atomic.Int64
 
 	quit chan struct{} // closed by Close: stops pending reboots and timers
 	wg   sync.WaitGroup

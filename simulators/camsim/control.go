@@ -26,6 +26,7 @@ type CameraStatus struct {
 //	GET  /counters                     counters of every camera, by serial
 //	POST /cameras/{serial}/motion      emit motion (?active=false to end it)
 //	POST /motion                       the same on every camera
+//	POST /cameras/{serial}/tampering, /daynight, /input, /vmd   other events (eventtopics.go)
 //	GET  /cameras/{serial}/faults      its faults in --fault syntax
 //	PUT  /cameras/{serial}/faults      replace them (body: --fault syntax; empty heals)
 //	PUT  /faults                       the same on every camera
@@ -106,6 +107,7 @@ func (f *Fleet) ControlHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	f.eventControlRoutes(mux)
 	return mux
 }
 

@@ -10,7 +10,8 @@
 // overlays, PTZ position) is persisted as one JSON file per camera in the state directory.
 //
 // A Fleet also injects faults (latency, errors, dropped connections, slow or failing
-// firmware upgrades), emits events (motion), and counts what tests assert on (firmware
-// uploads, RTSP sessions, requests per endpoint). Those are reached through Go methods and
+// firmware upgrades), emits events (motion, tampering, digital inputs, day/night, VMD4
+// profiles), and counts what tests assert on (firmware uploads, RTSP sessions, requests
+// per endpoint). Those are reached through Go methods and
 // through the control API (see control.go), which is served apart from the VAPIX paths.
 package camsim

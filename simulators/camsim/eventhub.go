@@ -1,6 +1,8 @@
 package camsim
 
 import (
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +36,7 @@ const subscriberBuffer = 64
 type eventHub struct {
 	mu      sync.Mutex
 	subs    map[chan Event]struct{}
-	state   map[string]Event // latest property event per topic
+	state   map[string]Event // latest property event per topic and source (see stateKey)
 	dropped atomic.Int64
 }
 
@@ -66,7 +68,7 @@ func (h *eventHub) publish(e Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e.Property {
-		h.state[e.Topic] = e
+		h.state[stateKey(e.Topic, e.Source)] = e
 	}
 	for c := range h.subs {
 		select {
@@ -75,6 +77,30 @@ func (h *eventHub) publish(e Event) {
 			h.dropped.Add(1)
 		}
 	}
+}
+
+// stateKey names one property instance: a topic and its source (two I/O ports share
+// their topic and differ in the port).
+func stateKey(topic string, source map[string]string) string {
+	keys := make([]string, 0, len(source))
+	for k := range source {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(topic)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "=" + source[k])
+	}
+	return b.String()
+}
+
+// current is the latest event of a property instance, if one was published.
+func (h *eventHub) current(topic string, source map[string]string) (Event, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.state[stateKey(topic, source)]
+	return e, ok
 }
 
 // closeAll ends every stream, as a reboot drops every WebSocket.

@@ -16,104 +16,15 @@ import (
 
 type paramDef struct {
 	name     string // without "root."
-	value    func(c *Camera, st *State) string
+	tmpl     string // value, with {{placeholders}} when dynamic
+	dynamic  bool
 	writable bool
 	secret   bool     // listed as ******
 	choices  []string // allowed values of a writable param (nil: anything)
+	gen      string   // a place where parameters from the state are listed (see paramtree.go)
 }
-
-func fixed(v string) func(*Camera, *State) string { return func(*Camera, *State) string { return v } }
 
 var yesNo = []string{"yes", "no"}
-
-// paramDefs is one coherent device (a P3265-V-like camera on AXIS OS 12.11, with the
-// model's own facts). Order is the listing order. The definitions depend only on the
-// camera's identity, so they are made once; callers must not change them.
-func (c *Camera) paramDefs() []paramDef {
-	c.defsOnce.Do(func() { c.defs = c.buildParamDefs() })
-	return c.defs
-}
-
-func (c *Camera) buildParamDefs() []paramDef {
-	m := c.id.Model
-	defs := []paramDef{
-		{name: "Brand.Brand", value: fixed("AXIS")},
-		{name: "Brand.ProdFullName", value: fixed(m.ProdFullName)},
-		{name: "Brand.ProdNbr", value: fixed(m.ProdNbr)},
-		{name: "Brand.ProdShortName", value: fixed(m.ProdShortName())},
-		{name: "Brand.ProdType", value: fixed(m.ProdType)},
-		{name: "Brand.ProdVariant", value: fixed("")},
-		{name: "Brand.WebURL", value: fixed("http://www.axis.com")},
-		{name: "HTTPS.Enabled", value: fixed("yes"), writable: true, choices: yesNo},
-		{name: "Image.I0.Name", value: fixed("View Area 1"), writable: true},
-		{name: "Image.I0.Appearance.Compression", value: fixed("30"), writable: true},
-		{name: "Image.I0.Appearance.Resolution", value: fixed(m.Resolutions[0]), writable: true, choices: m.Resolutions},
-		{name: "Image.I0.Stream.FPS", value: fixed("30"), writable: true},
-		{name: "Image.I0.Text.String", value: fixed(""), writable: true},
-		{name: "Image.I0.Text.TextEnabled", value: fixed("no"), writable: true, choices: yesNo},
-		{name: "ImageSource.NbrOfSources", value: fixed("1")},
-		{name: "Network.BootProto", value: fixed("dhcp"), writable: true, choices: []string{"dhcp", "none"}},
-		{name: "Network.HostName", value: fixed(c.id.HostName()), writable: true},
-		{name: "Network.Bonjour.Enabled", value: fixed("yes"), writable: true, choices: yesNo},
-		{name: "Network.Bonjour.FriendlyName", value: fixed(m.ProdShortName()), writable: true},
-		{name: "Network.DHCP.VendorClass", value: func(c *Camera, st *State) string {
-			return fmt.Sprintf("AXIS,%s,%s,%s", m.ProdType, m.ProdNbr, st.Firmware.Version)
-		}},
-		{name: "Network.HTTP.AuthenticationPolicy", value: fixed("recommended"), writable: true, choices: []string{"recommended", "digest", "basic"}},
-		{name: "Network.RTSP.Enabled", value: fixed("yes"), writable: true, choices: yesNo},
-		{name: "Network.RTSP.Port", value: func(c *Camera, _ *State) string { return c.rtspPort() }},
-		{name: "Network.RTSPS.Port", value: fixed("322")},
-		{name: "Network.UPnP.Enabled", value: fixed("no"), writable: true, choices: yesNo},
-		{name: "Network.UPnP.FriendlyName", value: fixed(m.ProdShortName() + " - " + c.id.Serial), writable: true},
-		{name: "Network.eth0.IPAddress", value: func(c *Camera, _ *State) string { return c.ipAddress() }},
-		{name: "Network.eth0.MACAddress", value: fixed(c.id.MAC())},
-		{name: "Properties.API.HTTP.Version", value: fixed("3")},
-		{name: "Properties.ApiDiscovery.ApiDiscovery", value: fixed("yes")},
-		{name: "Properties.Firmware.BuildDate", value: func(_ *Camera, st *State) string { return st.Firmware.BuildDate }},
-		{name: "Properties.Firmware.BuildNumber", value: func(_ *Camera, st *State) string {
-			v := st.Firmware.Version
-			return v[strings.LastIndex(v, ".")+1:]
-		}},
-		{name: "Properties.Firmware.Version", value: func(_ *Camera, st *State) string { return st.Firmware.Version }},
-		{name: "Properties.FirmwareManagement.Version", value: fixed(apiFirmware.version)},
-		{name: "Properties.Image.Format", value: fixed("jpeg,mjpeg,h264,h265")},
-		{name: "Properties.Image.NbrOfViews", value: fixed("2")},
-		{name: "Properties.Image.Resolution", value: fixed(strings.Join(m.Resolutions, ","))},
-		{name: "Properties.PTZ.PTZ", value: fixed(yesNoOf(m.PTZ))},
-		{name: "Properties.System.Architecture", value: fixed(m.Architecture)},
-		{name: "Properties.System.HardwareID", value: fixed(m.HardwareID)},
-		{name: "Properties.System.SerialNumber", value: fixed(c.id.Serial)},
-		{name: "Properties.System.Soc", value: fixed(m.Soc)},
-	}
-	if m.PTZ {
-		f := func(v float64) func(*Camera, *State) string { return fixed(strconv.FormatFloat(v, 'f', -1, 64)) }
-		defs = append(defs,
-			paramDef{name: "PTZ.Limit.L1.MaxPan", value: f(ptzMaxPan)},
-			paramDef{name: "PTZ.Limit.L1.MaxTilt", value: f(ptzMaxTilt)},
-			paramDef{name: "PTZ.Limit.L1.MaxZoom", value: f(ptzMaxZoom)},
-			paramDef{name: "PTZ.Limit.L1.MinPan", value: f(ptzMinPan)},
-			paramDef{name: "PTZ.Limit.L1.MinTilt", value: f(ptzMinTilt)},
-			paramDef{name: "PTZ.Limit.L1.MinZoom", value: f(ptzMinZoom)},
-			paramDef{name: "PTZ.Support.S1.AbsolutePan", value: fixed("true")},
-			paramDef{name: "PTZ.Support.S1.AbsoluteTilt", value: fixed("true")},
-			paramDef{name: "PTZ.Support.S1.AbsoluteZoom", value: fixed("true")},
-			paramDef{name: "PTZ.Support.S1.ContinuousPan", value: fixed("true")},
-		)
-	}
-	defs = append(defs,
-		paramDef{name: "SMTP.Password", value: fixed(""), writable: true, secret: true},
-		paramDef{name: "StatusLed.Usage", value: fixed("on"), writable: true, choices: []string{"on", "off"}},
-		paramDef{name: "StreamProfile.MaxGroups", value: fixed("26")},
-		paramDef{name: "StreamProfile.S0.Description", value: fixed(""), writable: true},
-		paramDef{name: "StreamProfile.S0.Name", value: fixed("profile_1"), writable: true},
-		paramDef{name: "StreamProfile.S0.Parameters", value: fixed("videocodec=h264"), writable: true},
-		paramDef{name: "System.BoaPort", value: fixed("80")},
-		paramDef{name: "Time.DST.Enabled", value: fixed("yes"), writable: true, choices: yesNo},
-		paramDef{name: "Time.POSIXTimeZone", value: fixed("CET-1CEST,M3.5.0,M10.5.0/3"), writable: true},
-		paramDef{name: "Time.SyncSource", value: fixed("NTP"), writable: true, choices: []string{"NTP", "DHCP", "none"}},
-	)
-	return defs
-}
 
 func yesNoOf(b bool) string {
 	if b {
@@ -123,47 +34,19 @@ func yesNoOf(b bool) string {
 }
 
 // paramAddTemplates are the groups action=add can create instances of, with the params
-// each new instance has.
+// each new instance has and the param holding the most instances there may be.
 var paramAddTemplates = map[string]struct {
-	group  string
-	params []string
+	group     string
+	params    []string
+	maxGroups string
 }{
-	"streamprofile": {group: "StreamProfile", params: []string{"Description", "Name", "Parameters"}},
+	"streamprofile": {group: "StreamProfile", params: []string{"Description", "Name", "Parameters"}, maxGroups: "StreamProfile.MaxGroups"},
 }
 
 // param is one listed value.
 type param struct {
 	name, value string
 	def         *paramDef // nil for an added instance (always writable)
-}
-
-// params resolves the whole tree for a state.
-func (c *Camera) params(st *State) []param {
-	defs := c.paramDefs()
-	out := make([]param, 0, len(defs)+len(st.Params))
-	known := make(map[string]bool, len(defs))
-	for i := range defs {
-		d := &defs[i]
-		v := d.value(c, st)
-		if d.writable {
-			if set, ok := st.Params[d.name]; ok {
-				v = set
-			}
-		}
-		out = append(out, param{name: d.name, value: v, def: d})
-		known[d.name] = true
-	}
-	var added []string
-	for name := range st.Params {
-		if !known[name] {
-			added = append(added, name)
-		}
-	}
-	sort.Strings(added)
-	for _, name := range added {
-		out = append(out, param{name: name, value: st.Params[name]})
-	}
-	return out
 }
 
 // paramPrivilege is who may list a group (vapix.md 5.x/1.3, camsim's choice): viewers the
@@ -340,26 +223,52 @@ func (c *Camera) paramAdd(q *request, args map[string][]string) {
 		q.challenge()
 		return
 	}
+	values := map[string]string{}
+	for _, name := range tmpl.params {
+		values[name] = get(group + ".S." + name)
+	}
+	instance, err := c.addInstance(group, tmpl.maxGroups, values)
+	if err != nil {
+		q.text(http.StatusOK, fmt.Sprintf("# Error: Error adding group '%s' with template '%s'\n", get("group"), get("template")))
+		return
+	}
+	q.text(http.StatusOK, instance+" OK\n")
+}
+
+var errGroupsFull = fmt.Errorf("no free instance")
+
+// addInstance creates the next free instance S<n> of group with the given params; it
+// fails when the group already holds as many instances as maxGroups allows.
+func (c *Camera) addInstance(group, maxGroups string, values map[string]string) (string, error) {
 	var instance string
-	_ = c.update(func(st *State) error {
+	err := c.update(func(st *State) error {
 		used := map[string]bool{}
+		limit := 0
 		for _, p := range c.params(st) {
+			if p.name == maxGroups {
+				limit, _ = strconv.Atoi(p.value)
+			}
 			if rest, ok := strings.CutPrefix(p.name, group+"."); ok {
 				inst, _, _ := strings.Cut(rest, ".")
-				used[inst] = true
+				if strings.HasPrefix(inst, "S") {
+					used[inst] = true
+				}
 			}
+		}
+		if limit > 0 && len(used) >= limit {
+			return errGroupsFull
 		}
 		n := 0
 		for used["S"+strconv.Itoa(n)] {
 			n++
 		}
 		instance = "S" + strconv.Itoa(n)
-		for _, name := range tmpl.params {
-			st.Params[group+"."+instance+"."+name] = get(group + ".S." + name)
+		for name, v := range values {
+			st.Params[group+"."+instance+"."+name] = v
 		}
 		return nil
 	})
-	q.text(http.StatusOK, instance+" OK\n")
+	return instance, err
 }
 
 // paramRemove removes an added instance; the device's own groups cannot be removed.
@@ -370,18 +279,13 @@ func (c *Camera) paramRemove(q *request, group string) {
 		return
 	}
 	removed := false
+	known := treeFor(c.id.Model).known
 	_ = c.update(func(st *State) error {
 		for k := range st.Params {
-			if strings.HasPrefix(k, name+".") {
-				builtin := false
-				for _, d := range c.paramDefs() {
-					if d.name == k {
-						builtin = true
-					}
-				}
-				if builtin {
-					return errParamRejected
-				}
+			if strings.HasPrefix(k, name+".") && known[k] {
+				// A group of the device's own (changed values of it are in the
+				// state too): it cannot be removed.
+				return errParamRejected
 			}
 		}
 		for k := range st.Params {

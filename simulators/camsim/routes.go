@@ -33,4 +33,12 @@ var routes = map[string]route{
 	"/axis-cgi/wssession.cgi":                     {Viewer, false, (*Camera).handleWSSession},
 	"/vapix/ws-data-stream":                       {Anonymous, false, (*Camera).handleEventStream},
 	"/local/camsim/bulk":                          {Viewer, false, (*Camera).handleBulk},
+
+	"/axis-cgi/streamprofile.cgi":     {Viewer, true, (*Camera).handleStreamProfile},
+	"/axis-cgi/time.cgi":              {Viewer, true, (*Camera).handleTime},
+	"/axis-cgi/ntp.cgi":               {Viewer, true, (*Camera).handleNTP},
+	"/axis-cgi/mdnssd.cgi":            {Viewer, true, (*Camera).handleMdnssd},
+	"/axis-cgi/network_settings.cgi":  {Viewer, true, (*Camera).handleNetworkSettings},
+	"/axis-cgi/io/portmanagement.cgi": {Viewer, true, (*Camera).handleIOPorts},
+	"/axis-cgi/viewarea/info.cgi":     {Viewer, true, (*Camera).handleViewArea},
 }

@@ -174,7 +174,7 @@ func defaultState(id Identity, user, password string) State {
 			Committed:   true,
 			ResetSource: "power-on",
 		},
-		Params:      map[string]string{},
+		Params:      defaultParams(),
 		Users:       []User{{Name: user, Password: password, Groups: []string{"viewer", "operator", "admin", "ptz"}}},
 		NextOverlay: 1,
 		PTZ:         PTZState{Zoom: 1},
