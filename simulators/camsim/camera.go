@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opencamcloud/camcloud/simulators/mdns"
@@ -235,11 +236,11 @@ func (c *Camera) boot() error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("camera %s: listen %s: %w", c.id.Serial, addr, err)
+		return fmt.Errorf("camera %s: HTTP %s: %w", c.id.Serial, portTaken(addr, err), err)
 	}
 	if err := c.rtsp.Start(); err != nil {
 		ln.Close()
-		return fmt.Errorf("camera %s: %w", c.id.Serial, err)
+		return fmt.Errorf("camera %s: RTSP %s: %w", c.id.Serial, portTaken(c.cfg.rtspListen, err), err)
 	}
 	c.netMu.Lock()
 	c.addr = ln.Addr().String()
@@ -272,6 +273,15 @@ func (c *Camera) boot() error {
 		c.ann = ann
 	}
 	return nil
+}
+
+// portTaken names the address a listener could not have, saying plainly when another
+// process holds its port, the usual reason and the one an operator can fix.
+func portTaken(addr string, err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return "port " + addr + " is already in use"
+	}
+	return "cannot listen on " + addr
 }
 
 // halt stops answering: the listener closes (connections are refused), open connections

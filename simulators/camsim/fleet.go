@@ -194,14 +194,17 @@ func New(cfg Config) (*Fleet, error) {
 // Start boots every camera; when it returns nil all of them answer. On error the cameras
 // already started are stopped again.
 func (f *Fleet) Start(ctx context.Context) error {
+	// The lock guards only the start flag and the source's stop: Close takes it too, and
+	// a failed start calls Close.
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.started {
+		f.mu.Unlock()
 		return errors.New("camsim: fleet already started")
 	}
 	f.started = true
 	srcCtx, stop := context.WithCancel(context.Background())
 	f.stop = stop
+	f.mu.Unlock()
 	go func() {
 		defer close(f.done)
 		_ = f.source.Run(srcCtx)
