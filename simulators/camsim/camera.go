@@ -266,11 +266,13 @@ func (c *Camera) boot() error {
 	c.scheduleBootTimers()
 	if c.cfg.mdnsIfaces != nil {
 		host, port, _ := splitHostPort(c.addr)
-		ann, err := mdns.Announce(mdns.Camera{Serial: c.id.Serial, ProdShortName: c.id.Model.ProdShortName(), IP: host, Port: port}, c.cfg.mdnsIfaces)
-		if err != nil {
-			c.log.Warn("mDNS announcement", "err", err)
+		if cam, on := c.mdnsCamera(host, port); on {
+			ann, err := mdns.Announce(cam, c.cfg.mdnsIfaces)
+			if err != nil {
+				c.log.Warn("mDNS announcement", "err", err)
+			}
+			c.ann = ann
 		}
-		c.ann = ann
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func (c *Camera) buildParamDefs() []paramDef {
 		{name: "Network.BootProto", value: fixed("dhcp"), writable: true, choices: []string{"dhcp", "none"}},
 		{name: "Network.HostName", value: fixed(c.id.HostName()), writable: true},
 		{name: "Network.Bonjour.Enabled", value: fixed("yes"), writable: true, choices: yesNo},
-		{name: "Network.Bonjour.FriendlyName", value: fixed(m.ProdShortName()), writable: true},
+		{name: "Network.Bonjour.FriendlyName", value: func(c *Camera, st *State) string { return c.defaultBonjourName(st) }, writable: true},
 		{name: "Network.DHCP.VendorClass", value: func(c *Camera, st *State) string {
 			return fmt.Sprintf("AXIS,%s,%s,%s", m.ProdType, m.ProdNbr, st.Firmware.Version)
 		}},
@@ -63,7 +63,7 @@ func (c *Camera) buildParamDefs() []paramDef {
 		{name: "Network.RTSP.Enabled", value: fixed("yes"), writable: true, choices: yesNo},
 		{name: "Network.RTSP.Port", value: func(c *Camera, _ *State) string { return c.rtspPort() }},
 		{name: "Network.RTSPS.Port", value: fixed("322")},
-		{name: "Network.UPnP.Enabled", value: fixed("no"), writable: true, choices: yesNo},
+		{name: "Network.UPnP.Enabled", value: func(_ *Camera, st *State) string { return defaultUPnP(st) }, writable: true, choices: yesNo},
 		{name: "Network.UPnP.FriendlyName", value: fixed(m.ProdShortName() + " - " + c.id.Serial), writable: true},
 		{name: "Network.eth0.IPAddress", value: func(c *Camera, _ *State) string { return c.ipAddress() }},
 		{name: "Network.eth0.MACAddress", value: fixed(c.id.MAC())},
