@@ -62,6 +62,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&faultSpec, "fault", "", "faults every camera shows (see above)")
 	f.BoolVar(&cfg.MDNS, "mdns", false, "announce every camera over mDNS (_axis-video._tcp)")
 	f.StringVar(&cfg.MDNSInterface, "mdns-interface", "lo", "interface for mDNS announcements (needs multicast on)")
+	f.BoolVar(&cfg.SSDP, "ssdp", false, "answer SSDP (UPnP) searches for cameras with Network.UPnP.Enabled=yes (out of the box: before AXIS OS 12)")
+	f.StringVar(&cfg.SSDPInterface, "ssdp-interface", "lo", "interface for SSDP (needs multicast on)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
 	root.Args = cobra.NoArgs

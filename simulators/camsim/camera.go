@@ -14,6 +14,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/simulators/mdns"
 	"github.com/opencamcloud/camcloud/simulators/media"
+	"github.com/opencamcloud/camcloud/simulators/ssdp"
 )
 
 // Info is how a camera is reached; camsim prints one per camera, as JSON, when it is ready.
@@ -32,6 +33,7 @@ type cameraConfig struct {
 	rtspListen  string // RTSP listen address; its port may be 0
 	source      *media.Source
 	mdnsIfaces  []net.Interface // announce over mDNS on these; nil: no announcement
+	ssdpIfaces  []net.Interface // answer SSDP on these; nil: no SSDP
 	user        string          // the out-of-the-box admin account
 	password    string
 	stateDir    string // "" keeps state in memory only
@@ -53,6 +55,7 @@ type Camera struct {
 	syslog   systemLog
 	rtsp     *media.Server
 	ann      *mdns.Announcement // guarded by mu
+	upnp     *ssdp.Advertisement // guarded by mu
 	now      func() time.Time
 
 	defsOnce sync.Once
@@ -274,6 +277,7 @@ func (c *Camera) boot() error {
 			c.ann = ann
 		}
 	}
+	c.upnp = c.advertiseSSDP()
 	return nil
 }
 
@@ -290,11 +294,12 @@ func portTaken(addr string, err error) string {
 // are finished or dropped, event streams end.
 func (c *Camera) halt() {
 	c.mu.Lock()
-	srv, ln, ann := c.srv, c.ln, c.ann
-	c.srv, c.ln, c.ann = nil, nil, nil
+	srv, ln, ann, upnp := c.srv, c.ln, c.ann, c.upnp
+	c.srv, c.ln, c.ann, c.upnp = nil, nil, nil, nil
 	c.up = false
 	c.mu.Unlock()
 	ann.Close() // goodbye packets: the camera leaves the network
+	upnp.Close()
 	if ln != nil {
 		// Closed here, not only by Shutdown: Serve may not have taken the listener yet.
 		_ = ln.Close()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/opencamcloud/camcloud/simulators/mdns"
+	"github.com/opencamcloud/camcloud/simulators/ssdp"
 )
 
 // Discovery as the camera's firmware does it (vapix.md section 16): the mDNS instance
@@ -59,4 +60,37 @@ func (c *Camera) MDNSInstance() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ann.Instance()
+}
+
+// advertiseSSDP starts the camera's SSDP presence when the fleet has SSDP. Whether the
+// camera answers is Network.UPnP.Enabled at the moment a search arrives, so a parameter
+// update turns it on or off at once. Called with c.mu held.
+func (c *Camera) advertiseSSDP() *ssdp.Advertisement {
+	if c.cfg.ssdpIfaces == nil {
+		return nil
+	}
+	host, port, _ := splitHostPort(c.addr)
+	m := c.id.Model
+	st := &c.st
+	dev := ssdp.Device{
+		Serial:        c.id.Serial,
+		ProdNbr:       m.ProdNbr,
+		ProdShortName: m.ProdShortName(),
+		ProdFullName:  m.ProdFullName,
+		FriendlyName:  setting(st, "Network.UPnP.FriendlyName", m.ProdShortName()+" - "+c.id.Serial),
+		IP:            host,
+		HTTPPort:      port,
+		Enabled: func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return setting(&c.st, "Network.UPnP.Enabled", defaultUPnP(&c.st)) == "yes"
+		},
+	}
+	ad, err := ssdp.Advertise(dev, c.cfg.ssdpIfaces, c.log)
+	if err != nil {
+		c.log.Warn("SSDP", "err", err)
+		return nil
+	}
+	go ad.Announce() // it reads Network.UPnP.Enabled, under the lock held here
+	return ad
 }

@@ -48,6 +48,10 @@ type Config struct {
 	// (default lo, which needs multicast on: ip link set lo multicast on).
 	MDNS          bool
 	MDNSInterface string
+	// SSDP answers M-SEARCH (UPnP) for the cameras whose Network.UPnP.Enabled is yes
+	// (out of the box: before AXIS OS 12) on SSDPInterface (default lo).
+	SSDP          bool
+	SSDPInterface string
 	// Faults apply to every camera from the start.
 	Faults Faults
 	// Logger receives the fleet's logs (default: discarded).
@@ -165,6 +169,14 @@ func New(cfg Config) (*Fleet, error) {
 		}
 		ifaces = []net.Interface{iface}
 	}
+	var ssdpIfaces []net.Interface
+	if cfg.SSDP {
+		iface, err := mdns.InterfaceByName(cfg.SSDPInterface)
+		if err != nil {
+			return nil, fmt.Errorf("camsim: ssdp: %w", err)
+		}
+		ssdpIfaces = []net.Interface{iface}
+	}
 	f := &Fleet{cfg: cfg, bySN: make(map[string]*Camera, cfg.Count), source: media.NewSource(clip), done: make(chan struct{})}
 	for i := 0; i < cfg.Count; i++ {
 		id := NewIdentity(i, cfg.SerialOffset)
@@ -173,6 +185,7 @@ func New(cfg Config) (*Fleet, error) {
 			rtspListen:  addrAt(cfg.RTSPListen, i),
 			source:      f.source,
 			mdnsIfaces:  ifaces,
+			ssdpIfaces:  ssdpIfaces,
 			user:        cfg.User,
 			password:    cfg.Password,
 			stateDir:    cfg.StateDir,
