@@ -54,7 +54,7 @@ type Camera struct {
 	faults   faultBox
 	syslog   systemLog
 	rtsp     *media.Server
-	ann      *mdns.Announcement // guarded by mu
+	ann      *mdns.Announcement  // guarded by mu
 	upnp     *ssdp.Advertisement // guarded by mu
 	now      func() time.Time
 
