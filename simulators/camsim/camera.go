@@ -21,8 +21,9 @@ import (
 type Info struct {
 	Serial string `json:"serial"`
 	Model  string `json:"model"`
-	HTTP   string `json:"http"` // base URL of VAPIX, e.g. http://127.0.0.1:8081
-	RTSP   string `json:"rtsp"` // full stream URL
+	HTTP   string `json:"http"`  // base URL of VAPIX, e.g. http://127.0.0.1:8081
+	RTSP   string `json:"rtsp"`  // full stream URL
+	HTTPS  string `json:"https"` // base URL of VAPIX over TLS (self-signed), e.g. https://127.0.0.1:8091
 	MAC    string `json:"mac"`
 	OAK    string `json:"oak"`
 }
@@ -31,6 +32,7 @@ type Info struct {
 type cameraConfig struct {
 	listen      string // HTTP listen address; its port may be 0
 	rtspListen  string // RTSP listen address; its port may be 0
+	httpsListen string // HTTPS listen address; its port may be 0
 	source      *media.Source
 	mdnsIfaces  []net.Interface // announce over mDNS on these; nil: no announcement
 	ssdpIfaces  []net.Interface // answer SSDP on these; nil: no SSDP
@@ -54,6 +56,7 @@ type Camera struct {
 	faults   faultBox
 	syslog   systemLog
 	rtsp     *media.Server
+	https    httpsSide
 	ann      *mdns.Announcement  // guarded by mu
 	upnp     *ssdp.Advertisement // guarded by mu
 	now      func() time.Time
@@ -130,6 +133,7 @@ func (c *Camera) Info() Info {
 	if rtspAddr != "" {
 		info.RTSP = "rtsp://" + rtspAddr + "/axis-media/media.amp"
 	}
+	info.HTTPS = c.httpsURL()
 	return info
 }
 
@@ -245,6 +249,11 @@ func (c *Camera) boot() error {
 		ln.Close()
 		return fmt.Errorf("camera %s: RTSP %s: %w", c.id.Serial, portTaken(c.cfg.rtspListen, err), err)
 	}
+	if err := c.startHTTPS(); err != nil {
+		ln.Close()
+		c.rtsp.Close()
+		return fmt.Errorf("camera %s: %w", c.id.Serial, err)
+	}
 	c.netMu.Lock()
 	c.addr = ln.Addr().String()
 	c.rtspAddr = c.rtsp.Addr()
@@ -313,6 +322,7 @@ func (c *Camera) halt() {
 		_ = srv.Close()
 	}
 	c.rtsp.Close()
+	c.stopHTTPS()
 	c.events.closeAll()
 }
 

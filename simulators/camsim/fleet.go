@@ -27,6 +27,9 @@ type Config struct {
 	// RTSPListen is the RTSP address of the first camera, consecutive like Listen.
 	// Default: Listen's host, starting right after the last HTTP port (or port 0).
 	RTSPListen string
+	// HTTPSListen is the HTTPS address of the first camera, consecutive like Listen.
+	// Default: RTSPListen's host, starting right after the last RTSP port (or port 0).
+	HTTPSListen string
 	// User and Password are the admin account every camera has out of the box
 	// (default root / pass).
 	User, Password string
@@ -88,6 +91,20 @@ func (c *Config) setDefaults() error {
 		errs = append(errs, fmt.Errorf("rtsp listen: %w", err))
 	} else if rport != 0 && rport+c.Count-1 > 65535 {
 		errs = append(errs, fmt.Errorf("rtsp listen: %d cameras from port %d run past 65535", c.Count, rport))
+	}
+	if c.HTTPSListen == "" {
+		if host, rport, err := splitHostPort(c.RTSPListen); err == nil {
+			httpsPort := 0
+			if rport != 0 {
+				httpsPort = rport + c.Count
+			}
+			c.HTTPSListen = net.JoinHostPort(host, strconv.Itoa(httpsPort))
+		}
+	}
+	if _, hport, err := splitHostPort(c.HTTPSListen); err != nil {
+		errs = append(errs, fmt.Errorf("https listen: %w", err))
+	} else if hport != 0 && hport+c.Count-1 > 65535 {
+		errs = append(errs, fmt.Errorf("https listen: %d cameras from port %d run past 65535", c.Count, hport))
 	}
 	if c.User == "" {
 		c.User = "root"
@@ -183,6 +200,7 @@ func New(cfg Config) (*Fleet, error) {
 		cam, err := newCamera(id, cameraConfig{
 			listen:      addrAt(cfg.Listen, i),
 			rtspListen:  addrAt(cfg.RTSPListen, i),
+			httpsListen: addrAt(cfg.HTTPSListen, i),
 			source:      f.source,
 			mdnsIfaces:  ifaces,
 			ssdpIfaces:  ssdpIfaces,
