@@ -57,6 +57,7 @@ type Camera struct {
 	syslog   systemLog
 	rtsp     *media.Server
 	https    httpsSide
+	sd       sdCard
 	ann      *mdns.Announcement  // guarded by mu
 	upnp     *ssdp.Advertisement // guarded by mu
 	now      func() time.Time
@@ -112,8 +113,9 @@ func newCamera(id Identity, cfg cameraConfig) (*Camera, error) {
 			u, ok := c.lookupUser(name)
 			return u.Password, ok && u.Level() >= Viewer
 		},
-		OnPlay: func() { c.counters.rtspSessions.Add(1) },
-		Logger: c.log,
+		OnPlay:    func() { c.counters.rtspSessions.Add(1) },
+		Recording: c.playbackRecording,
+		Logger:    c.log,
 	})
 	return c, nil
 }
@@ -151,6 +153,7 @@ func (c *Camera) TriggerMotion(active bool) {
 	for _, e := range motionEvents(active, c.now()) {
 		c.events.publish(e)
 	}
+	c.storageMotion(active)
 }
 
 // Publish emits any event on the camera's event streams.
@@ -276,6 +279,7 @@ func (c *Camera) boot() error {
 		}
 	}()
 	c.scheduleBootTimers()
+	c.storageBoot()
 	if c.cfg.mdnsIfaces != nil {
 		host, port, _ := splitHostPort(c.addr)
 		if cam, on := c.mdnsCamera(host, port); on {
@@ -323,6 +327,7 @@ func (c *Camera) halt() {
 	}
 	c.rtsp.Close()
 	c.stopHTTPS()
+	c.storageHalt()
 	c.events.closeAll()
 }
 

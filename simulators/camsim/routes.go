@@ -33,4 +33,6 @@ var routes = map[string]route{
 	"/axis-cgi/wssession.cgi":                     {Viewer, false, (*Camera).handleWSSession},
 	"/vapix/ws-data-stream":                       {Anonymous, false, (*Camera).handleEventStream},
 	"/local/camsim/bulk":                          {Viewer, false, (*Camera).handleBulk},
+	"/axis-cgi/record/list.cgi":                   {Viewer, false, (*Camera).handleRecordList},
+	"/axis-cgi/disks/list.cgi":                    {Operator, false, (*Camera).handleDiskList},
 }
