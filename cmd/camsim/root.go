@@ -19,12 +19,14 @@ import (
 
 const long = `camsim starts N simulated Axis cameras in one process. Camera i serves VAPIX over
 HTTP (Digest authentication) on the port of --listen plus i, and H.264 over RTSP at
-/axis-media/media.amp on the port of --rtsp-listen plus i. Port 0 gives every camera a
-free port.
+/axis-media/media.amp on the port of --rtsp-listen plus i, and VAPIX over HTTPS (its own
+self-signed certificate) on the port of --https-listen plus i. Port 0 gives every camera
+a free port.
 
 When every camera answers, camsim writes one JSON object per camera on stdout:
   {"serial":"ACCC8E010000","model":"P3265-V","http":"http://127.0.0.1:8081",
-   "rtsp":"rtsp://127.0.0.1:8085/axis-media/media.amp","mac":"AC:CC:8E:01:00:00","oak":"..."}
+   "rtsp":"rtsp://127.0.0.1:8085/axis-media/media.amp","https":"https://127.0.0.1:8089",
+   "mac":"AC:CC:8E:01:00:00","oak":"..."}
 
 Each camera keeps its firmware, parameters, users, apps and overlays in --state DIR, so
 a restart with the same flags finds the same cameras as they were left.
@@ -52,6 +54,7 @@ func newRootCommand() *cobra.Command {
 	f.IntVarP(&cfg.Count, "count", "n", 1, "number of cameras")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8081", "HTTP address of the first camera (the others follow on consecutive ports; port 0: any free port)")
 	f.StringVar(&cfg.RTSPListen, "rtsp-listen", "", "RTSP address of the first camera (default: the port after the last HTTP port)")
+	f.StringVar(&cfg.HTTPSListen, "https-listen", "", "HTTPS address of the first camera (default: the port after the last RTSP port)")
 	f.StringVar(&control, "control", "", "address of the control API, e.g. 127.0.0.1:8080 (default: off)")
 	f.StringVar(&cfg.User, "user", "root", "the admin account of every camera")
 	f.StringVar(&cfg.Password, "password", "pass", "its password")
@@ -62,6 +65,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&faultSpec, "fault", "", "faults every camera shows (see above)")
 	f.BoolVar(&cfg.MDNS, "mdns", false, "announce every camera over mDNS (_axis-video._tcp)")
 	f.StringVar(&cfg.MDNSInterface, "mdns-interface", "lo", "interface for mDNS announcements (needs multicast on)")
+	f.BoolVar(&cfg.SSDP, "ssdp", false, "answer SSDP (UPnP) searches for cameras with Network.UPnP.Enabled=yes (out of the box: before AXIS OS 12)")
+	f.StringVar(&cfg.SSDPInterface, "ssdp-interface", "lo", "interface for SSDP (needs multicast on)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
 	root.Args = cobra.NoArgs

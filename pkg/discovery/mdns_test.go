@@ -60,7 +60,7 @@ func TestMDNSFleetLifecycle(t *testing.T) {
 	for _, d := range w.Devices() {
 		c := cameras[d.Serial]
 		if c == nil || d.Addr != addrOf(c) || d.Source != SourceMDNS || !d.Enriched || d.Model != c.Info().Model ||
-			d.Firmware != c.FirmwareVersion() || !strings.HasSuffix(d.Name, " - "+d.Serial) {
+			d.Firmware != c.FirmwareVersion() || d.Name != c.MDNSInstance() {
 			t.Errorf("listed %+v", d)
 		}
 	}

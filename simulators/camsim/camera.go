@@ -10,18 +10,21 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/opencamcloud/camcloud/simulators/mdns"
 	"github.com/opencamcloud/camcloud/simulators/media"
+	"github.com/opencamcloud/camcloud/simulators/ssdp"
 )
 
 // Info is how a camera is reached; camsim prints one per camera, as JSON, when it is ready.
 type Info struct {
 	Serial string `json:"serial"`
 	Model  string `json:"model"`
-	HTTP   string `json:"http"` // base URL of VAPIX, e.g. http://127.0.0.1:8081
-	RTSP   string `json:"rtsp"` // full stream URL
+	HTTP   string `json:"http"`  // base URL of VAPIX, e.g. http://127.0.0.1:8081
+	RTSP   string `json:"rtsp"`  // full stream URL
+	HTTPS  string `json:"https"` // base URL of VAPIX over TLS (self-signed), e.g. https://127.0.0.1:8091
 	MAC    string `json:"mac"`
 	OAK    string `json:"oak"`
 }
@@ -30,8 +33,10 @@ type Info struct {
 type cameraConfig struct {
 	listen      string // HTTP listen address; its port may be 0
 	rtspListen  string // RTSP listen address; its port may be 0
+	httpsListen string // HTTPS listen address; its port may be 0
 	source      *media.Source
 	mdnsIfaces  []net.Interface // announce over mDNS on these; nil: no announcement
+	ssdpIfaces  []net.Interface // answer SSDP on these; nil: no SSDP
 	user        string          // the out-of-the-box admin account
 	password    string
 	stateDir    string // "" keeps state in memory only
@@ -52,7 +57,10 @@ type Camera struct {
 	faults   faultBox
 	syslog   systemLog
 	rtsp     *media.Server
-	ann      *mdns.Announcement // guarded by mu
+	https    httpsSide
+	sd       sdCard
+	ann      *mdns.Announcement  // guarded by mu
+	upnp     *ssdp.Advertisement // guarded by mu
 	now      func() time.Time
 
 	// clockOffset is how far the camera's clock is from the host's (time.cgi
@@ -107,8 +115,9 @@ func newCamera(id Identity, cfg cameraConfig) (*Camera, error) {
 			u, ok := c.lookupUser(name)
 			return u.Password, ok && u.Level() >= Viewer
 		},
-		OnPlay: func() { c.counters.rtspSessions.Add(1) },
-		Logger: c.log,
+		OnPlay:    func() { c.counters.rtspSessions.Add(1) },
+		Recording: c.playbackRecording,
+		Logger:    c.log,
 	})
 	return c, nil
 }
@@ -128,6 +137,7 @@ func (c *Camera) Info() Info {
 	if rtspAddr != "" {
 		info.RTSP = "rtsp://" + rtspAddr + "/axis-media/media.amp"
 	}
+	info.HTTPS = c.httpsURL()
 	return info
 }
 
@@ -145,6 +155,7 @@ func (c *Camera) TriggerMotion(active bool) {
 	for _, e := range motionEvents(active, c.now()) {
 		c.events.publish(e)
 	}
+	c.storageMotion(active)
 }
 
 // Publish emits any event on the camera's event streams.
@@ -237,10 +248,15 @@ func (c *Camera) boot() error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("camera %s: listen %s: %w", c.id.Serial, addr, err)
+		return fmt.Errorf("camera %s: HTTP %s: %w", c.id.Serial, portTaken(addr, err), err)
 	}
 	if err := c.rtsp.Start(); err != nil {
 		ln.Close()
+		return fmt.Errorf("camera %s: RTSP %s: %w", c.id.Serial, portTaken(c.cfg.rtspListen, err), err)
+	}
+	if err := c.startHTTPS(); err != nil {
+		ln.Close()
+		c.rtsp.Close()
 		return fmt.Errorf("camera %s: %w", c.id.Serial, err)
 	}
 	c.netMu.Lock()
@@ -265,26 +281,40 @@ func (c *Camera) boot() error {
 		}
 	}()
 	c.scheduleBootTimers()
+	c.storageBoot()
 	if c.cfg.mdnsIfaces != nil {
 		host, port, _ := splitHostPort(c.addr)
-		ann, err := mdns.Announce(mdns.Camera{Serial: c.id.Serial, ProdShortName: c.id.Model.ProdShortName(), IP: host, Port: port}, c.cfg.mdnsIfaces)
-		if err != nil {
-			c.log.Warn("mDNS announcement", "err", err)
+		if cam, on := c.mdnsCamera(host, port); on {
+			ann, err := mdns.Announce(cam, c.cfg.mdnsIfaces)
+			if err != nil {
+				c.log.Warn("mDNS announcement", "err", err)
+			}
+			c.ann = ann
 		}
-		c.ann = ann
 	}
+	c.upnp = c.advertiseSSDP()
 	return nil
+}
+
+// portTaken names the address a listener could not have, saying plainly when another
+// process holds its port, the usual reason and the one an operator can fix.
+func portTaken(addr string, err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return "port " + addr + " is already in use"
+	}
+	return "cannot listen on " + addr
 }
 
 // halt stops answering: the listener closes (connections are refused), open connections
 // are finished or dropped, event streams end.
 func (c *Camera) halt() {
 	c.mu.Lock()
-	srv, ln, ann := c.srv, c.ln, c.ann
-	c.srv, c.ln, c.ann = nil, nil, nil
+	srv, ln, ann, upnp := c.srv, c.ln, c.ann, c.upnp
+	c.srv, c.ln, c.ann, c.upnp = nil, nil, nil, nil
 	c.up = false
 	c.mu.Unlock()
 	ann.Close() // goodbye packets: the camera leaves the network
+	upnp.Close()
 	if ln != nil {
 		// Closed here, not only by Shutdown: Serve may not have taken the listener yet.
 		_ = ln.Close()
@@ -298,6 +328,8 @@ func (c *Camera) halt() {
 		_ = srv.Close()
 	}
 	c.rtsp.Close()
+	c.stopHTTPS()
+	c.storageHalt()
 	c.events.closeAll()
 }
 

@@ -33,6 +33,9 @@ type CameraStatus struct {
 //	POST /cameras/{serial}/reboot      reboot it
 //	POST /cameras/{serial}/power-off   make it vanish from the network
 //	POST /cameras/{serial}/power-on    bring it back
+//	GET  /cameras/{serial}/sdcard      its SD card: status and recordings
+//	POST /cameras/{serial}/sdcard/{remove,insert,fail}
+//	POST /cameras/{serial}/recordings  add a finished recording (?duration=&type=&eventid=)
 func (f *Fleet) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cameras", func(w http.ResponseWriter, r *http.Request) {
@@ -108,6 +111,7 @@ func (f *Fleet) ControlHandler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	f.eventControlRoutes(mux)
+	f.storageRoutes(mux)
 	return mux
 }
 

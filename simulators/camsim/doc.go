@@ -4,7 +4,9 @@
 // Each Camera has its own HTTP listener serving VAPIX (HTTP Digest authentication as Axis
 // devices do it, the CGI and JSON APIs the edge agent uses, with the real paths, bodies and
 // error forms of ../../shared/reference/vapix.md) and its own RTSP listener serving a looped
-// H.264 clip at /axis-media/media.amp. A camera's identity (serial number = MAC address,
+// H.264 clip at /axis-media/media.amp (and SD card recordings at media.amp?recordingid=,
+// storage.go), and its own HTTPS listener with a self-signed certificate (https.go). It
+// can be found over mDNS and SSDP (discovery.go). A camera's identity (serial number = MAC address,
 // model, owner authentication key) is derived from its index in the fleet, so a restarted
 // fleet has the same cameras, and its mutable state (firmware, parameters, users, apps,
 // overlays, PTZ position) is persisted as one JSON file per camera in the state directory.

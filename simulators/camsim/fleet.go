@@ -27,6 +27,9 @@ type Config struct {
 	// RTSPListen is the RTSP address of the first camera, consecutive like Listen.
 	// Default: Listen's host, starting right after the last HTTP port (or port 0).
 	RTSPListen string
+	// HTTPSListen is the HTTPS address of the first camera, consecutive like Listen.
+	// Default: RTSPListen's host, starting right after the last RTSP port (or port 0).
+	HTTPSListen string
 	// User and Password are the admin account every camera has out of the box
 	// (default root / pass).
 	User, Password string
@@ -48,6 +51,10 @@ type Config struct {
 	// (default lo, which needs multicast on: ip link set lo multicast on).
 	MDNS          bool
 	MDNSInterface string
+	// SSDP answers M-SEARCH (UPnP) for the cameras whose Network.UPnP.Enabled is yes
+	// (out of the box: before AXIS OS 12) on SSDPInterface (default lo).
+	SSDP          bool
+	SSDPInterface string
 	// Faults apply to every camera from the start.
 	Faults Faults
 	// Logger receives the fleet's logs (default: discarded).
@@ -84,6 +91,20 @@ func (c *Config) setDefaults() error {
 		errs = append(errs, fmt.Errorf("rtsp listen: %w", err))
 	} else if rport != 0 && rport+c.Count-1 > 65535 {
 		errs = append(errs, fmt.Errorf("rtsp listen: %d cameras from port %d run past 65535", c.Count, rport))
+	}
+	if c.HTTPSListen == "" {
+		if host, rport, err := splitHostPort(c.RTSPListen); err == nil {
+			httpsPort := 0
+			if rport != 0 {
+				httpsPort = rport + c.Count
+			}
+			c.HTTPSListen = net.JoinHostPort(host, strconv.Itoa(httpsPort))
+		}
+	}
+	if _, hport, err := splitHostPort(c.HTTPSListen); err != nil {
+		errs = append(errs, fmt.Errorf("https listen: %w", err))
+	} else if hport != 0 && hport+c.Count-1 > 65535 {
+		errs = append(errs, fmt.Errorf("https listen: %d cameras from port %d run past 65535", c.Count, hport))
 	}
 	if c.User == "" {
 		c.User = "root"
@@ -165,14 +186,24 @@ func New(cfg Config) (*Fleet, error) {
 		}
 		ifaces = []net.Interface{iface}
 	}
+	var ssdpIfaces []net.Interface
+	if cfg.SSDP {
+		iface, err := mdns.InterfaceByName(cfg.SSDPInterface)
+		if err != nil {
+			return nil, fmt.Errorf("camsim: ssdp: %w", err)
+		}
+		ssdpIfaces = []net.Interface{iface}
+	}
 	f := &Fleet{cfg: cfg, bySN: make(map[string]*Camera, cfg.Count), source: media.NewSource(clip), done: make(chan struct{})}
 	for i := 0; i < cfg.Count; i++ {
 		id := NewIdentity(i, cfg.SerialOffset)
 		cam, err := newCamera(id, cameraConfig{
 			listen:      addrAt(cfg.Listen, i),
 			rtspListen:  addrAt(cfg.RTSPListen, i),
+			httpsListen: addrAt(cfg.HTTPSListen, i),
 			source:      f.source,
 			mdnsIfaces:  ifaces,
+			ssdpIfaces:  ssdpIfaces,
 			user:        cfg.User,
 			password:    cfg.Password,
 			stateDir:    cfg.StateDir,
@@ -194,14 +225,17 @@ func New(cfg Config) (*Fleet, error) {
 // Start boots every camera; when it returns nil all of them answer. On error the cameras
 // already started are stopped again.
 func (f *Fleet) Start(ctx context.Context) error {
+	// The lock guards only the start flag and the source's stop: Close takes it too, and
+	// a failed start calls Close.
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.started {
+		f.mu.Unlock()
 		return errors.New("camsim: fleet already started")
 	}
 	f.started = true
 	srcCtx, stop := context.WithCancel(context.Background())
 	f.stop = stop
+	f.mu.Unlock()
 	go func() {
 		defer close(f.done)
 		_ = f.source.Run(srcCtx)

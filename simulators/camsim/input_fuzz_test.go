@@ -3,7 +3,9 @@ package camsim
 import (
 	"bufio"
 	"bytes"
+	"net/url"
 	"testing"
+	"time"
 )
 
 // Parsers of what clients send the camera: bad input is an error, never a panic.
@@ -63,4 +65,27 @@ func TestTopicMatches(t *testing.T) {
 			t.Errorf("TopicMatches(%q, %q) = %v", tc.filter, tc.topic, got)
 		}
 	}
+}
+
+// FuzzParseRecordQuery: record/list.cgi arguments parse or are refused, never panic, and
+// what parses is a usable query.
+func FuzzParseRecordQuery(f *testing.F) {
+	f.Add("recordingid=all")
+	f.Add("listentity=recordingid&eventid=continuous_nas&starttime=2011-08-12T08:12:11Z&stoptime=2011-08-14T10:10:00Z")
+	f.Add("listentity=eventid&diskid=SD_DISK")
+	f.Add("recordingid=all&maxnumberofresults=-1&startatresultnumber=x&sortorder=ascending")
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := parseRecordQuery(v)
+		if err != nil {
+			return
+		}
+		if q.first < 0 || q.max < -1 || (q.entity != "recording" && q.entity != "eventid" && q.entity != "source") {
+			t.Fatalf("parsed %q into %+v", raw, q)
+		}
+		_ = q.matches(Recording{Start: time.Unix(0, 0)}, time.Now())
+	})
 }

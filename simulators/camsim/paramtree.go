@@ -318,6 +318,8 @@ func (c *Camera) paramEnv(st *State) *strings.Replacer {
 		"{{EmbeddedDevelopmentVersion}}", embeddedDevelopmentVersion(v),
 		"{{RTSPPort}}", c.rtspPort(),
 		"{{HTTPPort}}", httpPort,
+		"{{BonjourName}}", c.defaultBonjourName(st),
+		"{{UPnPEnabled}}", defaultUPnP(st),
 	)
 }
 

@@ -70,10 +70,15 @@ func (c *Camera) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Camera) authenticate(r *http.Request) (User, authResult) {
-	if c.cfg.allowBasic {
-		if _, _, isBasic := r.BasicAuth(); isBasic {
+	basic, digest := c.authSchemes(r)
+	if _, _, isBasic := r.BasicAuth(); isBasic {
+		if basic {
 			return verifyBasic(r, c.lookupUser)
 		}
+		return User{}, authNone
+	}
+	if !digest {
+		return User{}, authNone
 	}
 	return c.auth.Verify(r, c.lookupUser)
 }
@@ -111,8 +116,11 @@ func (q *request) requirePTZ() bool {
 func (q *request) challenge() {
 	q.cam.counters.unauthorized.Add(1)
 	h := q.w.Header()
-	h.Set("WWW-Authenticate", q.cam.auth.Challenge(q.auth == authStale))
-	if q.cam.cfg.allowBasic {
+	basic, digest := q.cam.authSchemes(q.r)
+	if digest {
+		h.Set("WWW-Authenticate", q.cam.auth.Challenge(q.auth == authStale))
+	}
+	if basic {
 		h.Add("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s"`, q.cam.id.Realm()))
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")

@@ -41,4 +41,6 @@ var routes = map[string]route{
 	"/axis-cgi/network_settings.cgi":  {Viewer, true, (*Camera).handleNetworkSettings},
 	"/axis-cgi/io/portmanagement.cgi": {Viewer, true, (*Camera).handleIOPorts},
 	"/axis-cgi/viewarea/info.cgi":     {Viewer, true, (*Camera).handleViewArea},
+	"/axis-cgi/record/list.cgi":       {Viewer, false, (*Camera).handleRecordList},
+	"/axis-cgi/disks/list.cgi":        {Operator, false, (*Camera).handleDiskList},
 }

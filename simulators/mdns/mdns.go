@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
-
-	"github.com/grandcat/zeroconf"
+	"sync"
+	"time"
 )
 
 // ServiceType is what Axis cameras announce.
@@ -23,26 +23,73 @@ const ServiceType = "_axis-video._tcp"
 type Camera struct {
 	Serial        string // 12 upper-case hex digits
 	ProdShortName string // AXIS P3265-V
-	IP            string // the address the camera answers on
-	Port          int    // its HTTP port
+	// Name is the DNS-SD instance name (Network.Bonjour.FriendlyName); empty means
+	// "<ProdShortName> - <SERIAL>", see Instance.
+	Name string
+	IP   string // the address the camera answers on
+	Port int    // its HTTP port
 }
 
-// Instance is the DNS-SD instance name: "<ProdShortName> - <SERIAL>" as older AXIS OS
-// versions announce it (newer ones drop the serial; the TXT record always has it).
-func (c Camera) Instance() string { return c.ProdShortName + " - " + c.Serial }
+// Instance is the DNS-SD instance name: Name, or "<ProdShortName> - <SERIAL>" as AXIS OS
+// before 12 announces it (12.x drops the serial; the TXT record always has it).
+func (c Camera) Instance() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ProdShortName + " - " + c.Serial
+}
 
 // HostName is axis-<serial in lower case>.local.
 func (c Camera) HostName() string { return "axis-" + strings.ToLower(c.Serial) + ".local." }
 
 // Announcement is one camera on the network until Close.
 type Announcement struct {
-	srv *zeroconf.Server
+	cam      Camera
+	instance string // the name announced, made unique among this process's announcements
+	rec      *records
+	resps    []*responder
+	again    *time.Timer // the second announcement
+
+	closeOnce sync.Once
+}
+
+// Instance is the instance name announced. Two cameras of the same model on AXIS OS 12
+// share a friendly name; the second is announced as "<name> #2", as a DNS-SD responder
+// renames a service whose name is taken.
+func (a *Announcement) Instance() string {
+	if a == nil {
+		return ""
+	}
+	return a.instance
+}
+
+var (
+	namesMu sync.Mutex
+	names   = map[string]bool{} // instance names announced by this process, lower case
+)
+
+// claimName returns name, or name #2, #3, ... when another announcement has it.
+func claimName(name string) string {
+	namesMu.Lock()
+	defer namesMu.Unlock()
+	try := name
+	for i := 2; names[strings.ToLower(try)]; i++ {
+		try = fmt.Sprintf("%s #%d", name, i)
+	}
+	names[strings.ToLower(try)] = true
+	return try
+}
+
+func releaseName(name string) {
+	namesMu.Lock()
+	delete(names, strings.ToLower(name))
+	namesMu.Unlock()
 }
 
 // Announce starts answering mDNS queries for the camera on ifaces (nil: loopback only)
-// and sends the initial announcements.
+// and announces it: at once and again a second later (RFC 6762 section 8.3).
 func Announce(c Camera, ifaces []net.Interface) (*Announcement, error) {
-	if len(c.Serial) != 12 || c.Port <= 0 || net.ParseIP(c.IP) == nil {
+	if len(c.Serial) != 12 || c.Port <= 0 || c.Port > 65535 || net.ParseIP(c.IP) == nil {
 		return nil, fmt.Errorf("mdns: announce %+v: need a 12-digit serial, a port and an IP", c)
 	}
 	if ifaces == nil {
@@ -52,22 +99,42 @@ func Announce(c Camera, ifaces []net.Interface) (*Announcement, error) {
 		}
 		ifaces = []net.Interface{lo}
 	}
-	// zeroconf appends the domain to the host name itself.
-	host := strings.TrimSuffix(c.HostName(), ".local.")
-	srv, err := zeroconf.RegisterProxy(c.Instance(), ServiceType, "local.", c.Port, host, []string{c.IP},
-		[]string{"macaddress=" + c.Serial}, ifaces)
-	if err != nil {
-		return nil, fmt.Errorf("mdns: announce %s: %w", c.Serial, err)
+	a := &Announcement{cam: c, instance: claimName(c.Instance())}
+	a.rec = newRecords(c, a.instance)
+	for _, ifi := range ifaces {
+		r, err := acquireResponder(ifi)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("mdns: announce %s: %w", c.Serial, err)
+		}
+		a.resps = append(a.resps, r)
+		r.add(a)
+		r.announce(a.rec, false)
 	}
-	return &Announcement{srv: srv}, nil
+	a.again = time.AfterFunc(time.Second, func() {
+		for _, r := range a.resps {
+			r.announce(a.rec, false)
+		}
+	})
+	return a, nil
 }
 
 // Close sends goodbye packets and stops answering.
 func (a *Announcement) Close() {
-	if a != nil && a.srv != nil {
-		a.srv.Shutdown()
-		a.srv = nil
+	if a == nil {
+		return
 	}
+	a.closeOnce.Do(func() {
+		if a.again != nil {
+			a.again.Stop()
+		}
+		for _, r := range a.resps {
+			r.remove(a)
+			r.announce(a.rec, true)
+			r.release()
+		}
+		releaseName(a.instance)
+	})
 }
 
 // Loopback finds the loopback interface, which must have multicast enabled

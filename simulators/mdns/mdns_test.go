@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grandcat/zeroconf"
+	"github.com/miekg/dns"
 
 	"github.com/opencamcloud/camcloud/internal/testtool"
 )
@@ -88,4 +89,33 @@ func TestAnnounceRejectsBadInput(t *testing.T) {
 	if _, err := Announce(Camera{Serial: "123", Port: 80, IP: "127.0.0.1"}, nil); err == nil {
 		t.Fatal("short serial accepted")
 	}
+}
+
+// FuzzParseQuery: any datagram is parsed or dropped without a panic, and the answer to
+// what parses names only the camera's own records.
+func FuzzParseQuery(f *testing.F) {
+	c := Camera{Serial: "ACCC8E010000", ProdShortName: "AXIS P3265-V", IP: "127.0.0.1", Port: 8081}
+	rec := newRecords(c, "AXIS P3265-V")
+	for _, q := range []dns.Question{
+		{Name: ServiceType + ".local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET},
+		{Name: rec.instance, Qtype: dns.TypeANY, Qclass: dns.ClassINET | unicastAnswer},
+		{Name: c.HostName(), Qtype: dns.TypeAAAA, Qclass: dns.ClassINET},
+	} {
+		m := new(dns.Msg)
+		m.Question = []dns.Question{q}
+		b, _ := m.Pack()
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		q, ok := ParseQuery(b)
+		if !ok {
+			return
+		}
+		ans, extra, _ := rec.answer(q.Question, q.Answer)
+		for _, rr := range append(ans, extra...) {
+			if n := rr.Header().Name; n != rec.instance && n != rec.host && n != ServiceType+".local." && n != enumName {
+				t.Fatalf("answered with a record of %q", n)
+			}
+		}
+	})
 }

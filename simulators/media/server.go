@@ -33,6 +33,9 @@ type ServerConfig struct {
 	Credentials func(user string) (password string, ok bool)
 	// OnPlay is called when a session starts playing (for counters).
 	OnPlay func()
+	// Recording finds a stored recording to play back by its ID (?recordingid=);
+	// nil: the camera has none.
+	Recording func(id string) (Recording, bool)
 	// Logger receives the server's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -54,6 +57,8 @@ type Server struct {
 	media   *description.Media
 	nonce   string
 	playing map[*gortsplib.ServerSession]bool
+	// playbacks are the sessions playing a recording (playback.go).
+	playbacks map[*gortsplib.ServerSession]*playback
 }
 
 // NewServer prepares a server playing src; it listens on Start.
@@ -113,7 +118,12 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	srv, stream := s.rtsp, s.stream
 	s.rtsp, s.stream = nil, nil
+	playbacks := s.playbacks
+	s.playbacks = nil
 	s.mu.Unlock()
+	for _, p := range playbacks {
+		p.close()
+	}
 	if stream != nil {
 		stream.Close()
 	}
@@ -202,15 +212,34 @@ func (s *Server) serve(path string, req *base.Request) (*base.Response, *gortspl
 }
 
 func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if id := recordingID(ctx.Query); id != "" && ctx.Path == StreamPath {
+		if res, ok := h.srv().authorize(ctx.Request); !ok {
+			return res, nil, nil
+		}
+		res, err := h.srv().describePlayback(id)
+		return res, nil, err
+	}
 	return h.srv().serve(ctx.Path, ctx.Request)
 }
 
 func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if id := recordingID(ctx.Query); id != "" && ctx.Path == StreamPath {
+		if res, ok := h.srv().authorize(ctx.Request); !ok {
+			return res, nil, nil
+		}
+		return h.srv().setupPlayback(ctx.Session, id)
+	}
 	return h.srv().serve(ctx.Path, ctx.Request)
 }
 
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	s := h.srv()
+	if res, ok := s.playPlayback(ctx.Session); ok {
+		if s.cfg.OnPlay != nil {
+			s.cfg.OnPlay()
+		}
+		return res, nil
+	}
 	s.mu.Lock()
 	if !s.playing[ctx.Session] {
 		s.playing[ctx.Session] = true
@@ -225,6 +254,7 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 
 func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
 	s := h.srv()
+	s.closePlayback(ctx.Session)
 	s.mu.Lock()
 	if s.playing[ctx.Session] {
 		delete(s.playing, ctx.Session)
