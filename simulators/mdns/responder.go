@@ -1,14 +1,12 @@
 package mdns
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -244,36 +242,13 @@ func (r *responder) release() {
 }
 
 func openResponder(ifi net.Interface) (*responder, error) {
-	// Address and port reuse: browsers and other responders on the host bind 5353 too.
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			if serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); serr != nil {
-				return
-			}
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", mdnsPort))
+	conn, err := ListenGroup(ifi, groupV4, mdnsPort, 255)
 	if err != nil {
-		return nil, fmt.Errorf("mdns: listen on port %d: %w", mdnsPort, err)
+		return nil, fmt.Errorf("mdns: %w", err)
 	}
-	conn := ipv4.NewPacketConn(pc)
-	setup := []error{
-		conn.JoinGroup(&ifi, groupV4),
-		conn.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true),
-		conn.SetMulticastInterface(&ifi),
-		conn.SetMulticastTTL(255),
-		conn.SetTTL(255),
-		conn.SetMulticastLoopback(true),
-	}
-	if err := errors.Join(setup...); err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("mdns: multicast on %s: %w", ifi.Name, err)
+	if err := conn.SetTTL(255); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("mdns: unicast TTL on %s: %w", ifi.Name, err)
 	}
 	r := &responder{ifi: ifi, conn: conn, done: make(chan struct{}), anns: map[*Announcement]struct{}{}}
 	go r.serve()

@@ -12,7 +12,6 @@ package ssdp
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -23,10 +22,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
+
+	"github.com/opencamcloud/camcloud/simulators/mdns"
 )
 
 const (
@@ -283,33 +283,9 @@ func acquire(ifi net.Interface) (*responder, error) {
 		r.users++
 		return r, nil
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			if serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); serr != nil {
-				return
-			}
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
+	conn, err := mdns.ListenGroup(ifi, groupV4, port, 2) // UPnP: multicast TTL 2 by default
 	if err != nil {
-		return nil, fmt.Errorf("ssdp: listen on port %d: %w", port, err)
-	}
-	conn := ipv4.NewPacketConn(pc)
-	if err := errors.Join(
-		conn.JoinGroup(&ifi, groupV4),
-		conn.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true),
-		conn.SetMulticastInterface(&ifi),
-		conn.SetMulticastTTL(2), // UPnP: TTL 2 by default
-		conn.SetMulticastLoopback(true),
-	); err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("ssdp: multicast on %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("ssdp: %w", err)
 	}
 	r := &responder{ifi: ifi, conn: conn, done: make(chan struct{}), ads: map[*Advertisement]struct{}{}, users: 1}
 	responders[ifi.Index] = r
