@@ -105,8 +105,11 @@ func newCamera(id Identity, cfg cameraConfig) (*Camera, error) {
 			u, ok := c.lookupUser(name)
 			return u.Password, ok && u.Level() >= Viewer
 		},
-		OnPlay: func() { c.counters.rtspSessions.Add(1) },
-		Logger: c.log,
+		OnPlay:        func() { c.counters.rtspSessions.Add(1) },
+		Resolve:       c.resolveStream,
+		Events:        c.metadataFeed,
+		OnBackchannel: func(n int) { c.counters.audioBytes.Add(int64(n)) },
+		Logger:        c.log,
 	})
 	return c, nil
 }
