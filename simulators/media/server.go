@@ -62,8 +62,8 @@ type ServerConfig struct {
 }
 
 // Server is one camera's RTSP server: DESCRIBE, SETUP, PLAY over TCP (RTP interleaved) or
-// UDP, with one stream per distinct request (Spec) that somebody uses, fed by the shared
-// Source.
+// UDP. Each session has a stream of its own, fed by the Source's player of its variant:
+// the encoded frames are shared, only RTP headers are per session.
 type Server struct {
 	src *Source
 	cfg ServerConfig
@@ -74,7 +74,7 @@ type Server struct {
 	udpPort   int // RTP port; RTCP is the next one
 	rtsp      *gortsplib.Server
 	nonce     string
-	streams   map[Spec]*stream
+	streams   map[Spec]*stream // what DESCRIBE answered, by request
 	bySession map[*gortsplib.ServerSession]*stream
 	playing   map[*gortsplib.ServerSession]bool
 	pending   map[*gortsplib.ServerConn]*gortsplib.ServerSession // PLAY answered next: start its event feed
@@ -183,8 +183,15 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	srv := s.rtsp
 	s.rtsp = nil
-	streams := s.streams
+	var streams []*stream
+	for _, st := range s.streams {
+		streams = append(streams, st)
+	}
+	for _, st := range s.bySession {
+		streams = append(streams, st)
+	}
 	s.streams = map[Spec]*stream{}
+	s.bySession = map[*gortsplib.ServerSession]*stream{}
 	feeds := s.feeds
 	s.feeds = map[*gortsplib.ServerSession]func(){}
 	s.mu.Unlock()
@@ -207,10 +214,8 @@ type stream struct {
 	gs                       *gortsplib.ServerStream
 	video, audio, meta, back *description.Media
 	metaFormat               *format.Generic
-	created                  time.Time
+	created                  time.Time   // guarded by srv.mu
 	keyed                    atomic.Bool // a key frame was sent: later frames decode
-	sessions                 int // guarded by srv.mu: sessions set up on it
-	viewers                  int // guarded by srv.mu: sessions playing it
 	closed                   atomic.Bool
 }
 
@@ -313,17 +318,20 @@ func (st *stream) writeAudio(payload []byte, seq uint16, ts uint32, at time.Time
 	_ = st.gs.WritePacketRTPWithNTP(st.audio, p, at)
 }
 
-// streamFor returns the stream of spec, making it if needed. Streams nobody set up for a
-// while (a DESCRIBE without SETUP) are closed here, so that they cannot pile up.
-func (s *Server) streamFor(spec Spec) (*stream, error) {
+// describeStream returns the stream DESCRIBE answers for spec: it only carries the
+// description. Each session then plays a stream of its own (sessionStream), so that it
+// starts with a key frame whenever it joins. Description streams unused for a while are
+// closed here, so that they cannot pile up.
+func (s *Server) describeStream(spec Spec) (*stream, error) {
 	s.mu.Lock()
 	if st, ok := s.streams[spec]; ok {
+		st.created = time.Now()
 		s.mu.Unlock()
 		return st, nil
 	}
 	var stale []*stream
 	for k, st := range s.streams {
-		if st.sessions == 0 && time.Since(st.created) > 30*time.Second {
+		if time.Since(st.created) > 30*time.Second {
 			stale = append(stale, st)
 			delete(s.streams, k)
 		}
@@ -397,56 +405,73 @@ type handler Server
 
 func (h *handler) srv() *Server { return (*Server)(h) }
 
-// serve answers DESCRIBE and SETUP alike: the one path, authenticated, with valid
-// arguments, while serving.
-func (s *Server) serve(path, query string, req *base.Request) (*base.Response, *stream) {
+// serve checks DESCRIBE and SETUP alike: the one path, authenticated, with valid
+// arguments. A nil response means go on with spec.
+func (s *Server) serve(path, query string, req *base.Request) (*base.Response, Spec) {
 	if path != StreamPath {
-		return &base.Response{StatusCode: base.StatusNotFound}, nil
+		return &base.Response{StatusCode: base.StatusNotFound}, Spec{}
 	}
 	if res, ok := s.authorize(req); !ok {
-		return res, nil
+		return res, Spec{}
 	}
 	spec := DefaultSpec
 	if s.cfg.Resolve != nil {
 		var err error
 		if spec, err = s.cfg.Resolve(query); err != nil {
 			s.log.Debug("rtsp arguments refused", "query", query, "err", err)
-			return &base.Response{StatusCode: base.StatusBadRequest}, nil
+			return &base.Response{StatusCode: base.StatusBadRequest}, Spec{}
 		}
 	}
-	st, err := s.streamFor(spec)
-	if err != nil {
-		s.log.Warn("rtsp stream", "spec", spec, "err", err)
-		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil
-	}
-	return &base.Response{StatusCode: base.StatusOK}, st
+	return nil, spec
 }
+
+var unavailable = &base.Response{StatusCode: base.StatusServiceUnavailable}
 
 func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	res, st := h.srv().serve(ctx.Path, ctx.Query, ctx.Request)
-	if st == nil {
+	s := h.srv()
+	res, spec := s.serve(ctx.Path, ctx.Query, ctx.Request)
+	if res != nil {
 		return res, nil, nil
 	}
-	return res, st.gs, nil
+	st, err := s.describeStream(spec)
+	if err != nil {
+		s.log.Warn("rtsp stream", "spec", spec, "err", err)
+		return unavailable, nil, nil
+	}
+	return &base.Response{StatusCode: base.StatusOK}, st.gs, nil
 }
 
+// OnSetup gives each session a stream of its own, made at its first SETUP.
 func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	s := h.srv()
-	res, st := s.serve(ctx.Path, ctx.Query, ctx.Request)
-	if st == nil {
+	res, spec := s.serve(ctx.Path, ctx.Query, ctx.Request)
+	if res != nil {
 		return res, nil, nil
 	}
 	s.mu.Lock()
-	if prev, ok := s.bySession[ctx.Session]; !ok {
-		s.bySession[ctx.Session] = st
-		st.sessions++
-	} else if prev != st {
-		s.mu.Unlock()
-		// One session plays one stream: every SETUP of it must name the same arguments.
-		return &base.Response{StatusCode: base.StatusBadRequest}, nil, nil
-	}
+	st, ok := s.bySession[ctx.Session]
 	s.mu.Unlock()
-	return res, st.gs, nil
+	if ok {
+		if st.spec != spec {
+			// One session plays one stream: every SETUP of it must name the same arguments.
+			return &base.Response{StatusCode: base.StatusBadRequest}, nil, nil
+		}
+		return &base.Response{StatusCode: base.StatusOK}, st.gs, nil
+	}
+	st, err := s.newStream(spec)
+	if err != nil {
+		s.log.Warn("rtsp stream", "spec", spec, "err", err)
+		return unavailable, nil, nil
+	}
+	s.mu.Lock()
+	if s.rtsp == nil {
+		s.mu.Unlock()
+		st.close()
+		return unavailable, nil, nil
+	}
+	s.bySession[ctx.Session] = st
+	s.mu.Unlock()
+	return &base.Response{StatusCode: base.StatusOK}, st.gs, nil
 }
 
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
@@ -457,12 +482,8 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 		s.mu.Unlock()
 		return &base.Response{StatusCode: base.StatusSessionNotFound}, nil
 	}
-	first := false
-	if !s.playing[ctx.Session] {
-		s.playing[ctx.Session] = true
-		st.viewers++
-		first = st.viewers == 1
-	}
+	first := !s.playing[ctx.Session]
+	s.playing[ctx.Session] = true
 	set := map[*description.Media]bool{}
 	for _, m := range ctx.Session.Medias() {
 		set[m] = true
@@ -545,6 +566,7 @@ func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) 
 	s.mu.Lock()
 	st := s.bySession[ctx.Session]
 	delete(s.bySession, ctx.Session)
+	delete(s.playing, ctx.Session)
 	cancel := s.feeds[ctx.Session]
 	delete(s.feeds, ctx.Session)
 	for c, ss := range s.pending {
@@ -552,33 +574,11 @@ func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) 
 			delete(s.pending, c)
 		}
 	}
-	last, unused := false, false
-	if st != nil {
-		if s.playing[ctx.Session] {
-			delete(s.playing, ctx.Session)
-			st.viewers--
-			last = st.viewers == 0
-		}
-		st.sessions--
-		if st.sessions == 0 && s.streams[st.spec] == st {
-			delete(s.streams, st.spec)
-			unused = true
-		}
-	}
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
-	switch {
-	case unused:
+	if st != nil {
 		st.close()
-	case last:
-		st.keyed.Store(false)
-		if st.video != nil {
-			s.src.unsubscribeVideo(st.clip.Key, st)
-		}
-		if st.audio != nil {
-			s.src.unsubscribeAudio(st)
-		}
 	}
 }
