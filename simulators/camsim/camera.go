@@ -51,6 +51,7 @@ type Camera struct {
 	faults   faultBox
 	syslog   systemLog
 	rtsp     *media.Server
+	img      imageCache         // last snapshot (snapshot.go)
 	ann      *mdns.Announcement // guarded by mu
 	now      func() time.Time
 

@@ -68,6 +68,8 @@ func (c *Camera) handleMJPEG(q *request) {
 			flusher.Flush()
 		}
 		if (frames > 0 && n+1 >= frames) || (duration > 0 && time.Since(start) >= duration) {
+			// A stream that ends by itself closes the multipart body properly.
+			_, _ = fmt.Fprintf(q.w, "--%s--\r\n", mjpegBoundary)
 			return
 		}
 		select {

@@ -54,16 +54,13 @@ type imageCache struct {
 	body []byte
 }
 
-var imageCaches sync.Map // *Camera -> *imageCache
-
 // image returns the camera's picture at w x h and JPEG quality, as of now.
 func (c *Camera) image(w, h, quality int) []byte {
 	now := c.now()
 	var overlays []Overlay
 	c.view(func(st *State) { overlays = slices.Clone(st.Overlays) })
 	key := fmt.Sprintf("%dx%d q%d %d %v", w, h, quality, now.Unix(), overlays)
-	v, _ := imageCaches.LoadOrStore(c, &imageCache{})
-	ic := v.(*imageCache)
+	ic := &c.img
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
 	if ic.key == key {
