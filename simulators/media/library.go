@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,13 +81,17 @@ var library sync.Map // VideoKey -> *libEntry
 // ErrNoEncoder says ffmpeg is not installed, so only the built-in clip can be served.
 var ErrNoEncoder = errors.New("media: ffmpeg is not installed; only the built-in 640x360 H.264 clip is available")
 
+// noEncoderWarned makes the fallback to the built-in clip logged once per process.
+var noEncoderWarned sync.Once
+
 // LoadVideo returns the clip for key: from memory if this process has it, else from the disk
 // cache, else encoded now with ffmpeg (libx264 or libx265, one thread, so the output is the
 // same bytes on every run) and cached. Each key is encoded at most once per machine and
 // loaded at most once per process; every camera and viewer shares the result.
 //
-// Without ffmpeg it returns the built-in clip for the built-in key and ErrNoEncoder for any
-// other.
+// Without ffmpeg it returns the built-in clip (H.264 640x360, 25 fps, GOP 25) for any H.264
+// key, so that camsim still streams where ffmpeg is missing (the SDP then tells the real
+// size), and ErrNoEncoder for H.265.
 func LoadVideo(key VideoKey) (*Clip, error) {
 	if err := key.validate(); err != nil {
 		return nil, err
@@ -102,10 +107,13 @@ func LoadVideo(key VideoKey) (*Clip, error) {
 func loadVideo(key VideoKey) (*Clip, error) {
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		if key == builtinKey {
-			return DefaultClip()
+		if key.Codec != CodecH264 {
+			return nil, ErrNoEncoder
 		}
-		return nil, ErrNoEncoder
+		noEncoderWarned.Do(func() {
+			slog.Warn("ffmpeg not found: every H.264 stream is the built-in 640x360 clip", "err", ErrNoEncoder)
+		})
+		return DefaultClip()
 	}
 	args := encodeArgs(key)
 	dir, err := cacheDir()

@@ -126,3 +126,16 @@ func TestVideoKeyLimits(t *testing.T) {
 		t.Errorf("loop of GOP 32 at 25 fps: %d frames, want 64", got)
 	}
 }
+
+// TestLoadVideoWithoutFFmpeg: where ffmpeg is missing, H.264 falls back to the built-in clip
+// and H.265 is refused.
+func TestLoadVideoWithoutFFmpeg(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	clip, err := LoadVideo(VideoKey{Codec: CodecH264, Width: 320, Height: 240, FPS: 7, GOP: 7})
+	if err != nil || clip.Key != builtinKey {
+		t.Fatalf("H.264 without ffmpeg: %v, %v", clip, err)
+	}
+	if _, err := LoadVideo(VideoKey{Codec: CodecH265, Width: 320, Height: 240, FPS: 7, GOP: 7}); !errors.Is(err, ErrNoEncoder) {
+		t.Fatalf("H.265 without ffmpeg: %v, want ErrNoEncoder", err)
+	}
+}
