@@ -77,7 +77,7 @@ type Server struct {
 	streams   map[Spec]*stream // what DESCRIBE answered, by request
 	bySession map[*gortsplib.ServerSession]*stream
 	playing   map[*gortsplib.ServerSession]bool
-	pending   map[*gortsplib.ServerConn]*gortsplib.ServerSession // PLAY answered next: start its event feed
+	pending   map[*gortsplib.ServerConn]pendingPlay // PLAY being answered
 	feeds     map[*gortsplib.ServerSession]func()
 }
 
@@ -132,7 +132,7 @@ func (s *Server) Start() error {
 	s.streams = map[Spec]*stream{}
 	s.bySession = map[*gortsplib.ServerSession]*stream{}
 	s.playing = map[*gortsplib.ServerSession]bool{}
-	s.pending = map[*gortsplib.ServerConn]*gortsplib.ServerSession{}
+	s.pending = map[*gortsplib.ServerConn]pendingPlay{}
 	s.feeds = map[*gortsplib.ServerSession]func(){}
 	for attempt := 0; ; attempt++ {
 		if s.udpPort == 0 {
@@ -488,19 +488,11 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	for _, m := range ctx.Session.Medias() {
 		set[m] = true
 	}
-	if st.meta != nil && set[st.meta] && s.feeds[ctx.Session] == nil {
-		// Packets can be written to this session only once its PLAY is answered.
-		s.pending[ctx.Conn] = ctx.Session
-	}
+	// Packets reach this session only once its PLAY is answered (gortsplib makes the reader
+	// active just before): players and the event feed start then (OnResponse), so that the
+	// first frame a viewer gets is a whole key frame.
+	s.pending[ctx.Conn] = pendingPlay{ss: ctx.Session, subscribe: first, feed: st.meta != nil && set[st.meta] && s.feeds[ctx.Session] == nil}
 	s.mu.Unlock()
-	if first {
-		if st.video != nil {
-			s.src.subscribeVideo(st.clip, st)
-		}
-		if st.audio != nil {
-			s.src.subscribeAudio(st)
-		}
-	}
 	if set[st.back] && s.cfg.OnBackchannel != nil {
 		count := s.cfg.OnBackchannel
 		ctx.Session.OnPacketRTP(st.back, st.back.Formats[0], func(pkt *rtp.Packet) { count(len(pkt.Payload)) })
@@ -511,14 +503,47 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
-// OnResponse starts a session's event feed once its PLAY has been answered.
+// pendingPlay is a PLAY being answered: what to start once it is.
+type pendingPlay struct {
+	ss        *gortsplib.ServerSession
+	subscribe bool // the session's first PLAY: join the players
+	feed      bool // start the event feed
+}
+
+// OnResponse starts a session's media and event feed once its PLAY has been answered.
 func (h *handler) OnResponse(sc *gortsplib.ServerConn, res *base.Response) {
 	s := h.srv()
 	s.mu.Lock()
-	ss, ok := s.pending[sc]
+	p, ok := s.pending[sc]
 	delete(s.pending, sc)
+	ss := p.ss
 	st := s.bySession[ss]
-	if !ok || st == nil || res.StatusCode != base.StatusOK || s.feeds[ss] != nil {
+	if !ok || st == nil || res.StatusCode != base.StatusOK {
+		s.mu.Unlock()
+		return
+	}
+	if p.subscribe {
+		s.mu.Unlock()
+		if st.video != nil {
+			s.src.subscribeVideo(st.clip, st)
+		}
+		if st.audio != nil {
+			s.src.subscribeAudio(st)
+		}
+		s.mu.Lock()
+		if s.bySession[ss] != st {
+			// The session closed meanwhile, maybe before the subscription: undo it.
+			s.mu.Unlock()
+			if st.video != nil {
+				s.src.unsubscribeVideo(st.clip.Key, st)
+			}
+			if st.audio != nil {
+				s.src.unsubscribeAudio(st)
+			}
+			return
+		}
+	}
+	if !p.feed || s.feeds[ss] != nil {
 		s.mu.Unlock()
 		return
 	}
@@ -541,7 +566,7 @@ func (st *stream) feed(ss *gortsplib.ServerSession, initial [][]byte, updates <-
 	_, _ = rand.Read(b[:])
 	seq = uint16(b[0])<<8 | uint16(b[1])
 	write := func(doc []byte) {
-		ts := uint32(time.Now().UnixNano() / 1e5 * 9 / 100) // 90 kHz
+		ts := uint32(time.Now().UnixNano() / 1e5 * 9) // 90 kHz
 		for len(doc) > 0 {
 			n := min(len(doc), 1400)
 			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 98, SequenceNumber: seq, Timestamp: ts, Marker: n == len(doc)}, Payload: doc[:n]}
@@ -569,8 +594,8 @@ func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) 
 	delete(s.playing, ctx.Session)
 	cancel := s.feeds[ctx.Session]
 	delete(s.feeds, ctx.Session)
-	for c, ss := range s.pending {
-		if ss == ctx.Session {
+	for c, p := range s.pending {
+		if p.ss == ctx.Session {
 			delete(s.pending, c)
 		}
 	}
