@@ -24,28 +24,11 @@ const (
 )
 
 // lookupStreamProfile resolves streamprofile=<name> to the profile's argument string (its
-// Parameters, e.g. "resolution=1280x720&fps=15"). The stream profile API owns profiles;
-// this is the one seam between it and streaming: wire it to the camera's profiles, e.g.
-//
-//	lookupStreamProfile = func(c *Camera, name string) (string, bool) {
-//		p, ok := c.StreamProfile(name)
-//		return p.Parameters, ok
-//	}
-//
-// Until then it reads the StreamProfile.S<n> parameter groups.
-var lookupStreamProfile = func(c *Camera, name string) (params string, ok bool) {
-	var all []param
-	c.view(func(st *State) { all = c.params(st) })
-	values := make(map[string]string, len(all))
-	for _, p := range all {
-		values[p.name] = p.value
-	}
-	for k, v := range values {
-		if prefix, found := strings.CutSuffix(k, ".Name"); found && strings.HasPrefix(k, "StreamProfile.S") && v == name {
-			return values[prefix+".Parameters"], true
-		}
-	}
-	return "", false
+// Parameters, e.g. "resolution=1280x720&fps=15"), from the camera's stream profiles
+// (streamprofile.go). It is the one seam between the stream profile API and streaming.
+func lookupStreamProfile(c *Camera, name string) (params string, ok bool) {
+	p, ok := c.StreamProfile(name)
+	return p.Parameters, ok
 }
 
 // h265 reports whether the model encodes H.265: ARTPEC-7 and later do, ARTPEC-6 does not.
