@@ -10,7 +10,7 @@ run() { # package, benchmark regexp, benchtime
 	echo "== go test -run '^\$' -bench '$2' -benchtime $3 $1" | tee -a "$OUT"
 	go test -run '^$' -bench "$2" -benchtime "$3" -timeout 30m "$1" | tee -a "$OUT"
 }
-run ./cmd/camsim 'FleetStartup' 1x
+run ./cmd/camsim 'FleetStartup|LiveStreams' 1x
 for pkg in $(go list ./... ); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	[ "$pkg" = "github.com/opencamcloud/camcloud/cmd/camsim" ] && continue

@@ -59,6 +59,7 @@ type Camera struct {
 	rtsp     *media.Server
 	https    httpsSide
 	sd       sdCard
+	img      imageCache          // last snapshot (snapshot.go)
 	ann      *mdns.Announcement  // guarded by mu
 	upnp     *ssdp.Advertisement // guarded by mu
 	now      func() time.Time
@@ -115,9 +116,12 @@ func newCamera(id Identity, cfg cameraConfig) (*Camera, error) {
 			u, ok := c.lookupUser(name)
 			return u.Password, ok && u.Level() >= Viewer
 		},
-		OnPlay:    func() { c.counters.rtspSessions.Add(1) },
-		Recording: c.playbackRecording,
-		Logger:    c.log,
+		OnPlay:        func() { c.counters.rtspSessions.Add(1) },
+		Recording:     c.playbackRecording,
+		Resolve:       c.resolveStream,
+		Events:        c.metadataFeed,
+		OnBackchannel: func(n int) { c.counters.audioBytes.Add(int64(n)) },
+		Logger:        c.log,
 	})
 	return c, nil
 }

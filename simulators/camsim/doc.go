@@ -3,10 +3,13 @@
 //
 // Each Camera has its own HTTP listener serving VAPIX (HTTP Digest authentication as Axis
 // devices do it, the CGI and JSON APIs the edge agent uses, with the real paths, bodies and
-// error forms of ../../shared/reference/vapix.md) and its own RTSP listener serving a looped
-// H.264 clip at /axis-media/media.amp (and SD card recordings at media.amp?recordingid=,
-// storage.go), and its own HTTPS listener with a self-signed certificate (https.go). It
-// can be found over mDNS and SSDP (discovery.go). A camera's identity (serial number = MAC address,
+// error forms of ../../shared/reference/vapix.md) and its own RTSP listener at
+// /axis-media/media.amp serving live video (the VAPIX stream arguments, H.264 or H.265 encoded
+// once per variant and shared by every camera, each frame stamped with its capture time and
+// sequence number), audio, ONVIF event metadata and an audio back channel, and SD card
+// recordings at media.amp?recordingid= (storage.go). It has its own HTTPS listener with a
+// self-signed certificate (https.go) and can be found over mDNS and SSDP (discovery.go).
+// A camera's identity (serial number = MAC address,
 // model, owner authentication key) is derived from its index in the fleet, so a restarted
 // fleet has the same cameras, and its mutable state (firmware, parameters, users, apps,
 // overlays, PTZ position) is persisted as one JSON file per camera in the state directory.

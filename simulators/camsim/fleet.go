@@ -174,8 +174,7 @@ func New(cfg Config) (*Fleet, error) {
 			return nil, fmt.Errorf("camsim: state dir: %w", err)
 		}
 	}
-	clip, err := media.DefaultClip()
-	if err != nil {
+	if _, err := media.DefaultClip(); err != nil {
 		return nil, fmt.Errorf("camsim: %w", err)
 	}
 	var ifaces []net.Interface
@@ -194,7 +193,7 @@ func New(cfg Config) (*Fleet, error) {
 		}
 		ssdpIfaces = []net.Interface{iface}
 	}
-	f := &Fleet{cfg: cfg, bySN: make(map[string]*Camera, cfg.Count), source: media.NewSource(clip), done: make(chan struct{})}
+	f := &Fleet{cfg: cfg, bySN: make(map[string]*Camera, cfg.Count), source: media.NewSource(), done: make(chan struct{})}
 	for i := 0; i < cfg.Count; i++ {
 		id := NewIdentity(i, cfg.SerialOffset)
 		cam, err := newCamera(id, cameraConfig{

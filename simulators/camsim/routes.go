@@ -30,6 +30,8 @@ var routes = map[string]route{
 	"/axis-cgi/dynamicoverlay/dynamicoverlay.cgi": {Operator, true, (*Camera).handleDynamicOverlay},
 	"/axis-cgi/com/ptz.cgi":                       {Anonymous, false, (*Camera).handlePTZ},
 	"/axis-cgi/jpg/image.cgi":                     {Viewer, false, (*Camera).handleSnapshot},
+	"/axis-cgi/mjpg/video.cgi":                    {Viewer, false, (*Camera).handleMJPEG},
+	"/axis-cgi/audio/transmit.cgi":                {Operator, false, (*Camera).handleAudioTransmit},
 	"/axis-cgi/wssession.cgi":                     {Viewer, false, (*Camera).handleWSSession},
 	"/vapix/ws-data-stream":                       {Anonymous, false, (*Camera).handleEventStream},
 	"/local/camsim/bulk":                          {Viewer, false, (*Camera).handleBulk},

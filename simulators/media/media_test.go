@@ -19,12 +19,20 @@ func TestClipParsesIntoFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(clip.Frames), 4*clipFPS; got != want {
-		t.Fatalf("clip has %d frames, want %d (4 s at %d fps)", got, want, clipFPS)
+	if got, want := len(clip.Frames), 4*builtinKey.FPS; got != want {
+		t.Fatalf("clip has %d frames, want %d (4 s at %d fps)", got, want, builtinKey.FPS)
 	}
 	for i, f := range clip.Frames {
-		if len(f) == 0 || !f[len(f)-1].Marker {
+		if len(f.Body) == 0 || !f.Body[len(f.Body)-1].Marker {
 			t.Fatalf("frame %d does not end with a marked RTP packet", i)
+		}
+		for _, p := range f.Head {
+			if p.Marker {
+				t.Fatalf("frame %d: a packet before the picture is marked", i)
+			}
+		}
+		if f.Key != (i%builtinKey.GOP == 0) {
+			t.Fatalf("frame %d: key frame %v, want one every %d frames", i, f.Key, builtinKey.GOP)
 		}
 	}
 	again, _ := DefaultClip()
@@ -48,7 +56,8 @@ func startServer(t *testing.T, plays *atomic.Int32) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := NewSource(clip)
+	_ = clip
+	src := NewSource()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

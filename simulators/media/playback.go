@@ -13,6 +13,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 // Playback of edge-storage recordings over RTSP, as Axis devices do it (Edge storage
@@ -50,6 +51,7 @@ func recordingID(query string) string {
 // playback is one session playing a recording.
 type playback struct {
 	rec     Recording
+	clip    *Clip
 	stream  *gortsplib.ServerStream
 	media   *description.Media
 	stop    chan struct{}
@@ -64,8 +66,12 @@ func (p *playback) close() {
 	})
 }
 
-func (s *Server) playbackDesc() (*description.Session, *description.Media) {
-	m := &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{s.src.clip.Format()}}
+// playbackClip is what a recording plays: the built-in clip, the video the camera
+// recorded (storage.go's recorded resolution and frame rate).
+func playbackClip() (*Clip, error) { return DefaultClip() }
+
+func playbackDesc(clip *Clip) (*description.Session, *description.Media) {
+	m := &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{clip.Format()}}
 	return &description.Session{Medias: []*description.Media{m}}, m
 }
 
@@ -76,7 +82,11 @@ func (s *Server) describePlayback(id string) (*base.Response, error) {
 	if !ok {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil
 	}
-	desc, _ := s.playbackDesc()
+	clip, err := playbackClip()
+	if err != nil {
+		return &base.Response{StatusCode: base.StatusInternalServerError}, err
+	}
+	desc, _ := playbackDesc(clip)
 	sdp, err := desc.Marshal()
 	if err != nil {
 		return &base.Response{StatusCode: base.StatusInternalServerError}, err
@@ -115,12 +125,16 @@ func (s *Server) setupPlayback(session *gortsplib.ServerSession, id string) (*ba
 	if srv == nil {
 		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil, nil
 	}
-	desc, media := s.playbackDesc()
+	clip, err := playbackClip()
+	if err != nil {
+		return &base.Response{StatusCode: base.StatusInternalServerError}, nil, err
+	}
+	desc, media := playbackDesc(clip)
 	stream := &gortsplib.ServerStream{Server: srv, Desc: desc}
 	if err := stream.Initialize(); err != nil {
 		return &base.Response{StatusCode: base.StatusInternalServerError}, nil, fmt.Errorf("media: playback stream: %w", err)
 	}
-	p := &playback{rec: rec, stream: stream, media: media, stop: make(chan struct{})}
+	p := &playback{rec: rec, clip: clip, stream: stream, media: media, stop: make(chan struct{})}
 	s.mu.Lock()
 	if s.playbacks == nil {
 		s.playbacks = map[*gortsplib.ServerSession]*playback{}
@@ -148,10 +162,11 @@ func (s *Server) playPlayback(session *gortsplib.ServerSession) (*base.Response,
 // play sends the recording's frames on their schedule, then BYE, then closes the session
 // if the client has not torn it down within the grace period.
 func (s *Server) play(session *gortsplib.ServerSession, p *playback) {
-	clip := s.src.clip
-	frameDur := time.Second / time.Duration(clip.FPS)
+	clip := p.clip
+	fps := clip.Key.FPS
+	frameDur := time.Second / time.Duration(fps)
 	n := int(p.rec.Duration / frameDur)
-	tsStep := uint32(90000 / clip.FPS)
+	tsStep := uint32(90000 / fps)
 	ts := rand.Uint32()
 	seq := uint16(rand.Uint32())
 	start := time.Now()
@@ -165,13 +180,16 @@ func (s *Server) play(session *gortsplib.ServerSession, p *playback) {
 			case <-t.C:
 			}
 		}
-		for _, pkt := range clip.Frames[i%len(clip.Frames)] {
-			q := *pkt
-			q.SequenceNumber = seq
-			q.Timestamp = ts
-			seq++
-			if err := p.stream.WritePacketRTP(p.media, &q); err != nil {
-				return
+		f := &clip.Frames[i%len(clip.Frames)]
+		for _, part := range [][]*rtp.Packet{f.Head, f.Body} {
+			for _, pkt := range part {
+				q := *pkt
+				q.SequenceNumber = seq
+				q.Timestamp = ts
+				seq++
+				if err := p.stream.WritePacketRTP(p.media, &q); err != nil {
+					return
+				}
 			}
 		}
 		ts += tsStep
