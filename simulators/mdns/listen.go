@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -44,4 +45,58 @@ func ListenGroup(ifi net.Interface, group net.Addr, port, ttl int) (*ipv4.Packet
 		return nil, fmt.Errorf("multicast on %s: %w", ifi.Name, err)
 	}
 	return conn, nil
+}
+
+// PerInterface shares one value per network interface among its users (announcements,
+// advertisements of every camera in the process): the first Acquire opens it, the last
+// Release closes it.
+type PerInterface[T any] struct {
+	Open  func(net.Interface) (T, error)
+	Close func(T) // called without the lock held: it may wait for the value's goroutines
+
+	mu   sync.Mutex
+	held map[int]*shared[T]
+}
+
+type shared[T any] struct {
+	v     T
+	users int
+}
+
+// Acquire returns ifi's value, opening it on first use.
+func (p *PerInterface[T]) Acquire(ifi net.Interface) (T, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.held[ifi.Index]; s != nil {
+		s.users++
+		return s.v, nil
+	}
+	v, err := p.Open(ifi)
+	if err != nil {
+		return v, err
+	}
+	if p.held == nil {
+		p.held = map[int]*shared[T]{}
+	}
+	p.held[ifi.Index] = &shared[T]{v: v, users: 1}
+	return v, nil
+}
+
+// Release lets go of ifi's value; the last user closes it.
+func (p *PerInterface[T]) Release(ifi net.Interface) {
+	p.mu.Lock()
+	s := p.held[ifi.Index]
+	if s == nil {
+		p.mu.Unlock()
+		return
+	}
+	s.users--
+	last := s.users == 0
+	if last {
+		delete(p.held, ifi.Index)
+	}
+	p.mu.Unlock()
+	if last {
+		p.Close(s.v)
+	}
 }

@@ -102,7 +102,7 @@ func Announce(c Camera, ifaces []net.Interface) (*Announcement, error) {
 	a := &Announcement{cam: c, instance: claimName(c.Instance())}
 	a.rec = newRecords(c, a.instance)
 	for _, ifi := range ifaces {
-		r, err := acquireResponder(ifi)
+		r, err := responders.Acquire(ifi)
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("mdns: announce %s: %w", c.Serial, err)
@@ -131,7 +131,7 @@ func (a *Announcement) Close() {
 		for _, r := range a.resps {
 			r.remove(a)
 			r.announce(a.rec, true)
-			r.release()
+			responders.Release(r.ifi)
 		}
 		releaseName(a.instance)
 	})

@@ -199,46 +199,18 @@ type responder struct {
 	conn *ipv4.PacketConn
 	done chan struct{}
 
-	mu    sync.RWMutex
-	anns  map[*Announcement]struct{}
-	users int // announcements holding the responder, guarded by respondersMu
+	mu   sync.RWMutex
+	anns map[*Announcement]struct{}
 }
 
-var (
-	respondersMu sync.Mutex
-	responders   = map[int]*responder{}
-)
-
-// acquireResponder returns the responder of ifi, opening it on first use.
-func acquireResponder(ifi net.Interface) (*responder, error) {
-	respondersMu.Lock()
-	defer respondersMu.Unlock()
-	if r := responders[ifi.Index]; r != nil {
-		r.users++
-		return r, nil
-	}
-	r, err := openResponder(ifi)
-	if err != nil {
-		return nil, err
-	}
-	r.users = 1
-	responders[ifi.Index] = r
-	return r, nil
-}
-
-// release lets go of the responder; the last user closes its socket.
-func (r *responder) release() {
-	respondersMu.Lock()
-	r.users--
-	last := r.users == 0
-	if last {
-		delete(responders, r.ifi.Index)
-	}
-	respondersMu.Unlock()
-	if last {
+// responders are the process's mDNS sockets, one per interface, shared by every
+// announcement on it.
+var responders = PerInterface[*responder]{
+	Open: openResponder,
+	Close: func(r *responder) {
 		_ = r.conn.Close()
 		<-r.done
-	}
+	},
 }
 
 func openResponder(ifi net.Interface) (*responder, error) {

@@ -111,7 +111,7 @@ func Advertise(d Device, ifaces []net.Interface, log *slog.Logger) (*Advertiseme
 		_ = a.srv.Serve(ln)
 	}()
 	for _, ifi := range ifaces {
-		r, err := acquire(ifi)
+		r, err := responders.Acquire(ifi)
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("ssdp: advertise %s: %w", d.Serial, err)
@@ -147,7 +147,7 @@ func (a *Advertisement) Close() {
 			if a.dev.enabled() {
 				r.notify(a, "ssdp:byebye")
 			}
-			r.release()
+			responders.Release(r.ifi)
 		}
 		_ = a.srv.Close()
 		<-a.served
@@ -266,45 +266,26 @@ type responder struct {
 	conn *ipv4.PacketConn
 	done chan struct{}
 
-	mu    sync.RWMutex
-	ads   map[*Advertisement]struct{}
-	users int // guarded by respondersMu
+	mu  sync.RWMutex
+	ads map[*Advertisement]struct{}
 }
 
-var (
-	respondersMu sync.Mutex
-	responders   = map[int]*responder{}
-)
-
-func acquire(ifi net.Interface) (*responder, error) {
-	respondersMu.Lock()
-	defer respondersMu.Unlock()
-	if r := responders[ifi.Index]; r != nil {
-		r.users++
+// responders are the process's SSDP sockets, one per interface, shared by every
+// advertisement on it.
+var responders = mdns.PerInterface[*responder]{
+	Open: func(ifi net.Interface) (*responder, error) {
+		conn, err := mdns.ListenGroup(ifi, groupV4, port, 2) // UPnP: multicast TTL 2 by default
+		if err != nil {
+			return nil, fmt.Errorf("ssdp: %w", err)
+		}
+		r := &responder{ifi: ifi, conn: conn, done: make(chan struct{}), ads: map[*Advertisement]struct{}{}}
+		go r.serve()
 		return r, nil
-	}
-	conn, err := mdns.ListenGroup(ifi, groupV4, port, 2) // UPnP: multicast TTL 2 by default
-	if err != nil {
-		return nil, fmt.Errorf("ssdp: %w", err)
-	}
-	r := &responder{ifi: ifi, conn: conn, done: make(chan struct{}), ads: map[*Advertisement]struct{}{}, users: 1}
-	responders[ifi.Index] = r
-	go r.serve()
-	return r, nil
-}
-
-func (r *responder) release() {
-	respondersMu.Lock()
-	r.users--
-	last := r.users == 0
-	if last {
-		delete(responders, r.ifi.Index)
-	}
-	respondersMu.Unlock()
-	if last {
+	},
+	Close: func(r *responder) {
 		_ = r.conn.Close()
 		<-r.done
-	}
+	},
 }
 
 func (r *responder) add(a *Advertisement) {
