@@ -17,11 +17,9 @@ import (
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
 
-// Agent links an agent to the relay as agentID of org (an enrolled edge host, or
-// store.DeviceAgentID of an enrolled device) and returns it once connected; handler
-// serves what the relay asks of it (nil: 404). Its Client reaches the relay's side of the
-// link at http://relay/... The link ends with the test.
-func (r *Relay) Agent(t testing.TB, org, agentID string, handler http.Handler) *edgelink.Agent {
+// AgentCert is a client certificate the relay's CA issues to agentID of org, as at
+// enrollment, with its key.
+func (r *Relay) AgentCert(t testing.TB, org, agentID string) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -43,6 +41,16 @@ func (r *Relay) Agent(t testing.TB, org, agentID string, handler http.Handler) *
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cert
+}
+
+// Agent links an agent to the relay as agentID of org (an enrolled edge host, or
+// store.DeviceAgentID of an enrolled device) and returns it once connected; handler
+// serves what the relay asks of it (nil: 404). Its Client reaches the relay's side of the
+// link at http://relay/... The link ends with the test.
+func (r *Relay) Agent(t testing.TB, org, agentID string, handler http.Handler) *edgelink.Agent {
+	t.Helper()
+	cert := r.AgentCert(t, org, agentID)
 	pool := x509.NewCertPool()
 	pool.AddCert(r.Server.CA().Cert)
 	a, err := edgelink.NewAgent(edgelink.AgentConfig{

@@ -134,12 +134,7 @@ func TestConfigValidation(t *testing.T) {
 // without one still connect.
 func TestAgentCertificateAccepted(t *testing.T) {
 	r := relaytest.Start(t)
-	ca := r.Server.CA()
-	certPEM, keyPEM := agentCert(t, ca)
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := r.AgentCert(t, "org_test", "eh_test")
 	tr := r.Client.Transport.(*http.Transport).Clone()
 	tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
 	defer tr.CloseIdleConnections()
