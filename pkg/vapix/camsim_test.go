@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image/jpeg"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -445,6 +446,19 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stream.Close()
+	// Right after configure the camera reports the state of each property the filter
+	// selects: both VMD topics, no motion.
+	initial := map[string]string{}
+	for range 2 {
+		ev, err := stream.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		initial[ev.Topic] = ev.Data["active"]
+	}
+	if want := map[string]string{camsim.TopicVMD4: "0", camsim.TopicVMD4Any: "0"}; !maps.Equal(initial, want) {
+		t.Fatalf("initial states %v, want %v", initial, want)
+	}
 	cam.TriggerMotion(true)
 	ev, err := stream.Next()
 	if err != nil {
@@ -477,8 +491,14 @@ func TestEventStreamEndsOnReboot(t *testing.T) {
 	cam.Reboot()
 	done := make(chan error, 1)
 	go func() {
-		_, err := stream.Next()
-		done <- err
+		// The power-on states sent after configure may come first; the stream ends after them.
+		for range 100 {
+			if _, err := stream.Next(); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
 	}()
 	select {
 	case err := <-done:

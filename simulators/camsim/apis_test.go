@@ -2,6 +2,7 @@ package camsim_test
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -268,17 +269,21 @@ func TestNTPAPI(t *testing.T) {
 }
 
 // nextEvent reads events until one of topic arrives.
-func nextEvent(t *testing.T, s *vapix.EventStream, topic string) vapix.Event {
+// nextEvent returns the next event of topic whose data item name has the value want,
+// skipping others (the power-on states sent after configure among them).
+func nextEvent(t *testing.T, s *vapix.EventStream, topic, name, want string) vapix.Event {
 	t.Helper()
-	for {
+	for range 1000 {
 		e, err := s.Next()
 		if err != nil {
-			t.Fatalf("waiting for %s: %v", topic, err)
+			t.Fatalf("waiting for %s %s=%s: %v", topic, name, want, err)
 		}
-		if e.Topic == topic {
+		if e.Topic == topic && e.Data[name] == want {
 			return e
 		}
 	}
+	t.Fatalf("no %s %s=%s in 1000 events", topic, name, want)
+	return vapix.Event{}
 }
 
 // Events besides motion, triggered on the control API, arrive with their recorded
@@ -317,31 +322,37 @@ func TestEventTopicsFromControlAPI(t *testing.T) {
 		if code := post(tc.path); code != http.StatusNoContent {
 			t.Fatalf("POST %s: %d", tc.path, code)
 		}
-		e := nextEvent(t, s, tc.topic)
-		if tc.source[0] != "" && e.Source[tc.source[0]] != tc.source[1] || e.Data[tc.data[0]] != tc.data[1] {
+		e := nextEvent(t, s, tc.topic, tc.data[0], tc.data[1])
+		if tc.source[0] != "" && e.Source[tc.source[0]] != tc.source[1] {
 			t.Errorf("%s: %+v", tc.path, e)
 		}
 	}
-	if e := nextEvent(t, s, camsim.TopicVMD4Any); e.Data["active"] != "1" {
-		t.Errorf("VMD any profile: %+v", e)
-	}
+	nextEvent(t, s, camsim.TopicVMD4Any, "active", "1")
 	// A stream configured now gets every property's current state first.
 	s2, err := c.Events(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	seen := map[string]bool{}
-	for len(seen) < len(cases)+1 {
+	// Every property instance once (the P3265-V has one port, so one per topic), each
+	// with its current state.
+	seen := map[string]vapix.Event{}
+	for missing := len(cases); missing > 0; {
 		e, err := s2.Next()
 		if err != nil {
 			t.Fatalf("initial states: %v (have %v)", err, seen)
 		}
-		seen[e.Topic] = true
-	}
-	for _, tc := range cases {
-		if !seen[tc.topic] {
-			t.Errorf("no initial state of %s", tc.topic)
+		if _, dup := seen[e.Topic]; dup {
+			t.Fatalf("%s sent twice among the initial states (have %v)", e.Topic, seen)
+		}
+		seen[e.Topic] = e
+		for _, tc := range cases {
+			if tc.topic == e.Topic {
+				if e.Data[tc.data[0]] != tc.data[1] {
+					t.Errorf("initial state of %s: %+v, want %s=%s", tc.topic, e, tc.data[0], tc.data[1])
+				}
+				missing--
+			}
 		}
 	}
 	// The input is closed in io/portmanagement.cgi while active.
@@ -368,5 +379,45 @@ func TestEventTopicsFromControlAPI(t *testing.T) {
 	ports = postJSONReply(t, hc, m3106.Info().HTTP+"/axis-cgi/io/portmanagement.cgi", `{"apiVersion":"1.0","method":"getPorts"}`)
 	if d := ports["data"].(map[string]any); d["numberOfPorts"] != float64(0) || d["items"] != nil {
 		t.Errorf("%s ports: %v", m3106.Info().Model, d)
+	}
+}
+
+// A camera that has seen no event yet still reports every property's state after
+// events:configure, as real cameras do: a client learns the state without waiting for a
+// change. Q6135-LE has one input and one output port.
+func TestNewStreamGetsEveryPropertyAtPowerOn(t *testing.T) {
+	cam := camsimtest.Start(t, 2).Cameras()[1]
+	if m := cam.Info().Model; m != "Q6135-LE" {
+		t.Fatalf("second camera is %s, want Q6135-LE", m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _ := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
+	s, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := map[string]string{
+		camsim.TopicVMD4:         "active=0",
+		camsim.TopicVMD4Any:      "active=0",
+		camsim.TopicMotionRegion: "State=0",
+		camsim.TopicTampering:    "State=0",
+		camsim.TopicDayNight:     "day=1",
+		camsim.TopicIOPort:       "state=0",
+		camsim.TopicRelay:        "LogicalState=inactive",
+	}
+	got := map[string]string{}
+	for len(got) < len(want) {
+		e, err := s.Next()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		for k, v := range e.Data {
+			got[e.Topic] = k + "=" + v
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("power-on states\n got %v\nwant %v", got, want)
 	}
 }

@@ -123,6 +123,7 @@ func newCamera(id Identity, cfg cameraConfig) (*Camera, error) {
 		OnBackchannel: func(n int) { c.counters.audioBytes.Add(int64(n)) },
 		Logger:        c.log,
 	})
+	c.initialProperties()
 	return c, nil
 }
 

@@ -40,6 +40,30 @@ func (c *Camera) publishProperty(topic string, source, data map[string]string) {
 	c.events.publish(Event{Topic: topic, Timestamp: c.now(), Source: source, Key: map[string]string{}, Data: data, Property: true})
 }
 
+// initialProperties gives every property instance the camera has its state at power-on,
+// so that a new event stream learns the state of each one right after events:configure,
+// changed or not, as real cameras report them: no motion, no tampering, day mode, every
+// input inactive, every output inactive.
+func (c *Camera) initialProperties() {
+	at := c.now()
+	for _, e := range motionEvents(false, at) {
+		c.events.publish(e)
+	}
+	prop := func(topic string, source, data map[string]string) {
+		c.events.publish(Event{Topic: topic, Timestamp: at, Source: source, Key: map[string]string{}, Data: data, Property: true})
+	}
+	prop(TopicVMD4Any, map[string]string{}, map[string]string{"active": "0"})
+	prop(TopicTampering, map[string]string{"Source": "0"}, map[string]string{"State": "0"})
+	prop(TopicDayNight, map[string]string{"VideoSourceConfigurationToken": "1"}, map[string]string{"day": "1"})
+	for i := range modelIOPorts(c.id.Model) {
+		if c.paramValue(&c.st, "IOPort.I"+strconv.Itoa(i)+".Direction") == "output" {
+			prop(TopicRelay, map[string]string{"RelayToken": strconv.Itoa(i)}, map[string]string{"LogicalState": "inactive"})
+		} else {
+			prop(TopicIOPort, map[string]string{"port": strconv.Itoa(i + 1)}, map[string]string{"state": "0"})
+		}
+	}
+}
+
 // TriggerTampering emits the tampering (global scene change) state.
 func (c *Camera) TriggerTampering(active bool) {
 	c.publishProperty(TopicTampering, map[string]string{"Source": "0"}, map[string]string{"State": flag(active)})
