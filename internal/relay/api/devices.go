@@ -51,7 +51,7 @@ type deviceView struct {
 	// Management: mode (managed, connected, standalone) and why it last changed, the
 	// profile, and what the agent last saw.
 	Mode        store.Mode             `json:"mode"`
-	ModeHistory []store.ModeChange     `json:"modeHistory,omitempty"`
+	ModeHistory []modeChangeView       `json:"modeHistory,omitempty"`
 	Profile     string                 `json:"profile,omitempty"`
 	Address     string                 `json:"address,omitempty"`
 	Apps        []profile.InstalledApp `json:"apps,omitempty"`
@@ -63,11 +63,72 @@ type deviceView struct {
 	OSRecommendation string `json:"osRecommendation,omitempty"`
 }
 
-func (a *API) viewDevice(d store.Device) deviceView {
+// modeChangeView is one switch of a device's mode as people read it: who made it by
+// e-mail (a person) or name (an application), with the ID beside it.
+type modeChangeView struct {
+	At     time.Time  `json:"at"`
+	From   store.Mode `json:"from"`
+	To     store.Mode `json:"to"`
+	Reason string     `json:"reason"`
+	// By is the person's e-mail, the application's name, or "system" (drift).
+	By string `json:"by"`
+	// ByID is the user or client ID; absent for "system".
+	ByID string `json:"byId,omitempty"`
+}
+
+// whoNames turns the user and client IDs of mode changes into what people recognize,
+// caching them for one answer (a list of devices names the same few people).
+type whoNames struct {
+	a     *API
+	ctx   context.Context
+	org   string
+	names map[string]string
+}
+
+func (a *API) whoNames(ctx context.Context, org string) *whoNames {
+	return &whoNames{a: a, ctx: ctx, org: org, names: map[string]string{}}
+}
+
+// name is the e-mail of a user, the name of an application of the organization, or the
+// ID itself when it names neither (a person since removed, "system").
+func (w *whoNames) name(id string) string {
+	if n, ok := w.names[id]; ok {
+		return n
+	}
+	n := id
+	switch {
+	case strings.HasPrefix(id, "usr_"):
+		if u, err := w.a.store.User(w.ctx, id); err == nil {
+			n = u.Email
+		}
+	case strings.HasPrefix(id, "cli_"):
+		if c, err := w.a.store.Client(w.ctx, w.org, id); err == nil {
+			n = "application " + c.Name
+		}
+	}
+	w.names[id] = n
+	return n
+}
+
+func (w *whoNames) history(h []store.ModeChange) []modeChangeView {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make([]modeChangeView, len(h))
+	for i, c := range h {
+		out[i] = modeChangeView{At: c.At, From: c.From, To: c.To, Reason: c.Reason, By: w.name(c.By)}
+		if c.By != "system" {
+			out[i].ByID = c.By
+		}
+	}
+	return out
+}
+
+func (a *API) viewDevice(who *whoNames, d store.Device) deviceView {
 	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status, Proven: d.Proven,
 		Integration: "light", EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion,
 		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt,
-		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: d.ModeHistory, Profile: d.Profile,
+		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: who.history(d.ModeHistory), Profile: d.Profile,
 		Address: d.Address, Apps: d.Apps, Drift: d.Drift, ProfileDiff: d.Diff, ReportedAt: d.ReportedAt}
 	if m, ok := a.cfg.Catalog.Lookup(d.Model); ok {
 		v.ProductFamily, v.EndOfSale, v.EndOfSupport, v.RecommendedOS = m.ProductFamily, m.EndOfSale, m.EndOfSupport, m.RecommendedOS
@@ -128,8 +189,9 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := listOf(make([]deviceView, 0, len(ds)))
+	who := a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org)
 	for _, d := range ds {
-		out.Items = append(out.Items, a.viewDevice(d))
+		out.Items = append(out.Items, a.viewDevice(who, d))
 	}
 	out.NextCursor = next
 	return writeJSON(w, http.StatusOK, out)
@@ -191,7 +253,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
-		return writeJSON(w, http.StatusCreated, a.viewDevice(d))
+		return writeJSON(w, http.StatusCreated, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
 	}
 	key, err := oak.DeriveKey(serial, body.OAK)
 	if err != nil {
@@ -220,7 +282,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
 	}
-	return writeJSON(w, status, a.viewDevice(d))
+	return writeJSON(w, status, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
 }
 
 // failedDeviceProof is where every failed attempt to prove a device is one's own ends up:
@@ -262,7 +324,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.viewDevice(d))
+	return writeJSON(w, http.StatusOK, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
 }
 
 type devicePatch struct {
@@ -296,7 +358,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 		}
 		mode = m
 	}
-	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+p.Subject()), 200)
+	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+a.whoNames(r.Context(), p.Org).name(p.Subject())), 200)
 	if err != nil {
 		return err
 	}
@@ -329,7 +391,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.viewDevice(d))
+	return writeJSON(w, http.StatusOK, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
 }
 
 // deleteDevice removes a device from the inventory. An edge host that managed it is told
