@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/relay/oak"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
 // A device's mode history says who switched it by e-mail, as people know each other,
@@ -39,5 +41,46 @@ func TestModeHistoryShowsWhoByEmail(t *testing.T) {
 	last := d.ModeHistory[len(d.ModeHistory)-1]
 	if last.To != "connected" || last.By != admin.Email || last.ByID != admin.ID || last.Reason != "set by "+admin.Email {
 		t.Errorf("last mode change %+v, want to connected by %s (%s), reason %q", last, admin.Email, admin.ID, "set by "+admin.Email)
+	}
+}
+
+// A camera its own agent (devicehost) manages is onboarded: an edge host that finds it on
+// its network lists it as such, not as a camera still to onboard.
+func TestDiscoveredDeviceManagedByItsOwnAgentIsOnboarded(t *testing.T) {
+	r, tok, org := adminSetup(t)
+	h := enrolledEdgeHost(t, r.Store, org, "site")
+	const onDevice, fresh = "ACCC8E0B0001", "ACCC8E0B0002"
+	key, err := oak.DeriveKey(onDevice, "OAK-OF-THE-CAMERA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Store.ClaimDevice(t.Context(), store.Device{Org: org, Serial: onDevice}, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Store.MarkDeviceEnrolled(t.Context(), org, onDevice); err != nil {
+		t.Fatal(err)
+	}
+	now := r.Clock.Now()
+	if err := r.Store.SetDiscovered(t.Context(), org, h.ID, []linkapi.DiscoveredDevice{
+		{Serial: onDevice, Address: "192.0.2.10:80", Source: "mdns", FirstSeen: now, LastSeen: now},
+		{Serial: fresh, Address: "192.0.2.11:80", Source: "mdns", FirstSeen: now, LastSeen: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			Serial    string `json:"serial"`
+			Onboarded bool   `json:"onboarded"`
+		} `json:"items"`
+	}
+	r.Do(t, "GET", "/api/v1/orgs/"+org+"/edgehosts/"+h.ID+"/discovered", tok, nil).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Serial != fresh {
+		t.Errorf("not yet onboarded: %+v, want only %s", list.Items, fresh)
+	}
+	r.Do(t, "GET", "/api/v1/orgs/"+org+"/edgehosts/"+h.ID+"/discovered?all=true", tok, nil).JSON(t, &list)
+	for _, d := range list.Items {
+		if want := d.Serial == onDevice; d.Onboarded != want {
+			t.Errorf("%s: onboarded %v, want %v", d.Serial, d.Onboarded, want)
+		}
 	}
 }
