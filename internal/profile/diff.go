@@ -89,7 +89,7 @@ func (c Change) String() string {
 // parts s could not read, nothing.
 func Diff(p Profile, s State) []Change {
 	var out []Change
-	if p.OSVersion != "" && p.OSVersion != s.OSVersion {
+	if p.OSVersion != "" && p.OSVersion != LatestOS && p.OSVersion != s.OSVersion {
 		out = append(out, Change{Kind: "os", Want: p.OSVersion, Have: s.OSVersion})
 	}
 	if s.read(PartApps) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"strconv"
@@ -58,8 +59,9 @@ type deviceView struct {
 	Drift       []profile.Drift        `json:"drift,omitempty"`
 	ProfileDiff []profile.Change       `json:"profileDiff,omitempty"`
 	ReportedAt  time.Time              `json:"reportedAt,omitzero"`
-	// OSRecommendation is set when a connected device runs another AXIS OS than its
-	// model's recommended one (managed devices are brought to their profile instead).
+	// OSRecommendation is set when the release catalog holds a newer AXIS OS for a
+	// connected device's model on its track (managed devices are brought to their
+	// profile instead).
 	OSRecommendation string `json:"osRecommendation,omitempty"`
 }
 
@@ -76,22 +78,31 @@ type modeChangeView struct {
 	ByID string `json:"byId,omitempty"`
 }
 
-// whoNames turns the user and client IDs of mode changes into what people recognize,
-// caching them for one answer (a list of devices names the same few people).
-type whoNames struct {
+// viewer makes the device views of one answer: it turns the user and client IDs of
+// mode changes into what people recognize, caching them (a list of devices names the
+// same few people), and holds the release catalog the AXIS OS recommendations come from.
+type viewer struct {
 	a     *API
 	ctx   context.Context
 	org   string
 	names map[string]string
+	rels  []store.Release
 }
 
-func (a *API) whoNames(ctx context.Context, org string) *whoNames {
-	return &whoNames{a: a, ctx: ctx, org: org, names: map[string]string{}}
+func (a *API) viewer(ctx context.Context, org string) (*viewer, error) {
+	rels, err := a.store.Releases(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("release catalog: %w", err)
+	}
+	return &viewer{a: a, ctx: ctx, org: org, names: map[string]string{}, rels: rels}, nil
 }
+
+// view is the device as the API shows it.
+func (w *viewer) view(d store.Device) deviceView { return w.a.viewDevice(w, d) }
 
 // name is the e-mail of a user, the name of an application of the organization, or the
 // ID itself when it names neither (a person since removed, "system").
-func (w *whoNames) name(id string) string {
+func (w *viewer) name(id string) string {
 	if n, ok := w.names[id]; ok {
 		return n
 	}
@@ -110,7 +121,7 @@ func (w *whoNames) name(id string) string {
 	return n
 }
 
-func (w *whoNames) history(h []store.ModeChange) []modeChangeView {
+func (w *viewer) history(h []store.ModeChange) []modeChangeView {
 	if len(h) == 0 {
 		return nil
 	}
@@ -124,7 +135,7 @@ func (w *whoNames) history(h []store.ModeChange) []modeChangeView {
 	return out
 }
 
-func (a *API) viewDevice(who *whoNames, d store.Device) deviceView {
+func (a *API) viewDevice(who *viewer, d store.Device) deviceView {
 	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status, Proven: d.Proven,
 		Integration: "light", EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion,
 		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt,
@@ -135,8 +146,16 @@ func (a *API) viewDevice(who *whoNames, d store.Device) deviceView {
 		if end := m.WarrantyEnd(d.CreatedAt); !end.IsZero() {
 			v.WarrantyEnd = end.Format(time.DateOnly)
 		}
-		if v.Mode == store.ModeConnected && d.FirmwareVersion != "" && m.RecommendedOS != "" && d.FirmwareVersion != m.RecommendedOS {
-			v.OSRecommendation = "AXIS OS " + m.RecommendedOS + " is recommended for this model (runs " + d.FirmwareVersion + ")"
+	}
+	// What to upgrade to comes from what is really published (the release catalog), on
+	// the device's own track and newer than what it runs: the model catalog's
+	// recommendation is static and may be older than the device already is.
+	if v.Mode == store.ModeConnected {
+		if up := store.OSUpgrade(who.rels, d.Model, d.FirmwareVersion); up != "" {
+			v.OSRecommendation = "AXIS OS " + up + " is available for this model on its track (runs " + d.FirmwareVersion + ")"
+			if tr := profile.TrackOf(d.FirmwareVersion); tr == "" {
+				v.OSRecommendation = "AXIS OS " + up + " is available for this model (runs " + d.FirmwareVersion + ", on no supported track)"
+			}
 		}
 	}
 	switch {
@@ -189,9 +208,12 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := listOf(make([]deviceView, 0, len(ds)))
-	who := a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org)
+	vw, err := a.viewer(r.Context(), PrincipalFrom(r.Context()).Org)
+	if err != nil {
+		return err
+	}
 	for _, d := range ds {
-		out.Items = append(out.Items, a.viewDevice(who, d))
+		out.Items = append(out.Items, vw.view(d))
 	}
 	out.NextCursor = next
 	return writeJSON(w, http.StatusOK, out)
@@ -253,7 +275,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
-		return writeJSON(w, http.StatusCreated, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
+		return a.writeDevice(w, r, http.StatusCreated, d)
 	}
 	key, err := oak.DeriveKey(serial, body.OAK)
 	if err != nil {
@@ -282,7 +304,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
 	}
-	return writeJSON(w, status, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
+	return a.writeDevice(w, r, status, d)
 }
 
 // failedDeviceProof is where every failed attempt to prove a device is one's own ends up:
@@ -324,7 +346,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
+	return a.writeDevice(w, r, http.StatusOK, d)
 }
 
 type devicePatch struct {
@@ -358,7 +380,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 		}
 		mode = m
 	}
-	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+a.whoNames(r.Context(), p.Org).name(p.Subject())), 200)
+	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+(&viewer{a: a, ctx: r.Context(), org: p.Org, names: map[string]string{}}).name(p.Subject())), 200)
 	if err != nil {
 		return err
 	}
@@ -391,7 +413,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.viewDevice(a.whoNames(r.Context(), PrincipalFrom(r.Context()).Org), d))
+	return a.writeDevice(w, r, http.StatusOK, d)
 }
 
 // deleteDevice removes a device from the inventory. An edge host that managed it is told
@@ -431,4 +453,13 @@ func (a *API) tellForget(ctx context.Context, org, edgeHost, serial string) {
 	if err != nil {
 		a.log.InfoContext(ctx, "edge host to forget a deleted device at its next report", "edgehost", edgeHost, "serial", serial, "err", err)
 	}
+}
+
+// writeDevice answers with one device.
+func (a *API) writeDevice(w http.ResponseWriter, r *http.Request, status int, d store.Device) error {
+	vw, err := a.viewer(r.Context(), PrincipalFrom(r.Context()).Org)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, vw.view(d))
 }

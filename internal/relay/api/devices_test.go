@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
@@ -82,5 +83,42 @@ func TestDiscoveredDeviceManagedByItsOwnAgentIsOnboarded(t *testing.T) {
 		if want := d.Serial == onDevice; d.Onboarded != want {
 			t.Errorf("%s: onboarded %v, want %v", d.Serial, d.Onboarded, want)
 		}
+	}
+}
+
+// A connected camera is recommended an AXIS OS only when the release catalog holds a
+// newer one for its model on its track: never the model catalog's static version when
+// the camera already runs a newer one (12.11.80 was told to go to 12.11.77).
+func TestOSRecommendationIsAnUpgradeFromTheReleaseCatalog(t *testing.T) {
+	r, tok, org := adminSetup(t)
+	h := enrolledEdgeHost(t, r.Store, org, "site")
+	const serial = "ACCC8E0C0001"
+	if _, err := r.Store.OnboardDevice(t.Context(), org, h.ID, serial, "usr_test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Store.ReportDevices(t.Context(), org, h.ID, []linkapi.DeviceReport{{Serial: serial, Model: "P3265-V", FirmwareVersion: "12.11.80", Reachable: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.Do(t, "PATCH", "/api/v1/orgs/"+org+"/devices/"+serial, tok, map[string]any{"mode": "connected"}); res.Status != http.StatusOK {
+		t.Fatalf("switch to connected: %d %s", res.Status, res.Body)
+	}
+	var d struct {
+		OSRecommendation string `json:"osRecommendation"`
+	}
+	for _, v := range []string{"12.11.77", "12.11.60", "11.11.130"} {
+		if _, err := r.Store.AddRelease(t.Context(), store.Release{Kind: store.ReleaseOS, Version: v, Products: []string{"P3265-V"}, SHA256: strings.Repeat("0", 64), Size: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Do(t, "GET", "/api/v1/orgs/"+org+"/devices/"+serial, tok, nil).JSON(t, &d)
+	if d.OSRecommendation != "" {
+		t.Errorf("camera on 12.11.80 with 12.11.77 the newest published: recommendation %q, want none", d.OSRecommendation)
+	}
+	if _, err := r.Store.AddRelease(t.Context(), store.Release{Kind: store.ReleaseOS, Version: "12.11.90", Products: []string{"P3265-V"}, SHA256: strings.Repeat("1", 64), Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r.Do(t, "GET", "/api/v1/orgs/"+org+"/devices/"+serial, tok, nil).JSON(t, &d)
+	if !strings.Contains(d.OSRecommendation, "12.11.90") {
+		t.Errorf("after 12.11.90 was published: recommendation %q", d.OSRecommendation)
 	}
 }
