@@ -121,7 +121,18 @@ func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.InfoContext(ctx, "onboarding started", "edgehost", host.ID, "devices", len(body.Devices), "profile", prof.Name, "by", p.Subject())
-	return writeJSON(w, http.StatusAccepted, listOf(resp.Tasks))
+	out := make([]taskView, 0, len(resp.Tasks))
+	for _, t := range resp.Tasks {
+		stored, err := a.store.Task(ctx, p.Org, t.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // not recorded (a malformed ID): not a task anyone can follow
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, viewTask(stored))
+	}
+	return writeJSON(w, http.StatusAccepted, listOf(out))
 }
 
 // callAgent makes a JSON request to an agent over its link, its failures as problems.
