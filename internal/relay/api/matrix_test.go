@@ -112,6 +112,14 @@ func (w *world) fixture(t *testing.T, rt api.Route) fixture {
 	f.task = "tsk_fixture"
 	must(st.PutTasks(ctx, org.ID, h.ID, []linkapi.TaskReport{{ID: f.task, Kind: "onboard", Serial: f.device, State: linkapi.TaskQueued,
 		Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: st.Now()}}}}))
+	if strings.HasSuffix(rt.Pattern, "/audit") {
+		must(st.AppendAudit(ctx, []store.AuditEntry{
+			{At: st.Now(), Org: org.ID, Principal: w.users[role.Admin].ID, Action: "edgelink", Serial: f.device, Method: "GET",
+				Path: "/axis-cgi/basicdeviceinfo.cgi", Status: 200, Bytes: 512, Duration: time.Millisecond},
+			{At: st.Now(), Org: org.ID, Principal: "system", Action: store.AuditDeviceRemoved, Serial: f.device, Status: 200, Detail: "removed"},
+			{At: st.Now(), Org: org.ID, Principal: w.users[role.Viewer].Email, Action: "sign-in-failed", Status: 401, Source: "192.0.2.9"},
+		}))
+	}
 	if strings.Contains(rt.Pattern, "/vms") {
 		_, err := st.PutVMS(ctx, org.ID, store.VMSServer{Name: "fixture-vms", Address: "127.0.0.1:9", EdgeHost: h.ID})
 		must(err)
