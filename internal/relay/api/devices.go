@@ -97,6 +97,11 @@ func (a *API) viewer(ctx context.Context, org string) (*viewer, error) {
 	return &viewer{a: a, ctx: ctx, org: org, names: map[string]string{}, rels: rels}, nil
 }
 
+// whoIs names one user or client as people recognize it (viewer.name).
+func (a *API) whoIs(ctx context.Context, org, id string) string {
+	return (&viewer{a: a, ctx: ctx, org: org, names: map[string]string{}}).name(id)
+}
+
 // view is the device as the API shows it.
 func (w *viewer) view(d store.Device) deviceView { return w.a.viewDevice(w, d) }
 
@@ -135,11 +140,11 @@ func (w *viewer) history(h []store.ModeChange) []modeChangeView {
 	return out
 }
 
-func (a *API) viewDevice(who *viewer, d store.Device) deviceView {
+func (a *API) viewDevice(vw *viewer, d store.Device) deviceView {
 	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status, Proven: d.Proven,
 		Integration: "light", EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion,
 		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt,
-		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: who.history(d.ModeHistory), Profile: d.Profile,
+		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: vw.history(d.ModeHistory), Profile: d.Profile,
 		Address: d.Address, Apps: d.Apps, Drift: d.Drift, ProfileDiff: d.Diff, ReportedAt: d.ReportedAt}
 	if m, ok := a.cfg.Catalog.Lookup(d.Model); ok {
 		v.ProductFamily, v.EndOfSale, v.EndOfSupport, v.RecommendedOS = m.ProductFamily, m.EndOfSale, m.EndOfSupport, m.RecommendedOS
@@ -151,9 +156,9 @@ func (a *API) viewDevice(who *viewer, d store.Device) deviceView {
 	// the device's own track and newer than what it runs: the model catalog's
 	// recommendation is static and may be older than the device already is.
 	if v.Mode == store.ModeConnected {
-		if up := store.OSUpgrade(who.rels, d.Model, d.FirmwareVersion); up != "" {
+		if up := store.OSUpgrade(vw.rels, d.Model, d.FirmwareVersion); up != "" {
 			v.OSRecommendation = "AXIS OS " + up + " is available for this model on its track (runs " + d.FirmwareVersion + ")"
-			if tr := profile.TrackOf(d.FirmwareVersion); tr == "" {
+			if profile.TrackOf(d.FirmwareVersion) == "" {
 				v.OSRecommendation = "AXIS OS " + up + " is available for this model (runs " + d.FirmwareVersion + ", on no supported track)"
 			}
 		}
@@ -380,7 +385,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 		}
 		mode = m
 	}
-	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+(&viewer{a: a, ctx: r.Context(), org: p.Org, names: map[string]string{}}).name(p.Subject())), 200)
+	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+a.whoIs(r.Context(), p.Org, p.Subject())), 200)
 	if err != nil {
 		return err
 	}
