@@ -204,6 +204,13 @@ func (a *API) resolveOrg(ctx context.Context, p *Principal, ref string) (string,
 		}
 		return o.ID, nil
 	}
+	// Most calls name the organization by ID: one lookup, before reading every
+	// organization of the caller for a name.
+	if _, err := a.store.MemberRole(ctx, ref, p.UserID); err == nil {
+		return ref, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("membership of the caller: %w", err)
+	}
 	orgs, err := a.store.OrgsOf(ctx, p.UserID)
 	if err != nil {
 		return "", fmt.Errorf("organizations of the caller: %w", err)
