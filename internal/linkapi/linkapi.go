@@ -74,7 +74,7 @@ type DiscoveredDevice struct {
 	Firmware     string    `json:"firmware,omitempty"`
 	FirstSeen    time.Time `json:"firstSeen"`
 	LastSeen     time.Time `json:"lastSeen"`
-	Onboarded    bool      `json:"onboarded"` // already managed by this edge host
+	Onboarded    bool      `json:"onboarded"` // already managed: by this edge host, or by its own agent
 }
 
 // ConfigPath is what the relay wants of an agent's devices (agent -> relay): GET,

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -88,7 +89,7 @@ func (c Change) String() string {
 // parts s could not read, nothing.
 func Diff(p Profile, s State) []Change {
 	var out []Change
-	if p.OSVersion != "" && p.OSVersion != s.OSVersion {
+	if p.OSVersion != "" && p.OSVersion != LatestOS && p.OSVersion != s.OSVersion {
 		out = append(out, Change{Kind: "os", Want: p.OSVersion, Have: s.OSVersion})
 	}
 	if s.read(PartApps) {
@@ -155,11 +156,112 @@ const (
 	DriftLocalAdminUsed = "local-admin-login"
 )
 
-// Drift is one reason a managed device must switch to connected.
+// Drift is one reason a managed device must switch to connected: one entry per cause and
+// detail, however often it happened (an admin who logged in five times is one entry
+// with count 5).
 type Drift struct {
-	Cause  string    `json:"cause"`
-	Detail string    `json:"detail"`
-	At     time.Time `json:"at,omitzero"` // when it happened, where the device says
+	Cause  string `json:"cause"`
+	Detail string `json:"detail"`
+	// FirstSeen and LastSeen bound when it was seen: for what the device dates (a login
+	// session), its first and last occurrence as the device says; for a state (the AXIS
+	// OS version, an application), when the relay first and last heard of it (zero in an
+	// agent's report).
+	FirstSeen time.Time `json:"firstSeen,omitzero"`
+	LastSeen  time.Time `json:"lastSeen,omitzero"`
+	// Count is how many times it happened (login sessions); 1 for a state.
+	Count int `json:"count"`
+}
+
+// UnmarshalJSON also reads the single time ("at") of earlier agents and stored records,
+// so that nothing needs rewriting: it is both the first and the last time seen.
+func (d *Drift) UnmarshalJSON(b []byte) error {
+	type plain Drift
+	var v struct {
+		plain
+		At time.Time `json:"at"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	*d = Drift(v.plain)
+	if d.FirstSeen.IsZero() && d.LastSeen.IsZero() && !v.At.IsZero() {
+		d.FirstSeen, d.LastSeen = v.At, v.At
+	}
+	d.Count = max(d.Count, 1)
+	return nil
+}
+
+// dated reports whether the drift is an event the device dates (LastSeen set by the
+// agent) rather than a state.
+func (d Drift) dated() bool { return !d.LastSeen.IsZero() }
+
+// GroupDrift makes one entry per cause and detail of drift: counts added up, and the
+// earliest first and latest last time of the entries merged. The order is that of each
+// entry's first appearance.
+func GroupDrift(drift []Drift) []Drift {
+	var out []Drift
+	index := map[[2]string]int{}
+	for _, d := range drift {
+		d.Count = max(d.Count, 1)
+		key := [2]string{d.Cause, d.Detail}
+		i, ok := index[key]
+		if !ok {
+			index[key] = len(out)
+			out = append(out, d)
+			continue
+		}
+		g := &out[i]
+		g.Count += d.Count
+		g.FirstSeen = earliest(g.FirstSeen, d.FirstSeen)
+		g.LastSeen = latest(g.LastSeen, d.LastSeen)
+	}
+	return out
+}
+
+// MergeDrift is what the relay keeps of a device's drift after a report: the report's
+// entries (GroupDrift), each dated with what was known of it before (last). A state
+// keeps the time it was first heard of and is last seen now; an event keeps its first
+// occurrence and the larger count, since the device's log may have rotated older
+// sessions out of what the agent read.
+func MergeDrift(last, report []Drift, now time.Time) []Drift {
+	before := map[[2]string]Drift{}
+	for _, d := range GroupDrift(last) {
+		before[[2]string{d.Cause, d.Detail}] = d
+	}
+	out := GroupDrift(report)
+	for i := range out {
+		d := &out[i]
+		prev, seen := before[[2]string{d.Cause, d.Detail}]
+		if !d.dated() {
+			d.FirstSeen, d.LastSeen, d.Count = now, now, 1
+			if seen && !prev.FirstSeen.IsZero() {
+				d.FirstSeen = prev.FirstSeen
+			}
+			continue
+		}
+		if seen {
+			d.FirstSeen = earliest(d.FirstSeen, prev.FirstSeen)
+			d.LastSeen = latest(d.LastSeen, prev.LastSeen)
+			d.Count = max(d.Count, prev.Count)
+		}
+	}
+	return out
+}
+
+// earliest is the earlier of two times, a zero one not counting.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// latest is the later of two times.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Part is the part of the device's state the drift was seen in ("" for the OS).
@@ -183,20 +285,25 @@ func DriftOf(p Profile, s State) []Drift {
 		track := TrackOf(s.OSVersion)
 		switch {
 		case track == "":
-			out = append(out, Drift{Cause: DriftOSOffTrack, Detail: fmt.Sprintf("AXIS OS %s is on neither the active track nor an LTS track", s.OSVersion)})
+			out = append(out, Drift{Cause: DriftOSOffTrack, Detail: fmt.Sprintf("AXIS OS %s is on neither the active track nor an LTS track", s.OSVersion), Count: 1})
 		case p.OSTrack != "" && track != p.OSTrack:
-			out = append(out, Drift{Cause: DriftOSOffTrack, Detail: fmt.Sprintf("AXIS OS %s is on track %s, the profile wants %s", s.OSVersion, track, p.OSTrack)})
+			out = append(out, Drift{Cause: DriftOSOffTrack, Detail: fmt.Sprintf("AXIS OS %s is on track %s, the profile wants %s", s.OSVersion, track, p.OSTrack), Count: 1})
 		}
 	}
 	for _, a := range s.Apps {
 		if !a.Bundled && !p.requires(a.Name) && s.read(PartApps) {
-			out = append(out, Drift{Cause: DriftUnexpectedApp, Detail: fmt.Sprintf("application %s %s is not in profile %s", a.Name, a.Version, p.Name)})
+			out = append(out, Drift{Cause: DriftUnexpectedApp, Detail: fmt.Sprintf("application %s %s is not in profile %s", a.Name, a.Version, p.Name), Count: 1})
 		}
 	}
-	for _, l := range s.Logins {
-		if s.read(PartLog) {
-			out = append(out, Drift{Cause: DriftLocalAdminUsed, Detail: fmt.Sprintf("local admin account %s logged in from %s", l.User, l.From), At: l.At})
+	if s.read(PartLog) {
+		// One entry per account and address, however many sessions: a person who signs
+		// in every morning is one reason, seen from the first session to the last.
+		var logins []Drift
+		for _, l := range s.Logins {
+			logins = append(logins, Drift{Cause: DriftLocalAdminUsed, Detail: fmt.Sprintf("local admin account %s logged in from %s", l.User, l.From),
+				FirstSeen: l.At, LastSeen: l.At, Count: 1})
 		}
+		out = append(out, GroupDrift(logins)...)
 	}
 	return out
 }

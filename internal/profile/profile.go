@@ -18,7 +18,8 @@ type Profile struct {
 	// OSTrack is the AXIS OS track the device must stay on: "active", an LTS track such
 	// as "lts-2024", or empty for any supported track (see TrackOf).
 	OSTrack string `json:"osTrack,omitempty"`
-	// OSVersion, when set, is the exact version the device should run (within OSTrack).
+	// OSVersion, when set, is the exact version the device should run (within OSTrack),
+	// or LatestOS: the newest published on OSTrack for the device's model.
 	OSVersion string `json:"osVersion,omitempty"`
 	// Apps are the ACAP applications the device must have; any other installed
 	// application, except those bundled with AXIS OS, is drift.
@@ -54,7 +55,11 @@ func (p Profile) Validate() error {
 	if p.OSTrack != "" && !KnownTrack(p.OSTrack) {
 		errs = append(errs, fmt.Errorf("osTrack %q: want one of %s", p.OSTrack, strings.Join(Tracks(), ", ")))
 	}
-	if p.OSVersion != "" {
+	if p.OSVersion == LatestOS {
+		if p.OSTrack == "" {
+			errs = append(errs, errors.New(`osVersion "latest" needs an osTrack: the newest release of which track?`))
+		}
+	} else if p.OSVersion != "" {
 		if !versionRE.MatchString(p.OSVersion) {
 			errs = append(errs, fmt.Errorf("osVersion %q: want a version such as 11.11.124", p.OSVersion))
 		} else if p.OSTrack != "" && TrackOf(p.OSVersion) != p.OSTrack {
@@ -85,4 +90,26 @@ func (p Profile) Validate() error {
 		errs = append(errs, errors.New("overlay: one line of at most 200 bytes"))
 	}
 	return errors.Join(errs...)
+}
+
+// LatestOS as a profile's OSVersion asks for the newest AXIS OS on the profile's track
+// that the relay's release catalog holds for the device's model. Only the relay knows
+// the catalog: it resolves the profile for each device (ForDevice) before an agent
+// compares the device with it; an agent given "latest" compares no version.
+const LatestOS = "latest"
+
+// ForDevice is the profile as it applies to a device that runs AXIS OS running, with
+// OSVersion LatestOS resolved to latest, the newest version published on the profile's
+// track for the device's model ("" when there is none). A device already on the track
+// at that version or a newer one is left where it is (OSVersion ""): "latest" never
+// asks for a downgrade. Other profiles come back unchanged.
+func (p Profile) ForDevice(running, latest string) Profile {
+	if p.OSVersion != LatestOS {
+		return p
+	}
+	p.OSVersion = latest
+	if latest == "" || TrackOf(running) == p.OSTrack && CompareVersions(running, latest) >= 0 {
+		p.OSVersion = ""
+	}
+	return p
 }

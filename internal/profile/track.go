@@ -47,3 +47,30 @@ func TrackOf(version string) string {
 	}
 	return ""
 }
+
+// CompareVersions orders two dotted AXIS OS versions by their numbers (11.11.9 before
+// 11.11.124): -1, 0 or +1. A part that is not a number counts as 0, a missing one too.
+func CompareVersions(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(pa), len(pb)) {
+		x, y := versionPart(pa, i), versionPart(pb, i)
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}
+
+func versionPart(parts []string, i int) int {
+	if i >= len(parts) {
+		return 0
+	}
+	n, err := strconv.Atoi(parts[i])
+	if err != nil {
+		return 0
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -127,16 +128,16 @@ func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
 			return r, err
 		}
 	case Org:
-		org := r.PathValue("org")
+		org, err := a.resolveOrg(r.Context(), p, r.PathValue("org"))
+		if err != nil {
+			return r, err
+		}
+		// Handlers read {org} as the ID, whichever way the caller named it.
+		r.SetPathValue("org", org)
 		if info != nil {
 			info.org = org
 		}
-		switch p.Kind {
-		case store.TokenClient:
-			if p.Org != org {
-				return r, problem.New(problem.NotFound, "no such organization")
-			}
-		default:
+		if p.Kind != store.TokenClient {
 			rl, err := a.store.MemberRole(r.Context(), org, p.UserID)
 			if errors.Is(err, store.ErrNotFound) {
 				return r, problem.New(problem.NotFound, "no such organization")
@@ -178,4 +179,56 @@ func (a *API) authorizeAgent(r *http.Request) (*http.Request, error) {
 	connlimit.Prove(r.Context())
 	p := &Principal{Kind: TokenAgent, AgentID: id.AgentID, Org: id.Org}
 	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
+}
+
+// resolveOrg turns the {org} of a path into the ID of an organization the caller belongs
+// to. {org} is the ID or the name: people and scripts know their organization by name
+// (the CLI takes either). A name is looked up only among the caller's own organizations,
+// so another organization's name answers 404 like its ID does; when several of the
+// caller's organizations share the name, only the ID says which one is meant.
+func (a *API) resolveOrg(ctx context.Context, p *Principal, ref string) (string, error) {
+	notFound := problem.New(problem.NotFound, "no such organization")
+	if p.Kind == store.TokenClient {
+		if ref == p.Org {
+			return p.Org, nil
+		}
+		o, err := a.store.Org(ctx, p.Org)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", notFound
+		}
+		if err != nil {
+			return "", fmt.Errorf("organization of the application: %w", err)
+		}
+		if o.Name != ref {
+			return "", notFound
+		}
+		return o.ID, nil
+	}
+	// Most calls name the organization by ID: one lookup, before reading every
+	// organization of the caller for a name.
+	if _, err := a.store.MemberRole(ctx, ref, p.UserID); err == nil {
+		return ref, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("membership of the caller: %w", err)
+	}
+	orgs, err := a.store.OrgsOf(ctx, p.UserID)
+	if err != nil {
+		return "", fmt.Errorf("organizations of the caller: %w", err)
+	}
+	var byName []string
+	for _, o := range orgs {
+		if o.Org.ID == ref {
+			return ref, nil
+		}
+		if o.Org.Name == ref {
+			byName = append(byName, o.Org.ID)
+		}
+	}
+	switch len(byName) {
+	case 0:
+		return "", notFound
+	case 1:
+		return byName[0], nil
+	}
+	return "", problem.Newf(problem.Conflict, "%d of your organizations are named %q; name it by its ID", len(byName), ref)
 }

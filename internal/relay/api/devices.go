@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"strconv"
@@ -51,31 +52,115 @@ type deviceView struct {
 	// Management: mode (managed, connected, standalone) and why it last changed, the
 	// profile, and what the agent last saw.
 	Mode        store.Mode             `json:"mode"`
-	ModeHistory []store.ModeChange     `json:"modeHistory,omitempty"`
+	ModeHistory []modeChangeView       `json:"modeHistory,omitempty"`
 	Profile     string                 `json:"profile,omitempty"`
 	Address     string                 `json:"address,omitempty"`
 	Apps        []profile.InstalledApp `json:"apps,omitempty"`
 	Drift       []profile.Drift        `json:"drift,omitempty"`
 	ProfileDiff []profile.Change       `json:"profileDiff,omitempty"`
 	ReportedAt  time.Time              `json:"reportedAt,omitzero"`
-	// OSRecommendation is set when a connected device runs another AXIS OS than its
-	// model's recommended one (managed devices are brought to their profile instead).
+	// OSRecommendation is set when the release catalog holds a newer AXIS OS for a
+	// connected device's model on its track (managed devices are brought to their
+	// profile instead).
 	OSRecommendation string `json:"osRecommendation,omitempty"`
 }
 
-func (a *API) viewDevice(d store.Device) deviceView {
+// modeChangeView is one switch of a device's mode as people read it: who made it by
+// e-mail (a person) or name (an application), with the ID beside it.
+type modeChangeView struct {
+	At     time.Time  `json:"at"`
+	From   store.Mode `json:"from"`
+	To     store.Mode `json:"to"`
+	Reason string     `json:"reason"`
+	// By is the person's e-mail, the application's name, or "system" (drift).
+	By string `json:"by"`
+	// ByID is the user or client ID; absent for "system".
+	ByID string `json:"byId,omitempty"`
+}
+
+// viewer makes the device views of one answer: it turns the user and client IDs of
+// mode changes into what people recognize, caching them (a list of devices names the
+// same few people), and holds the release catalog the AXIS OS recommendations come from.
+type viewer struct {
+	a     *API
+	ctx   context.Context
+	org   string
+	names map[string]string
+	rels  []store.Release
+}
+
+func (a *API) viewer(ctx context.Context, org string) (*viewer, error) {
+	rels, err := a.store.Releases(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("release catalog: %w", err)
+	}
+	return &viewer{a: a, ctx: ctx, org: org, names: map[string]string{}, rels: rels}, nil
+}
+
+// whoIs names one user or client as people recognize it (viewer.name).
+func (a *API) whoIs(ctx context.Context, org, id string) string {
+	return (&viewer{a: a, ctx: ctx, org: org, names: map[string]string{}}).name(id)
+}
+
+// view is the device as the API shows it.
+func (w *viewer) view(d store.Device) deviceView { return w.a.viewDevice(w, d) }
+
+// name is the e-mail of a user, the name of an application of the organization, or the
+// ID itself when it names neither (a person since removed, "system").
+func (w *viewer) name(id string) string {
+	if n, ok := w.names[id]; ok {
+		return n
+	}
+	n := id
+	switch {
+	case strings.HasPrefix(id, "usr_"):
+		if u, err := w.a.store.User(w.ctx, id); err == nil {
+			n = u.Email
+		}
+	case strings.HasPrefix(id, "cli_"):
+		if c, err := w.a.store.Client(w.ctx, w.org, id); err == nil {
+			n = "application " + c.Name
+		}
+	}
+	w.names[id] = n
+	return n
+}
+
+func (w *viewer) history(h []store.ModeChange) []modeChangeView {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make([]modeChangeView, len(h))
+	for i, c := range h {
+		out[i] = modeChangeView{At: c.At, From: c.From, To: c.To, Reason: c.Reason, By: w.name(c.By)}
+		if c.By != "system" {
+			out[i].ByID = c.By
+		}
+	}
+	return out
+}
+
+func (a *API) viewDevice(vw *viewer, d store.Device) deviceView {
 	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status, Proven: d.Proven,
 		Integration: "light", EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion,
 		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt,
-		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: d.ModeHistory, Profile: d.Profile,
+		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: vw.history(d.ModeHistory), Profile: d.Profile,
 		Address: d.Address, Apps: d.Apps, Drift: d.Drift, ProfileDiff: d.Diff, ReportedAt: d.ReportedAt}
 	if m, ok := a.cfg.Catalog.Lookup(d.Model); ok {
 		v.ProductFamily, v.EndOfSale, v.EndOfSupport, v.RecommendedOS = m.ProductFamily, m.EndOfSale, m.EndOfSupport, m.RecommendedOS
 		if end := m.WarrantyEnd(d.CreatedAt); !end.IsZero() {
 			v.WarrantyEnd = end.Format(time.DateOnly)
 		}
-		if v.Mode == store.ModeConnected && d.FirmwareVersion != "" && m.RecommendedOS != "" && d.FirmwareVersion != m.RecommendedOS {
-			v.OSRecommendation = "AXIS OS " + m.RecommendedOS + " is recommended for this model (runs " + d.FirmwareVersion + ")"
+	}
+	// What to upgrade to comes from what is really published (the release catalog), on
+	// the device's own track and newer than what it runs: the model catalog's
+	// recommendation is static and may be older than the device already is.
+	if v.Mode == store.ModeConnected {
+		if up := store.OSUpgrade(vw.rels, d.Model, d.FirmwareVersion); up != "" {
+			v.OSRecommendation = "AXIS OS " + up + " is available for this model on its track (runs " + d.FirmwareVersion + ")"
+			if profile.TrackOf(d.FirmwareVersion) == "" {
+				v.OSRecommendation = "AXIS OS " + up + " is available for this model (runs " + d.FirmwareVersion + ", on no supported track)"
+			}
 		}
 	}
 	switch {
@@ -128,8 +213,12 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := listOf(make([]deviceView, 0, len(ds)))
+	vw, err := a.viewer(r.Context(), PrincipalFrom(r.Context()).Org)
+	if err != nil {
+		return err
+	}
 	for _, d := range ds {
-		out.Items = append(out.Items, a.viewDevice(d))
+		out.Items = append(out.Items, vw.view(d))
 	}
 	out.NextCursor = next
 	return writeJSON(w, http.StatusOK, out)
@@ -191,7 +280,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
-		return writeJSON(w, http.StatusCreated, a.viewDevice(d))
+		return a.writeDevice(w, r, http.StatusCreated, d)
 	}
 	key, err := oak.DeriveKey(serial, body.OAK)
 	if err != nil {
@@ -220,7 +309,7 @@ func (a *API) addDevice(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/api/v1/orgs/"+d.Org+"/devices/"+d.Serial)
 	}
-	return writeJSON(w, status, a.viewDevice(d))
+	return a.writeDevice(w, r, status, d)
 }
 
 // failedDeviceProof is where every failed attempt to prove a device is one's own ends up:
@@ -262,7 +351,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.viewDevice(d))
+	return a.writeDevice(w, r, http.StatusOK, d)
 }
 
 type devicePatch struct {
@@ -296,7 +385,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 		}
 		mode = m
 	}
-	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+p.Subject()), 200)
+	reason, err := cleanName("reason", cmp.Or(body.Reason, "set by "+a.whoIs(r.Context(), p.Org, p.Subject())), 200)
 	if err != nil {
 		return err
 	}
@@ -329,7 +418,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.viewDevice(d))
+	return a.writeDevice(w, r, http.StatusOK, d)
 }
 
 // deleteDevice removes a device from the inventory. An edge host that managed it is told
@@ -369,4 +458,13 @@ func (a *API) tellForget(ctx context.Context, org, edgeHost, serial string) {
 	if err != nil {
 		a.log.InfoContext(ctx, "edge host to forget a deleted device at its next report", "edgehost", edgeHost, "serial", serial, "err", err)
 	}
+}
+
+// writeDevice answers with one device.
+func (a *API) writeDevice(w http.ResponseWriter, r *http.Request, status int, d store.Device) error {
+	vw, err := a.viewer(r.Context(), PrincipalFrom(r.Context()).Org)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, vw.view(d))
 }

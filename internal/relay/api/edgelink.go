@@ -319,7 +319,27 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listOf(entries))
+	out := make([]auditView, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, auditView{At: e.At, Principal: e.Principal, Action: e.Action, Serial: e.Serial, Method: e.Method, Path: e.Path,
+			Status: e.Status, Bytes: e.Bytes, Duration: int64(e.Duration), Source: e.Source, Detail: e.Detail})
+	}
+	return writeJSON(w, http.StatusOK, listOf(out))
+}
+
+// auditView is an audit entry as the API answers it (api/openapi.yaml, GET /audit).
+type auditView struct {
+	At        time.Time `json:"at"`
+	Principal string    `json:"principal"`
+	Action    string    `json:"action"`
+	Serial    string    `json:"serial,omitempty"`
+	Method    string    `json:"method,omitempty"`
+	Path      string    `json:"path,omitempty"`
+	Status    int       `json:"status"`
+	Bytes     int64     `json:"bytes,omitempty"`
+	Duration  int64     `json:"duration"` // nanoseconds
+	Source    string    `json:"source,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
 }
 
 // proxyBuffers are the copy buffers of EdgeLink's proxy: large, for firmware and

@@ -40,10 +40,33 @@ type jobBody struct {
 	Deadline  time.Time `json:"deadline"`
 }
 
+// jobView is a job as the API answers it (api/openapi.yaml Job).
 type jobView struct {
-	store.Job
+	ID         string          `json:"id"`
+	Org        string          `json:"org"`
+	Kind       string          `json:"kind"`
+	Params     json.RawMessage `json:"params,omitempty"`
+	Selection  json.RawMessage `json:"selection,omitempty"`
+	Policy     store.Policy    `json:"policy"`
+	Retry      store.Retry     `json:"retry"`
+	NotBefore  time.Time       `json:"notBefore,omitzero"`
+	Deadline   time.Time       `json:"deadline,omitzero"`
+	CreatedBy  string          `json:"createdBy"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	State      string          `json:"state"`
+	Reason     string          `json:"reason,omitempty"`
+	Cancelled  bool            `json:"cancelled,omitempty"`
+	Aborted    bool            `json:"aborted,omitempty"`
+	Tasks      int             `json:"tasks"`
+	FinishedAt time.Time       `json:"finishedAt,omitzero"`
 	// Counts are the job's tasks per state.
 	Counts map[string]int `json:"counts"`
+}
+
+func viewJob(j store.Job, counts map[string]int) jobView {
+	return jobView{ID: j.ID, Org: j.Org, Kind: j.Kind, Params: j.Params, Selection: j.Selection, Policy: j.Policy, Retry: j.Retry,
+		NotBefore: j.NotBefore, Deadline: j.Deadline, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, State: string(j.State),
+		Reason: j.Reason, Cancelled: j.Cancelled, Aborted: j.Aborted, Tasks: j.Tasks, FinishedAt: j.FinishedAt, Counts: counts}
 }
 
 // createJob is POST /jobs: one task per selected device, refused as a whole when the
@@ -111,7 +134,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 		a.cfg.Tasks.Wake()
 	}
 	w.Header().Set("Location", "/api/v1/orgs/"+p.Org+"/jobs/"+job.ID)
-	return writeJSON(w, http.StatusCreated, jobView{Job: job, Counts: map[string]int{linkapi.TaskQueued: len(tasks)}})
+	return writeJSON(w, http.StatusCreated, viewJob(job, map[string]int{linkapi.TaskQueued: len(tasks)}))
 }
 
 func checkPolicy(j store.Job) error {
@@ -276,7 +299,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out = append(out, jobView{Job: j, Counts: c})
+		out = append(out, viewJob(j, c))
 	}
 	return writeJSON(w, http.StatusOK, listOf(out))
 }
@@ -290,7 +313,7 @@ func (a *API) getJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, jobView{Job: j, Counts: c})
+	return writeJSON(w, http.StatusOK, viewJob(j, c))
 }
 
 // cancelJob stops a job: tasks not started are cancelled, agents are asked to cancel the
@@ -314,7 +337,7 @@ func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, jobView{Job: j, Counts: c})
+	return writeJSON(w, http.StatusAccepted, viewJob(j, c))
 }
 
 // jobEvents is a server-sent event stream of a job's progress: a "progress" event with
@@ -341,7 +364,7 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return nil
 		}
-		b, _ := json.Marshal(jobView{Job: j, Counts: c})
+		b, _ := json.Marshal(viewJob(j, c))
 		if string(b) != last {
 			last = string(b)
 			if _, err := fmt.Fprintf(w, "event: progress\ndata: %s\n\n", b); err != nil {

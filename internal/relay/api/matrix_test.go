@@ -106,35 +106,73 @@ func (w *world) fixture(t *testing.T, rt api.Route) fixture {
 	must(err)
 	f.edgeHost = h.ID
 	f.profile = "fixture-profile"
-	must(st.PutProfile(ctx, org.ID, profile.Profile{Name: f.profile}, true))
+	must(st.PutProfile(ctx, org.ID, profile.Profile{Name: f.profile, OSTrack: profile.TrackActive, OSVersion: profile.LatestOS,
+		Apps: []profile.App{{Name: "vmd", Version: "4.4", Running: true}}, Params: map[string]string{"Image.I0.Appearance.Resolution": "1920x1080"},
+		Overlay: "Lobby"}, true))
 	f.task = "tsk_fixture"
 	must(st.PutTasks(ctx, org.ID, h.ID, []linkapi.TaskReport{{ID: f.task, Kind: "onboard", Serial: f.device, State: linkapi.TaskQueued,
 		Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: st.Now()}}}}))
+	if strings.HasSuffix(rt.Pattern, "/audit") {
+		must(st.AppendAudit(ctx, []store.AuditEntry{
+			{At: st.Now(), Org: org.ID, Principal: w.users[role.Admin].ID, Action: "edgelink", Serial: f.device, Method: "GET",
+				Path: "/axis-cgi/basicdeviceinfo.cgi", Status: 200, Bytes: 512, Duration: time.Millisecond},
+			{At: st.Now(), Org: org.ID, Principal: "system", Action: store.AuditDeviceRemoved, Serial: f.device, Status: 200, Detail: "removed"},
+			{At: st.Now(), Org: org.ID, Principal: w.users[role.Viewer].Email, Action: "sign-in-failed", Status: 401, Source: "192.0.2.9"},
+		}))
+	}
 	if strings.Contains(rt.Pattern, "/vms") {
 		_, err := st.PutVMS(ctx, org.ID, store.VMSServer{Name: "fixture-vms", Address: "127.0.0.1:9", EdgeHost: h.ID})
 		must(err)
 	}
-	if !strings.Contains(rt.Pattern, "/jobs") && !strings.Contains(rt.Pattern, "/releases") && !strings.Contains(rt.Pattern, "/vapix/") {
+	if !strings.Contains(rt.Pattern, "/jobs") && !strings.Contains(rt.Pattern, "/tasks") && !strings.Contains(rt.Pattern, "/releases") &&
+		!strings.Contains(rt.Pattern, "/vapix/") && !strings.Contains(rt.Pattern, "/devices") {
 		return f
 	}
 	// A device the edge host manages, and jobs on it: one running, one ended.
 	f.deepDevice = w.serial()
 	_, err = st.OnboardDevice(ctx, org.ID, h.ID, f.deepDevice, w.users[role.Admin].ID)
 	must(err)
-	_, err = st.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: f.deepDevice, Reachable: true}})
+	// Everything an agent reports of a device, so that the answers show every field.
+	at := st.Now().Add(time.Minute)
+	_, err = st.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: f.deepDevice, Reachable: true, Model: "P3265-V",
+		FirmwareVersion: "12.11.60", HardwareID: "92D", Address: "192.0.2.20:80", Profile: f.profile,
+		Apps: []profile.InstalledApp{{Name: "vmd", Version: "4.4-5", Running: true, Bundled: true}, {Name: "Rogue", Version: "1.0"}},
+		Drift: []profile.Drift{{Cause: profile.DriftLocalAdminUsed, Detail: "local admin account root logged in from 192.0.2.7", FirstSeen: at, LastSeen: at, Count: 1},
+			{Cause: profile.DriftUnexpectedApp, Detail: "application Rogue 1.0 is not in profile " + f.profile, Count: 1}},
+		Diff: []profile.Change{{Kind: "os", Want: "12.11.80", Have: "12.11.60"}, {Kind: "param", Target: "Image.I0.Appearance.Resolution", Want: "1920x1080", Have: "1280x720"}}}})
+	must(err)
+	_, err = st.UpdateDevice(ctx, org.ID, f.deepDevice, func(d *store.Device) error {
+		d.SetMode(store.ModeManaged, "set by an admin", w.users[role.Admin].ID, st.Now())
+		return nil
+	})
 	must(err)
 	task := func() []store.Task {
 		return []store.Task{{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: f.deepDevice}, EdgeHost: h.ID, MaxAttempts: 1}}
 	}
-	j, err := st.CreateJob(ctx, store.Job{Org: org.ID, Kind: "restart", Policy: store.Policy{MaxInFlight: 1}}, task())
+	j, err := st.CreateJob(ctx, store.Job{Org: org.ID, Kind: "restart", Policy: store.Policy{MaxInFlight: 1, MaxPerMinute: 5,
+		Window: &store.Window{Start: "22:00", End: "04:00"}, AbortCount: 1}, Retry: store.Retry{MaxAttempts: 2, BackoffSeconds: 60},
+		Selection: json.RawMessage(`{"devices":["` + f.deepDevice + `"]}`), CreatedBy: w.users[role.Admin].ID,
+		NotBefore: st.Now(), Deadline: st.Now().Add(time.Hour)}, task())
 	must(err)
 	f.job = j.ID
+	// A task of a job, with what the task manager keeps of it (retries, order), as the
+	// tasks routes show it.
+	jobTasks, err := st.Tasks(ctx, org.ID, store.TaskFilter{JobID: j.ID}, 10)
+	must(err)
+	f.task = jobTasks[0].ID
+	_, err = st.UpdateTask(ctx, org.ID, f.task, func(t *store.Task) error {
+		t.Backoff, t.Seq = time.Minute, 1
+		t.Move(linkapi.TaskDispatched, "", st.Now())
+		return nil
+	})
+	must(err)
 	j, err = st.CreateJob(ctx, store.Job{Org: org.ID, Kind: "restart", Policy: store.Policy{MaxInFlight: 1}}, task())
 	must(err)
 	_, err = st.UpdateJob(ctx, org.ID, j.ID, func(j *store.Job) error { j.State = store.JobSucceeded; return nil })
 	must(err)
 	f.doneJob = j.ID
-	rel, err := st.AddRelease(ctx, store.Release{Kind: store.ReleaseOS, Version: "11.11." + strings.TrimPrefix(f.deepDevice, "ACCC8E"), SHA256: strings.Repeat("0", 64), Size: 1})
+	rel, err := st.AddRelease(ctx, store.Release{Kind: store.ReleaseOS, Version: "11.11." + strings.TrimPrefix(f.deepDevice, "ACCC8E"), SHA256: strings.Repeat("0", 64), Size: 1,
+		Products: []string{"P3265-V"}, Signature: make([]byte, 64)})
 	must(err)
 	f.release = rel.ID
 	return f
@@ -178,7 +216,7 @@ func (f fixture) path(rt api.Route, w *world) string {
 		p += "?kind=os&version=9.80." + strings.TrimPrefix(w.serial(), "ACCC8E")
 	}
 	serial, name := f.device, f.profile
-	if strings.Contains(p, "/vapix/") {
+	if strings.Contains(p, "/vapix/") || rt.Method == http.MethodGet && p == "/api/v1/orgs/{org}/devices/{serial}" {
 		serial = f.deepDevice // a device an agent manages
 	}
 	if strings.Contains(p, "/vms/") {
@@ -353,6 +391,8 @@ func TestRouteMatrix(t *testing.T) {
 				}
 				if want != ok {
 					checkProblem(t, res, want)
+				} else if res.Status >= 200 && res.Status <= 299 {
+					checkAnswer(t, rt, res) // what it answers is what api/openapi.yaml declares
 				}
 			}
 		})
@@ -617,6 +657,7 @@ func (w *world) testAttacks(t *testing.T) {
 		if res.Status != http.StatusAccepted {
 			t.Fatalf("A's onboarding after B's squat: %d %s", res.Status, res.Body)
 		}
+		checkAnswer(t, api.Route{Method: http.MethodPost, Pattern: "/api/v1/orgs/{org}/edgehosts/{id}/onboard"}, res)
 		done := []linkapi.TaskReport{{ID: "tsk_onboard_squatted", Kind: "onboard", Serial: aw.squatted, State: linkapi.TaskSucceeded, CreatedBy: "agent",
 			Transitions: []linkapi.Transition{{State: linkapi.TaskSucceeded, At: time.Now()}}}}
 		if err := linkapi.Call(t.Context(), agent.Client(), http.MethodPost, "http://relay"+linkapi.TasksPath, done, nil); err != nil {

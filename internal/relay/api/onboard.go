@@ -16,10 +16,11 @@ import (
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
 
-// listDiscovered is what an edge host found on its network and does not manage yet.
-// Whether it manages a device is the inventory's word, not the edge host's: a device
-// it still reports after the device was deleted, or moved to another of the
-// organization's edge hosts, is only discovered here.
+// listDiscovered is what an edge host found on its network and is not managed yet.
+// Whether a device is managed is the inventory's word, not the edge host's: by this
+// edge host, or by the agent on the device itself (devicehost), which onboarded it. A
+// device the edge host still reports after the device was deleted, or moved to another
+// of the organization's edge hosts, is only discovered here.
 func (a *API) listDiscovered(w http.ResponseWriter, r *http.Request) error {
 	org, host := PrincipalFrom(r.Context()).Org, r.PathValue("id")
 	found, err := a.store.Discovered(r.Context(), org, host)
@@ -33,7 +34,7 @@ func (a *API) listDiscovered(w http.ResponseWriter, r *http.Request) error {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		d.Onboarded = err == nil && route.EdgeHost == host
+		d.Onboarded = err == nil && (route.EdgeHost == host || route.AgentID != "")
 		if all || !d.Onboarded {
 			out = append(out, d)
 		}
@@ -120,7 +121,18 @@ func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.InfoContext(ctx, "onboarding started", "edgehost", host.ID, "devices", len(body.Devices), "profile", prof.Name, "by", p.Subject())
-	return writeJSON(w, http.StatusAccepted, listOf(resp.Tasks))
+	out := make([]taskView, 0, len(resp.Tasks))
+	for _, t := range resp.Tasks {
+		stored, err := a.store.Task(ctx, p.Org, t.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // not recorded (a malformed ID): not a task anyone can follow
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, viewTask(stored))
+	}
+	return writeJSON(w, http.StatusAccepted, listOf(out))
 }
 
 // callAgent makes a JSON request to an agent over its link, its failures as problems.

@@ -77,7 +77,7 @@ func (a *API) addRelease(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.log.InfoContext(r.Context(), "release added", "release", rel.ID, "kind", rel.Kind, "name", rel.Name, "version", rel.Version, "sha256", rel.SHA256)
 	w.Header().Set("Location", "/api/v1/releases/"+rel.ID)
-	return writeJSON(w, http.StatusCreated, rel)
+	return writeJSON(w, http.StatusCreated, viewRelease(rel))
 }
 
 func (a *API) listReleases(w http.ResponseWriter, r *http.Request) error {
@@ -85,7 +85,7 @@ func (a *API) listReleases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listOf(rs))
+	return writeJSON(w, http.StatusOK, listOf(viewReleases(rs)))
 }
 
 func (a *API) getRelease(w http.ResponseWriter, r *http.Request) error {
@@ -93,7 +93,7 @@ func (a *API) getRelease(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, rel)
+	return writeJSON(w, http.StatusOK, viewRelease(rel))
 }
 
 func (a *API) deleteRelease(w http.ResponseWriter, r *http.Request) error {

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -29,7 +31,11 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listOf(ts))
+	out := make([]taskView, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, viewTask(t))
+	}
+	return writeJSON(w, http.StatusOK, listOf(out))
 }
 
 func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
@@ -37,5 +43,46 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, t)
+	return writeJSON(w, http.StatusOK, viewTask(t))
+}
+
+// taskView is a task as the API answers it (api/openapi.yaml Task): what a person
+// following a rollout reads, without what the task manager keeps for itself (the retry
+// wait, the order in the job, the attempt of each transition, the organization).
+type taskView struct {
+	ID           string           `json:"id"`
+	Kind         string           `json:"kind"`
+	Serial       string           `json:"serial"`
+	State        string           `json:"state"`
+	Attempt      int              `json:"attempt,omitempty"`
+	JobID        string           `json:"jobId,omitempty"`
+	Params       json.RawMessage  `json:"params,omitempty"`
+	Result       json.RawMessage  `json:"result,omitempty"`
+	MaxAttempts  int              `json:"maxAttempts,omitempty"`
+	NotBefore    time.Time        `json:"notBefore,omitzero"`
+	Deadline     time.Time        `json:"deadline,omitzero"`
+	DispatchedAt time.Time        `json:"dispatchedAt,omitzero"`
+	Detail       string           `json:"detail,omitempty"`
+	CreatedBy    string           `json:"createdBy,omitempty"`
+	EdgeHost     string           `json:"edgeHost,omitempty"`
+	UpdatedAt    time.Time        `json:"updatedAt"`
+	Transitions  []transitionView `json:"transitions"`
+}
+
+// transitionView is one state change of a task.
+type transitionView struct {
+	State  string    `json:"state"`
+	At     time.Time `json:"at"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+func viewTask(t store.Task) taskView {
+	v := taskView{ID: t.ID, Kind: t.Kind, Serial: t.Serial, State: string(t.State), Attempt: t.Attempt, JobID: t.JobID,
+		Params: t.Params, Result: t.Result, MaxAttempts: t.MaxAttempts, NotBefore: t.NotBefore, Deadline: t.Deadline,
+		DispatchedAt: t.DispatchedAt, Detail: t.Detail, CreatedBy: t.CreatedBy, EdgeHost: t.EdgeHost, UpdatedAt: t.UpdatedAt,
+		Transitions: make([]transitionView, 0, len(t.Transitions))}
+	for _, tr := range t.Transitions {
+		v.Transitions = append(v.Transitions, transitionView{State: string(tr.State), At: tr.At, Detail: tr.Detail})
+	}
+	return v
 }

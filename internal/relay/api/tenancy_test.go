@@ -88,3 +88,58 @@ func TestOperatorOrgCannotBeDeleted(t *testing.T) {
 		t.Errorf("the relay's admin lost the software catalog: %d", s)
 	}
 }
+
+// {org} takes the organization's name as well as its ID (the CLI accepts either), for
+// people and applications alike; another organization's name answers 404 as its ID does,
+// and a name two of the caller's organizations share is refused rather than guessed.
+func TestOrgByName(t *testing.T) {
+	r, _, _ := adminSetup(t)
+	alice := r.CreateUser(t, "alice@example.com", "alice-password")
+	bob := r.CreateUser(t, "bob@example.com", "bob-password")
+	orgA, err := r.Store.CreateOrg(t.Context(), "default", alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Store.CreateOrg(t.Context(), "bobs", bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	aliceTok := r.Login(t, "alice@example.com", "alice-password")
+	bobTok := r.Login(t, "bob@example.com", "bob-password")
+	var got struct{ ID, Name string }
+	res := r.Do(t, "GET", "/api/v1/orgs/default", aliceTok, nil)
+	if res.Status != http.StatusOK {
+		t.Fatalf("GET /orgs/default as its member: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &got)
+	if got.ID != orgA.ID {
+		t.Errorf("GET /orgs/default answered organization %q, want %q", got.ID, orgA.ID)
+	}
+	if res := r.Do(t, "GET", "/api/v1/orgs/default/devices", aliceTok, nil); res.Status != http.StatusOK {
+		t.Errorf("GET /orgs/default/devices: %d %s", res.Status, res.Body)
+	}
+	checkProblem(t, r.Do(t, "GET", "/api/v1/orgs/default", bobTok, nil), http.StatusNotFound)
+	checkProblem(t, r.Do(t, "GET", "/api/v1/orgs/default/devices", bobTok, nil), http.StatusNotFound)
+
+	res = r.Do(t, "POST", "/api/v1/orgs/default/clients", aliceTok, map[string]any{"name": "app", "role": "viewer"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create a client by organization name: %d %s", res.Status, res.Body)
+	}
+	var c struct {
+		ID     string `json:"id"`
+		Secret string `json:"clientSecret"`
+	}
+	res.JSON(t, &c)
+	appTok := r.ClientToken(t, c.ID, c.Secret)
+	if res := r.Do(t, "GET", "/api/v1/orgs/default/devices", appTok, nil); res.Status != http.StatusOK {
+		t.Errorf("application, by organization name: %d %s", res.Status, res.Body)
+	}
+	checkProblem(t, r.Do(t, "GET", "/api/v1/orgs/bobs/devices", appTok, nil), http.StatusNotFound)
+
+	if _, err := r.Store.CreateOrg(t.Context(), "default", alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	checkProblem(t, r.Do(t, "GET", "/api/v1/orgs/default", aliceTok, nil), http.StatusConflict)
+	if res := r.Do(t, "GET", "/api/v1/orgs/"+orgA.ID, aliceTok, nil); res.Status != http.StatusOK {
+		t.Errorf("by ID when the name is shared: %d %s", res.Status, res.Body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
@@ -37,7 +38,20 @@ func (a *API) putVMS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, v)
+	return writeJSON(w, http.StatusOK, viewVMS(v))
+}
+
+// vmsView is a VMS server as the API answers it (api/openapi.yaml VMSServer).
+type vmsView struct {
+	Name      string    `json:"name"`
+	Address   string    `json:"address"`
+	HTTPS     bool      `json:"https"`
+	EdgeHost  string    `json:"edgeHost"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func viewVMS(v store.VMSServer) vmsView {
+	return vmsView{Name: v.Name, Address: v.Address, HTTPS: v.HTTPS, EdgeHost: v.EdgeHost, CreatedAt: v.CreatedAt}
 }
 
 func (a *API) listVMS(w http.ResponseWriter, r *http.Request) error {
@@ -45,7 +59,11 @@ func (a *API) listVMS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listOf(list))
+	out := make([]vmsView, 0, len(list))
+	for _, v := range list {
+		out = append(out, viewVMS(v))
+	}
+	return writeJSON(w, http.StatusOK, listOf(out))
 }
 
 func (a *API) deleteVMS(w http.ResponseWriter, r *http.Request) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -203,6 +204,7 @@ func (l *agentLinks) config(w http.ResponseWriter, r *http.Request) {
 func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]linkapi.DeviceConfig, error) {
 	out := []linkapi.DeviceConfig{}
 	profiles := map[string]profile.Profile{}
+	var rels []store.Release // read when a profile asks for the latest AXIS OS
 	list := func(cursor string) ([]store.Device, string, error) {
 		return l.st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID}, cursor, 1000)
 	}
@@ -234,6 +236,14 @@ func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]
 				}
 				profiles[d.Profile] = p
 			}
+			if p.OSVersion == profile.LatestOS && rels == nil {
+				if rels, err = l.st.Releases(ctx); err != nil {
+					return nil, fmt.Errorf("release catalog: %w", err)
+				}
+			}
+			// The agent compares the device with the profile as it applies to it: "latest"
+			// is the newest release the catalog holds for its model and track.
+			p = p.ForDevice(d.FirmwareVersion, store.NewestOS(rels, p.OSTrack, d.Model))
 			out = append(out, linkapi.DeviceConfig{Serial: d.Serial, Mode: string(d.EffectiveMode()), Profile: p, ManagedSince: d.ManagedSince})
 		}
 		if next == "" {

@@ -184,7 +184,11 @@ func (d *Device) applyReport(r linkapi.DeviceReport, now time.Time) {
 	if !slices.Contains(r.Unread, profile.PartApps) {
 		d.Apps = r.Apps
 	}
-	d.Drift, d.Diff = profile.KeepUnread(d.Drift, r.Drift, r.Unread), profile.KeepUnread(d.Diff, r.Diff, r.Unread)
+	// One entry per cause and detail, also from agents that send one per occurrence,
+	// dated with what was known of it before.
+	drift := profile.GroupDrift(r.Drift)
+	d.Drift = profile.KeepUnread(d.Drift, profile.MergeDrift(d.Drift, drift, now), r.Unread)
+	d.Diff = profile.KeepUnread(d.Diff, r.Diff, r.Unread)
 	if d.Profile == "" {
 		d.Profile = r.Profile
 	}
@@ -192,9 +196,15 @@ func (d *Device) applyReport(r linkapi.DeviceReport, now time.Time) {
 		return
 	}
 	var reasons []string
-	for _, dr := range r.Drift {
-		if dr.At.IsZero() || dr.At.After(d.ManagedSince) {
-			reasons = append(reasons, dr.Cause+": "+dr.Detail)
+	for _, dr := range drift {
+		// A state counts as it is; an event only when it happened since the device
+		// became managed (an old admin login does not).
+		if dr.LastSeen.IsZero() || dr.LastSeen.After(d.ManagedSince) {
+			reason := dr.Cause + ": " + dr.Detail
+			if dr.Count > 1 {
+				reason += fmt.Sprintf(" (%d times)", dr.Count)
+			}
+			reasons = append(reasons, reason)
 		}
 	}
 	if len(reasons) > 0 {

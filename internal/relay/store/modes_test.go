@@ -41,7 +41,7 @@ func TestModesAndDrift(t *testing.T) {
 
 	// A login from before the device became managed is not drift.
 	c.Add(time.Minute)
-	old := profile.Drift{Cause: profile.DriftLocalAdminUsed, Detail: "root", At: managedAt.Add(-time.Second)}
+	old := profile.Drift{Cause: profile.DriftLocalAdminUsed, Detail: "root", FirstSeen: managedAt.Add(-time.Second), LastSeen: managedAt.Add(-time.Second)}
 	if d = report(linkapi.DeviceReport{Drift: []profile.Drift{old}}); d.EffectiveMode() != ModeManaged {
 		t.Fatalf("an old login switched the device: %+v", d.ModeHistory)
 	}

@@ -347,8 +347,8 @@ func cmpErr(err, fallback error) error {
 // ErrAmbiguous: more than one record matches a name.
 var ErrAmbiguous = errors.New("store: several organizations have this name; use its ID")
 
-// OrgByName finds the ID of the one organization with exactly this name (for the admin
-// commands; the API always takes IDs).
+// OrgByName finds the ID of the one organization with exactly this name, among all of
+// them (for the admin commands; the API looks names up among the caller's organizations).
 func (s *Store) OrgByName(ctx context.Context, name string) (string, error) {
 	var id string
 	err := s.view(ctx, func(tx *bolt.Tx) error {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/opencamcloud/camcloud/internal/profile"
 )
 
 // Release kinds.
@@ -36,6 +38,45 @@ type Release struct {
 func (r Release) Fits(model string) bool {
 	model = strings.TrimPrefix(model, "AXIS ")
 	return len(r.Products) == 0 || slices.ContainsFunc(r.Products, func(p string) bool { return strings.EqualFold(p, model) })
+}
+
+// OSTrack is the AXIS OS track of an OS release: as it was published, else as its
+// version says (profile.TrackOf).
+func (r Release) OSTrack() string {
+	if r.Track != "" {
+		return r.Track
+	}
+	return profile.TrackOf(r.Version)
+}
+
+// NewestOS is the newest AXIS OS version in rels that fits model and, when track is set,
+// is on it; "" when there is none.
+func NewestOS(rels []Release, track, model string) string {
+	newest := ""
+	for _, r := range rels {
+		if r.Kind != ReleaseOS || !r.Fits(model) || track != "" && r.OSTrack() != track {
+			continue
+		}
+		if newest == "" || profile.CompareVersions(r.Version, newest) > 0 {
+			newest = r.Version
+		}
+	}
+	return newest
+}
+
+// OSUpgrade is the AXIS OS version to recommend to a device of model that runs running:
+// the newest published for the model on the track it is on (on any track when it is on
+// none), and only when it is newer than running; "" otherwise. It never recommends a
+// downgrade, nor a version the catalog cannot deliver.
+func OSUpgrade(rels []Release, model, running string) string {
+	if running == "" {
+		return ""
+	}
+	newest := NewestOS(rels, profile.TrackOf(running), model)
+	if newest == "" || profile.CompareVersions(newest, running) <= 0 {
+		return ""
+	}
+	return newest
 }
 
 // AddRelease stores a release; ErrExists when the same kind, name and version with the

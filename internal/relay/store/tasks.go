@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/profile"
 )
 
 // Task is a task as the relay knows it: what the task manager decided (queued,
@@ -214,6 +216,9 @@ func putTaskReport(tx *bolt.Tx, org, agentID string, r linkapi.TaskReport, onboa
 	if err := putTask(tx, t); err != nil {
 		return err
 	}
+	if err := applyFirmwareResult(tx, org, agentID, t); err != nil {
+		return err
+	}
 	if t.OnboardBy == "" || t.Kind != "onboard" || t.State != linkapi.TaskSucceeded || wasSucceeded {
 		return nil
 	}
@@ -225,6 +230,40 @@ func putTaskReport(tx *bolt.Tx, org, agentID string, r linkapi.TaskReport, onboa
 		return err
 	}
 	return nil
+}
+
+// applyFirmwareResult puts the AXIS OS version a succeeded firmware task reports into
+// its device's record at once: the inventory would otherwise show the old version until
+// the agent's next poll of the device, which can be a minute later. Only the agent that
+// manages the device changes it, as with its inventory reports.
+func applyFirmwareResult(tx *bolt.Tx, org, agentID string, t Task) error {
+	if t.Kind != "firmware" || t.State != linkapi.TaskSucceeded || len(t.Result) == 0 {
+		return nil
+	}
+	var res struct {
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(t.Result, &res) != nil || res.Version == "" {
+		return nil
+	}
+	serial, err := NormalizeSerial(t.Serial)
+	if err != nil {
+		return nil
+	}
+	var d Device
+	switch err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	if !d.Proven || d.EdgeHost != agentID && d.AgentID != agentID || d.FirmwareVersion == res.Version {
+		return nil
+	}
+	d.FirmwareVersion = res.Version
+	// The difference to the profile no longer holds the upgrade just done.
+	d.Diff = slices.DeleteFunc(slices.Clone(d.Diff), func(c profile.Change) bool { return c.Kind == "os" && c.Want == res.Version })
+	return putDevice(tx, d)
 }
 
 // UpdateTask changes a task through fn (which may run more than once: see batch).

@@ -138,7 +138,19 @@ func (m *Manager) tasksFor(ctx context.Context, d store.Device, agentID string) 
 	for _, c := range d.Diff {
 		switch c.Kind {
 		case "os":
-			steps = append(steps, step{taskkind.Firmware, taskkind.FirmwareParams{Version: c.Want}})
+			want := c.Want
+			if prof.OSVersion == profile.LatestOS {
+				// The difference was computed against the newest release when the agent
+				// last fetched its configuration; one published since is newer still.
+				rels, err := m.cfg.Store.Releases(ctx)
+				if err != nil {
+					return nil, fmt.Sprintf("release catalog: %v", err)
+				}
+				if want = prof.ForDevice(d.FirmwareVersion, store.NewestOS(rels, prof.OSTrack, d.Model)).OSVersion; want == "" {
+					continue // already on the newest release of its track
+				}
+			}
+			steps = append(steps, step{taskkind.Firmware, taskkind.FirmwareParams{Version: want}})
 		case "app-install", "app-upgrade":
 			if c.Want == "" {
 				continue // any version will do, but the catalog needs one to pick a file

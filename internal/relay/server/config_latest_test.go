@@ -1,0 +1,80 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+)
+
+// A profile that targets "latest" on its track reaches each agent resolved for each
+// device: the newest release the catalog holds for the device's model on that track,
+// and no version at all for a device already at it or newer (never a downgrade).
+func TestDeviceConfigResolvesLatestOS(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "relay.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	u, _ := st.CreateUser(ctx, "a@example.com", "h")
+	org, _ := st.CreateOrg(ctx, "A", u.ID)
+	h, err := st.CreateEdgeHost(ctx, org.ID, "site", [32]byte{1}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutProfile(ctx, org.ID, profile.Profile{Name: "newest", OSTrack: profile.TrackActive, OSVersion: profile.LatestOS}, true); err != nil {
+		t.Fatal(err)
+	}
+	devices := map[string][2]string{ // serial: model, running
+		"ACCC8E000001": {"P3265-V", "12.11.60"},
+		"ACCC8E000002": {"P3265-V", "12.11.95"},
+		"ACCC8E000003": {"M5075-G", "12.11.60"},
+	}
+	for serial, d := range devices {
+		if _, err := st.OnboardDevice(ctx, org.ID, h.ID, serial, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: serial, Model: d[0], FirmwareVersion: d[1], Reachable: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UpdateDevice(ctx, org.ID, serial, func(d *store.Device) error { d.Profile = "newest"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range []store.Release{
+		{Kind: store.ReleaseOS, Version: "12.11.80", Products: []string{"P3265-V"}},
+		{Kind: store.ReleaseOS, Version: "12.11.77", Products: []string{"P3265-V"}},
+		{Kind: store.ReleaseOS, Version: "11.11.130", Products: []string{"P3265-V"}},
+		{Kind: store.ReleaseOS, Version: "12.11.99", Products: []string{"Q6135-LE"}},
+	} {
+		r.SHA256, r.Size = strings.Repeat(string(rune('0'+i)), 64), 1
+		if _, err := st.AddRelease(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := newAgentLinks(ctx, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.close() })
+	cfgs, err := l.deviceConfigs(ctx, org.ID, h.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ACCC8E000001": "12.11.80", "ACCC8E000002": "", "ACCC8E000003": ""}
+	if len(cfgs) != len(want) {
+		t.Fatalf("%d configurations, want %d", len(cfgs), len(want))
+	}
+	for _, c := range cfgs {
+		if got := c.Profile.OSVersion; got != want[c.Serial] {
+			t.Errorf("%s (%v): profile osVersion %q, want %q", c.Serial, devices[c.Serial], got, want[c.Serial])
+		}
+	}
+}
