@@ -126,7 +126,7 @@ func (m *Manager) Client(_ context.Context, serial string) (*vapix.Client, error
 	return m.client(d, m.addr(d))
 }
 
-// SetPassword stores a new password of the agent's account (runners.Devices).
+// SetPassword stores a new password of the agent's account (account.Store).
 func (m *Manager) SetPassword(serial, password string, pending bool) error {
 	if err := m.cfg.Store.SetPassword(serial, password, pending); err != nil {
 		return err
@@ -137,7 +137,7 @@ func (m *Manager) SetPassword(serial, password string, pending bool) error {
 	return nil
 }
 
-// Passwords are the agent's confirmed and pending passwords on a device (runners.Devices).
+// Passwords are the agent's confirmed and pending passwords on a device (account.Store).
 func (m *Manager) Passwords(serial string) (current, pending string, err error) {
 	d, err := m.cfg.Store.Device(serial)
 	if err != nil {
