@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
+	accountpkg "github.com/opencamcloud/camcloud/internal/agent/account"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
@@ -99,17 +100,17 @@ func deviceAddr(device string) (string, error) {
 }
 
 // ownAccount makes sure the store holds a working account of the agent's own on the
-// camera: the one it has if it still works, else a new one made with the admin account.
+// camera: the one it has if it still works (a pending password the camera took, left by
+// a stop in the middle of a change, becomes current), else a new one made with the admin
+// account.
 func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, addr, account, adminUser, adminPassword string, log *slog.Logger) error {
 	d, err := st.Device(info.SerialNumber)
 	if err == nil && d.User == account {
-		ok, err := fleet.AccountWorks(ctx, st, d, addr, 10*time.Second)
-		if err != nil {
-			return err
-		}
-		if ok {
+		_, serr := accountpkg.Settle(ctx, ownAccountOn(st, d, addr))
+		if serr == nil {
 			return st.UpdateDevice(d.Serial, func(r *devstore.Device) { r.Address, r.Model = addr, info.ProdNbr })
 		}
+		log.Debug("the agent's account on the camera", "err", serr)
 	}
 	if adminUser == "" {
 		if err == nil {
@@ -126,6 +127,13 @@ func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, 
 	}
 	log.Info("the agent's account is made on the camera", "serial", d.Serial, "account", account)
 	return nil
+}
+
+// ownAccountOn is the agent's account d.User on the camera at addr.
+func ownAccountOn(st *devstore.Store, d devstore.Device, addr string) accountpkg.Account {
+	return accountpkg.Account{Serial: d.Serial, User: d.User, Store: accountpkg.Devstore(st), Open: func(password string) (*vapix.Client, error) {
+		return vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: password, Timeout: 10 * time.Second})
+	}}
 }
 
 // newDevice is the store's record of the camera before the agent has an account on it.

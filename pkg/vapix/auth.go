@@ -10,13 +10,13 @@ import (
 )
 
 // authTransport carries the authenticated calls. It answers Digest challenges (through
-// dt) and, over HTTPS only, a challenge that offers Basic and no Digest: AXIS OS 12 under
+// dt, a DigestTransport) and, over HTTPS only, a challenge that offers Basic and no Digest: AXIS OS 12 under
 // its default policy "recommended" asks for Basic on HTTPS and Digest on HTTP (vapix.md
 // 1.2). Over plain HTTP Basic would send the password in the clear, so such a challenge
 // is never answered there. Once the device asked for Basic over HTTPS, later calls send
 // it at once, sparing the challenge; basic is shared by the transports of one client.
 type authTransport struct {
-	dt         *digest.Transport
+	dt         *DigestTransport
 	user, pass string
 	basic      *atomic.Bool // the device asked for Basic over HTTPS
 }
@@ -62,7 +62,7 @@ func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (a *authTransport) sendBasic(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	r.SetBasicAuth(a.user, a.pass)
-	return a.dt.Transport.RoundTrip(r)
+	return a.dt.next.RoundTrip(r)
 }
 
 // challenges tells which schemes a 401 offers.

@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/icholy/digest"
 )
 
 // Config describes how to reach one device. Zero values mean the defaults in the comments.
@@ -46,7 +44,8 @@ type Client struct {
 	anon    *http.Client // no credentials, for anonymous calls
 	timeout time.Duration
 	log     *slog.Logger
-	digest  *digest.Transport
+	digest  *DigestTransport
+	user    string // the account, "" for none
 	// basicOverTLS: the device asked for Basic over HTTPS (see authTransport).
 	basicOverTLS atomic.Bool
 	// keepalive is how often event streams ping (defaultKeepalive; tests shorten it).
@@ -83,26 +82,25 @@ func New(cfg Config) (*Client, error) {
 			MaxIdleConns:        256,
 			MaxIdleConnsPerHost: 64, // many concurrent calls to one device reuse connections
 			IdleConnTimeout:     55 * time.Second,
+			// A streamed upload waits this long for the device's 100 Continue (or 401)
+			// before its body goes out.
+			ExpectContinueTimeout: time.Second,
 		}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	dt := &digest.Transport{Username: cfg.User, Password: cfg.Password, Transport: tr}
+	dt := NewDigestTransport(cfg.User, cfg.Password, tr, cfg.Timeout)
 	c := &Client{
 		base:      u,
 		anon:      &http.Client{Transport: tr, CheckRedirect: noRedirect},
 		timeout:   cfg.Timeout,
 		log:       cfg.Logger.With("component", "vapix", "device", u.Host),
 		digest:    dt,
+		user:      cfg.User,
 		keepalive: defaultKeepalive,
 	}
-	c.http = &http.Client{Transport: c.authTransport(dt), CheckRedirect: noRedirect}
+	auth := &authTransport{dt: dt, user: cfg.User, pass: cfg.Password, basic: &c.basicOverTLS}
+	c.http = &http.Client{Transport: auth, CheckRedirect: noRedirect}
 	return c, nil
-}
-
-// authTransport returns a transport that authenticates with the client's credentials,
-// by Digest through dt or, over HTTPS to a device that asks for it, by Basic.
-func (c *Client) authTransport(dt *digest.Transport) *authTransport {
-	return &authTransport{dt: dt, user: dt.Username, pass: dt.Password, basic: &c.basicOverTLS}
 }
 
 // noRedirect: a camera has no reason to redirect an API call; following one could send

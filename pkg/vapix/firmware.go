@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"sync/atomic"
-
-	"github.com/icholy/digest"
 )
 
 // FirmwareStatus is firmwaremanagement.cgi's status (vapix.md section 6); fields the
@@ -128,27 +126,27 @@ func (c *Client) UpgradeFirmware(ctx context.Context, image io.Reader, size int6
 }
 
 // upload posts a streamed body, which is sent once: it is read as it goes out, so it
-// cannot be sent again after a 401.
+// cannot be sent again after a 401 once any of it left.
 //
-// The client's cached Digest challenge cannot be trusted for it: a device's nonce expires
-// some time after it was issued (300 s on Apache), however recently it was used, and the
-// 401 stale=true that answers an expired one would need the body again. So an upload
-// authenticates on a Digest transport of its own, which starts with no challenge and
-// probes with a body-less request first: the body then goes out once, on a nonce just
-// issued (or, to a device that asked for Basic over HTTPS, with Basic at once). A client
+// The client's DigestTransport takes care of that: before a streamed body it makes sure
+// its challenge is fresh (a body-less probe if not), and it asks the device for
+// 100-continue, so that a device refusing the nonce answers before the body leaves (to a
+// device that asked for Basic over HTTPS, the body goes with Basic at once). A client
 // without credentials has nothing to authenticate and sends the body straight away
 // (through a proxy that authenticates for it, a probe would reach the device as an empty
-// upload).
+// request).
 func (c *Client) upload(ctx context.Context, path, contentType string, body io.ReadCloser) ([]byte, error) {
+	// The body is closed here, whatever the transport did with it: the writer feeding it
+	// ends then, even when the device answered before taking it all.
+	defer body.Close()
 	ub := &unreadBody{r: body}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path, nil), ub)
 	if err != nil {
-		body.Close()
 		return nil, err
 	}
 	req.Header.Set("Content-Type", contentType)
-	// The Digest transport takes the body from GetBody for each request it sends, the
-	// probe's included (which leaves it out); it may have it until any of it was read.
+	// A resend (Basic after a Digest 401 over HTTPS) takes the body from GetBody: it may
+	// have it until any of it was read.
 	req.GetBody = func() (io.ReadCloser, error) {
 		if ub.read.Load() {
 			return nil, errors.New("upload cannot be resent (the device asked to authenticate again)")
@@ -156,13 +154,11 @@ func (c *Client) upload(ctx context.Context, path, contentType string, body io.R
 		return ub, nil
 	}
 	hc := c.anon
-	if c.digest.Username != "" {
-		dt := &digest.Transport{Username: c.digest.Username, Password: c.digest.Password, Transport: c.digest.Transport, Probe: true}
-		hc = &http.Client{Transport: c.authTransport(dt), CheckRedirect: noRedirect}
+	if c.user != "" {
+		hc = c.http
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		body.Close()
 		return nil, transportError(err)
 	}
 	defer resp.Body.Close()

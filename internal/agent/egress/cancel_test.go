@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
 
@@ -62,7 +63,7 @@ func TestCancelMidUpload(t *testing.T) {
 	received := make(chan int64, 1)
 	deviceDone := make(chan error, 1)
 	dev := newFakeDevice(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == probePath {
+		if r.URL.Path == vapix.DigestProbePath {
 			return // the proxy learns there is no challenge before streaming
 		}
 		var n int64

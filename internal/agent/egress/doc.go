@@ -38,19 +38,14 @@
 //
 // # Digest and streamed bodies
 //
-// Each device has one digest transport (digest.go), cached while its Target is
-// unchanged, so the device's nonce is reused with an increasing count: after the first
-// challenge a call is one round trip. A request body cannot always be sent twice, so
-// bodies are handled by kind:
-//
-//   - no body, or a body of known length up to maxBuffered (64 KiB, every JSON or CGI
-//     call): the body is held in memory and the request simply resent after a 401;
-//   - anything else (firmware, ACAP packages: unknown length or larger) streams through
-//     and is never held. Before it is sent the transport makes sure it holds a challenge
-//     learned in the last minute (a bodyless probe of a protected path if not), and it
-//     sends "Expect: 100-continue", so that a device refusing the nonce answers 401
-//     before the body leaves. Such a request is resent only if not a byte of the body
-//     was read; otherwise the 401 stands (and becomes device-auth-failed).
+// Each device has one vapix.DigestTransport, the one the agent's VAPIX client
+// authenticates with, cached while its Target is unchanged, so the device's nonce is
+// reused with an increasing count: after the first challenge a call is one round trip.
+// Small bodies are held and resent after a 401; large or unknown-length bodies
+// (firmware, ACAP packages) stream through, after a body-less probe for a fresh
+// challenge and with "Expect: 100-continue", and are resent only if not a byte of them
+// was read; otherwise the 401 stands (and becomes device-auth-failed). See
+// vapix.DigestTransport.
 //
 // WebSocket upgrades (the VAPIX event stream) pass through: the digest transport answers
 // the challenge on the upgrade request and httputil.ReverseProxy splices the connection.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
 // Target is where a device is and the agent's account on it.
@@ -62,10 +63,11 @@ type Proxy struct {
 	links map[string]*link // by serial
 }
 
-// link is one device as last found in Devices, with its digest transport.
+// link is one device as last found in Devices, with the Digest transport that injects
+// the agent's account: the VAPIX client's own (vapix.DigestTransport).
 type link struct {
 	target Target
-	auth   *digestTransport
+	auth   *vapix.DigestTransport
 }
 
 // New checks cfg (every bad field reported at once) and returns a Proxy.
@@ -186,7 +188,7 @@ func (p *Proxy) link(serial string) (*link, bool) {
 	}
 	l := p.links[serial]
 	if l == nil || l.target != t {
-		l = &link{target: t, auth: &digestTransport{user: t.User, password: t.Password, next: p.base, probeTimeout: p.timeout}}
+		l = &link{target: t, auth: vapix.NewDigestTransport(t.User, t.Password, p.base, p.timeout)}
 		p.links[serial] = l
 	}
 	return l, true

@@ -3,9 +3,7 @@ package egress
 import (
 	"errors"
 	"io"
-	"net/http"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,91 +113,5 @@ func TestFirmwareUploadStreams(t *testing.T) {
 			t.Fatalf("camera not on %s after the upgrade: %+v, %v", hdr.Version, st, err)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// TestStreamedBodyAfterRefusedNonce: when the device refuses the cached nonce for a
-// streamed body, it answers before the body leaves (Expect: 100-continue), so the body
-// is sent once, with a fresh challenge.
-func TestStreamedBodyAfterRefusedNonce(t *testing.T) {
-	fleet, inv := startCameras(t, 1)
-	cam := fleet.Cameras()[0]
-	p, srv := startProxy(t, inv)
-	ctx := ctxT(t)
-	c := viaProxy(t, srv, cam.Info().Serial)
-	if _, err := c.FirmwareStatus(ctx); err != nil { // learn a challenge
-		t.Fatal(err)
-	}
-	l, _ := p.link(cam.Info().Serial)
-	l.auth.mu.Lock()
-	bad := *l.auth.chal
-	bad.Nonce = "AAAAAAAAAAAA" + "0000000000000000000000000000000000000000" // not the camera's
-	l.auth.chal = &bad
-	l.auth.mu.Unlock()
-	probes := cam.Counters().Requests[probePath]
-	refused := cam.Counters().Unauthorized
-
-	hdr := camsim.FirmwareHeader{Version: "12.11.91"}
-	const size = 4 << 20
-	image, gate := generatedImage(hdr, size, 1<<62, nil)
-	version, err := c.UpgradeFirmware(ctx, image, camsim.FirmwareImageSize(hdr, size), vapix.UpgradeOptions{}, nil)
-	if err != nil || version != hdr.Version {
-		t.Fatalf("upgrade after a refused nonce: %q, %v", version, err)
-	}
-	if gate.n != camsim.FirmwareImageSize(hdr, size) {
-		t.Fatalf("image written %d bytes", gate.n)
-	}
-	waitFor(t, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
-	cnt := cam.Counters()
-	if cnt.Unauthorized-refused != 1 || cnt.FirmwareUploads != 1 || cnt.Requests[probePath] != probes {
-		t.Fatalf("challenges %d, uploads %d, probes %d: want 1 challenge, 1 upload, no probe (the challenge was fresh)",
-			cnt.Unauthorized-refused, cnt.FirmwareUploads, cnt.Requests[probePath]-probes)
-	}
-}
-
-// TestStreamedBodyProbesForChallenge: with no challenge yet, or one older than
-// challengeFresh, a streamed body is preceded by a bodyless probe, so the body goes out
-// once and already authorized.
-func TestStreamedBodyProbesForChallenge(t *testing.T) {
-	fleet, inv := startCameras(t, 1)
-	cam := fleet.Cameras()[0]
-	p, srv := startProxy(t, inv)
-	ctx := ctxT(t)
-	before := cam.Counters().Unauthorized // onboarding's own challenge
-	// A form of unknown length (sent chunked) and over maxBuffered: a streamed body.
-	list := func() {
-		t.Helper()
-		body := io.MultiReader(strings.NewReader("action=list&group=Brand.Brand&pad="), strings.NewReader(strings.Repeat("x", 2*maxBuffered)))
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+PathPrefix+cam.Info().Serial+"/vapix/axis-cgi/param.cgi", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		res, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 || strings.TrimSpace(string(b)) != "Brand.Brand=AXIS" {
-			t.Fatalf("param list with a streamed body: %d %q", res.StatusCode, b)
-		}
-	}
-	list()
-	cnt := cam.Counters()
-	if cnt.Requests[probePath] != 1 || cnt.Unauthorized-before != 1 || cnt.Requests["/axis-cgi/param.cgi"] != 1 {
-		t.Fatalf("first call: probes %d, challenges %d, param.cgi requests %d; want 1, 1, 1",
-			cnt.Requests[probePath], cnt.Unauthorized-before, cnt.Requests["/axis-cgi/param.cgi"])
-	}
-	list() // the challenge is fresh: no probe
-	l, _ := p.link(cam.Info().Serial)
-	l.auth.mu.Lock()
-	l.auth.learned = time.Now().Add(-2 * challengeFresh)
-	l.auth.mu.Unlock()
-	list() // the challenge is old: probe first
-	cnt = cam.Counters()
-	if cnt.Requests[probePath] != 2 || cnt.Unauthorized-before != 2 || cnt.Requests["/axis-cgi/param.cgi"] != 3 {
-		t.Fatalf("after three calls: probes %d, challenges %d, param.cgi requests %d; want 2, 2, 3",
-			cnt.Requests[probePath], cnt.Unauthorized-before, cnt.Requests["/axis-cgi/param.cgi"])
 	}
 }

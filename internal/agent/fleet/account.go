@@ -1,31 +1,28 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/agent/account"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
-	"github.com/opencamcloud/camcloud/internal/agent/runners"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
 // TakeOver makes the agent's own admin account (rec.User) on the device at rec.Address
 // with the device's admin account (admin), or gives it a new password when it exists
-// already (an earlier take-over), and stores rec with that password once the device
-// takes it; the device's managed time starts then (clock now, or the device's clock when
-// its log runs ahead: managedSince): admin logins before that moment were the
-// take-over's own, not drift.
+// already (an earlier take-over), by the protocol of package account, and stores rec with
+// that password once the device takes it; the device's managed time starts then (clock
+// now, or the device's clock when its log runs ahead: managedSince): admin logins before
+// that moment were the take-over's own, not drift.
 //
 // Nothing of a take-over that fails stays: a device the store did not have is not
-// stored (it is not managed), and one it had keeps its record and working password. For
-// the latter the new password is held pending (sealed) before the device learns it, so
-// that when the device took it but the agent could not record so (a lost answer, a
-// crash) the agent still reaches the device: polls try the pending password once the
-// current one is refused (Manager.settlePending).
+// stored (it is not managed), and one it had keeps its record and working password.
 func TakeOver(ctx context.Context, st *devstore.Store, admin *vapix.Client, rec devstore.Device, timeout time.Duration, now func() time.Time) (devstore.Device, error) {
 	old, err := st.Device(rec.Serial)
 	if err != nil && !errors.Is(err, devstore.ErrNotFound) {
@@ -33,78 +30,39 @@ func TakeOver(ctx context.Context, st *devstore.Store, admin *vapix.Client, rec 
 	}
 	// The pending password is for the account the record has: a take-over that makes an
 	// account of another name leaves the one the agent has alone.
-	pending := err == nil && old.User == rec.User
-	pass := runners.NewPassword()
-	if pending {
-		if err := st.SetPassword(rec.Serial, pass, true); err != nil {
-			return rec, fmt.Errorf("store: %w", err)
-		}
+	stored := err == nil && old.User == rec.User
+	open := func(password string) (*vapix.Client, error) {
+		return vapix.New(vapix.Config{BaseURL: "http://" + rec.Address, User: rec.User, Password: password, Timeout: timeout})
 	}
-	setErr := admin.AddUser(ctx, rec.User, pass, vapix.RoleAdmin, "camcloud agent")
-	if setErr != nil {
-		setErr = admin.UpdateUser(ctx, rec.User, pass, vapix.RoleAdmin)
-	}
-	// Whatever the answer, the device says whether it takes the new password.
-	name, whoErr := whoIs(ctx, rec, pass, timeout)
-	if whoErr == nil && name == rec.User {
-		rec.SealedPending, rec.ManagedSince = nil, managedSince(ctx, rec, pass, timeout, now().UTC())
-		if err := st.PutDevice(rec, pass); err != nil {
-			return rec, fmt.Errorf("store: %w", err)
-		}
-		return st.Device(rec.Serial)
-	}
-	if pending && (whoErr == nil || errors.Is(whoErr, vapix.ErrUnauthorized)) {
-		// Refused: the new password is dropped if the device still takes the current one;
-		// else both are kept, for the next poll to settle.
-		at := old
-		at.Address = rec.Address
-		if current, err := st.Password(old); err == nil {
-			if name, err := whoIs(ctx, at, current, timeout); err == nil && name == old.User {
-				if err := st.SetPassword(rec.Serial, current, false); err != nil {
-					return rec, fmt.Errorf("store: %w", err)
-				}
-			}
-		}
-	}
-	if setErr != nil {
-		return rec, fmt.Errorf("create the agent's account on %s: %w", rec.Serial, setErr)
-	}
-	return rec, fmt.Errorf("the agent's new account on %s does not work: %v", rec.Serial, whoErr)
-}
-
-// whoIs asks the device at d.Address which account user d.User with password is.
-func whoIs(ctx context.Context, d devstore.Device, password string, timeout time.Duration) (string, error) {
-	c, err := vapix.New(vapix.Config{BaseURL: "http://" + d.Address, User: d.User, Password: password, Timeout: timeout})
+	a := account.Account{Serial: rec.Serial, User: rec.User, Store: account.Devstore(st), Open: open}
+	err = account.TakeOver(ctx, a, admin, stored, func(password string) error {
+		rec.SealedPending, rec.ManagedSince = nil, managedSince(ctx, open, password, now().UTC())
+		return st.PutDevice(rec, password)
+	})
 	if err != nil {
-		return "", err
+		return rec, err
 	}
-	defer c.CloseIdleConnections()
-	name, _, err := c.WhoAmI(ctx)
-	return name, err
+	return st.Device(rec.Serial)
 }
 
-// AccountWorks reports whether the agent's stored account logs in on the device at addr
-// as itself: with its current password, else with a pending one the device took before
-// the agent recorded that it had (a crash between the two), which then becomes current.
-// For an agent that checks its account before its Manager runs (devicehost).
-func AccountWorks(ctx context.Context, st *devstore.Store, d devstore.Device, addr string, timeout time.Duration) (bool, error) {
-	d.Address = addr
-	if pass, err := st.Password(d); err == nil {
-		if name, err := whoIs(ctx, d, pass, timeout); err == nil && name == d.User {
-			return true, nil
-		}
+// Account is the agent's account on a managed device, reached at its current address
+// (runners.Devices): its passwords are the manager's (SetPassword, Passwords).
+func (m *Manager) Account(_ context.Context, serial string) (account.Account, error) {
+	d, err := m.cfg.Store.Device(serial)
+	if errors.Is(err, devstore.ErrNotFound) {
+		return account.Account{}, fmt.Errorf("device %s is not managed by this agent", serial)
 	}
-	pending, err := st.Pending(d)
-	if err != nil || pending == "" {
-		return false, nil
+	if err != nil {
+		return account.Account{}, err
 	}
-	if name, err := whoIs(ctx, d, pending, timeout); err != nil || name != d.User {
-		return false, nil
-	}
-	if err := st.SetPassword(d.Serial, pending, false); err != nil {
-		return false, fmt.Errorf("store the password the device takes: %w", err)
-	}
-	return true, nil
+	return m.account(d, m.addr(d)), nil
+}
+
+// account is the agent's account on d at addr.
+func (m *Manager) account(d devstore.Device, addr string) account.Account {
+	return account.Account{Serial: d.Serial, User: d.User, Store: m, Open: func(password string) (*vapix.Client, error) {
+		return vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: password, Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
+	}}
 }
 
 // maxClockAhead bounds how far ahead of the agent's clock a device's clock is believed.
@@ -116,8 +74,8 @@ const maxClockAhead = 10 * time.Minute
 // now, must not come after it even when the device's clock runs ahead. It is the later
 // of now and the newest entry of the log (read with the agent's account), if that is
 // not more than maxClockAhead ahead.
-func managedSince(ctx context.Context, d devstore.Device, password string, timeout time.Duration, now time.Time) time.Time {
-	c, err := vapix.New(vapix.Config{BaseURL: "http://" + d.Address, User: d.User, Password: password, Timeout: timeout})
+func managedSince(ctx context.Context, open func(password string) (*vapix.Client, error), password string, now time.Time) time.Time {
+	c, err := open(password)
 	if err != nil {
 		return now
 	}
@@ -135,32 +93,27 @@ func managedSince(ctx context.Context, d devstore.Device, password string, timeo
 	return since
 }
 
-// settlePending makes the pending password of the agent's account on d current when the
-// device refuses the current one and takes the pending one: a new password (a take-over,
-// a rotation) the device took but the agent could not record as taken. It reports
-// whether it did, with the record then stored. A rotation under way is left to settle
-// its own password.
+// settlePending settles the passwords of the agent's account on d when the device
+// refuses the current one (account.Settle): a new password (a take-over, a rotation) the
+// device took but the agent could not record as taken becomes current. It reports
+// whether the device takes one, with the record then stored. A rotation under way is
+// left to settle its own password.
 func (m *Manager) settlePending(ctx context.Context, d devstore.Device, addr string, log *slog.Logger) (devstore.Device, bool) {
 	if len(d.SealedPending) == 0 || m.rotating(d.Serial) {
 		return d, false
 	}
-	pending, err := m.cfg.Store.Pending(d)
-	if err != nil {
-		log.Warn("device credentials", "err", err)
+	if _, err := account.Settle(ctx, m.account(d, addr)); err != nil {
+		log.Debug("settle the passwords of the agent's account", "err", err)
 		return d, false
 	}
-	at := d
-	at.Address = addr
-	if name, err := whoIs(ctx, at, pending, m.cfg.Timeout); err != nil || name != d.User {
-		return d, false
-	}
-	if err := m.SetPassword(d.Serial, pending, false); err != nil {
-		log.Warn("store the password the device takes", "err", err)
-		return d, false
-	}
-	log.Info("the device takes the new password of the agent's account: now the current one")
 	nd, err := m.cfg.Store.Device(d.Serial)
-	return nd, err == nil
+	if err != nil {
+		return d, false
+	}
+	if !bytes.Equal(nd.SealedPassword, d.SealedPassword) {
+		log.Info("the device takes the new password of the agent's account: now the current one")
+	}
+	return nd, true
 }
 
 // rotating reports whether a task that rotates the password of the agent's account on

@@ -1,55 +1,103 @@
 package fleet
 
 import (
+	"bytes"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
-// targetTTL is how long a device's EdgeLink target is kept in memory: every call would
-// otherwise read the store and unseal the password. Changes the agent makes itself (a
-// new password, a new address) drop it at once.
-const targetTTL = 10 * time.Second
+// recordTTL is how long Target trusts a device's cached record without reading the
+// store: every EdgeLink call would otherwise read the store and unseal the password.
+// Changes the agent makes itself (a new password, a new address, a take-over, forgetting
+// the device) drop the cache at once.
+const recordTTL = 10 * time.Second
 
-type cachedTarget struct {
-	t  egress.Target
-	at time.Time
+// conn is what the manager keeps of one device: where it was reached, the agent's
+// account on it (the password as stored and opened) and a VAPIX client with it. It is
+// valid while the address and the stored account stay.
+type conn struct {
+	addr, user string
+	sealed     []byte // the password as stored: a new one is sealed anew
+	password   string
+	c          *vapix.Client
+	read       time.Time // when the record was last read from the store
+}
+
+// addr is where device d is now: as discovery last saw it, else its stored address.
+func (m *Manager) addr(d devstore.Device) string {
+	if found, ok := m.find(d.Serial); ok && found.Addr != "" {
+		return found.Addr
+	}
+	return d.Address
+}
+
+// conn is the device's cached connection for record d at addr, made anew when either
+// changed.
+func (m *Manager) conn(d devstore.Device, addr string) (*conn, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.conns[d.Serial]; ok && c.addr == addr && c.user == d.User && bytes.Equal(c.sealed, d.SealedPassword) {
+		c.read = time.Now()
+		return c, nil
+	}
+	pass, err := m.cfg.Store.Password(d)
+	if err != nil {
+		return nil, err
+	}
+	vc, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := m.conns[d.Serial]; ok {
+		old.c.CloseIdleConnections()
+	}
+	c := &conn{addr: addr, user: d.User, sealed: d.SealedPassword, password: pass, c: vc, read: time.Now()}
+	m.conns[d.Serial] = c
+	return c, nil
+}
+
+// client is a VAPIX client with the agent's account on d at addr.
+func (m *Manager) client(d devstore.Device, addr string) (*vapix.Client, error) {
+	c, err := m.conn(d, addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.c, nil
+}
+
+// forgetConn drops a device's cached connection after the agent changed its record.
+func (m *Manager) forgetConn(serial string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.conns[serial]; ok {
+		c.c.CloseIdleConnections()
+		delete(m.conns, serial)
+	}
 }
 
 // Target is where a managed device is and the agent's account on it, for EdgeLink
 // (egress.Devices): only devices this agent manages are reachable.
 func (m *Manager) Target(serial string) (egress.Target, bool) {
 	m.mu.Lock()
-	c, ok := m.targets[serial]
+	c, ok := m.conns[serial]
+	fresh := ok && time.Since(c.read) < recordTTL
 	m.mu.Unlock()
-	if ok && time.Since(c.at) < targetTTL {
-		if found, seen := m.find(serial); !seen || found.Addr == "" || found.Addr == c.t.Addr {
-			return c.t, true
+	if fresh {
+		if found, seen := m.find(serial); !seen || found.Addr == "" || found.Addr == c.addr {
+			return egress.Target{Addr: c.addr, User: c.user, Password: c.password}, true
 		}
 	}
 	d, err := m.cfg.Store.Device(serial)
 	if err != nil {
 		return egress.Target{}, false
 	}
-	pass, err := m.cfg.Store.Password(d)
+	c, err = m.conn(d, m.addr(d))
 	if err != nil {
 		m.cfg.Logger.Warn("EdgeLink: device credentials", "serial", serial, "err", err)
 		return egress.Target{}, false
 	}
-	addr := d.Address
-	if found, ok := m.find(serial); ok && found.Addr != "" {
-		addr = found.Addr
-	}
-	t := egress.Target{Addr: addr, User: d.User, Password: pass}
-	m.mu.Lock()
-	m.targets[serial] = cachedTarget{t: t, at: time.Now()}
-	m.mu.Unlock()
-	return t, true
-}
-
-// forgetTarget drops a device's cached EdgeLink target after the agent changed it.
-func (m *Manager) forgetTarget(serial string) {
-	m.mu.Lock()
-	delete(m.targets, serial)
-	m.mu.Unlock()
+	return egress.Target{Addr: c.addr, User: c.user, Password: c.password}, true
 }

@@ -6,7 +6,6 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/pkg/discovery"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
-	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
 // Finder lists the devices found on the network (a *discovery.Watcher).
@@ -83,11 +81,10 @@ type Manager struct {
 	changed   chan struct{}
 	inventory chan struct{} // a device was onboarded
 
-	mu      sync.Mutex
-	ctx     context.Context // Run's; onboarding tasks run under it
-	wg      sync.WaitGroup
-	clients map[string]deviceClient // by serial
-	targets map[string]cachedTarget // EdgeLink targets by serial
+	mu    sync.Mutex
+	ctx   context.Context // Run's; onboarding tasks run under it
+	wg    sync.WaitGroup
+	conns map[string]*conn // by serial: one per device, for polls, tasks and EdgeLink
 
 	discoveryChanged atomic.Bool
 
@@ -118,7 +115,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), clients: map[string]deviceClient{}, targets: map[string]cachedTarget{}}
+	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), conns: map[string]*conn{}}
 	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	} else if len(failed) > 0 {
@@ -145,7 +142,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	m.wg.Wait()
 	m.mu.Lock()
-	for _, c := range m.clients {
+	for _, c := range m.conns {
 		c.c.CloseIdleConnections()
 	}
 	m.mu.Unlock()
@@ -223,34 +220,4 @@ func (m *Manager) ApplyConfig(configs []linkapi.DeviceConfig) {
 			m.cfg.Logger.Warn("apply device config", "serial", c.Serial, "err", err)
 		}
 	}
-}
-
-// client is a VAPIX client with the agent's account on d at addr, reused while the
-// address and the account (name and password) stay.
-func (m *Manager) client(d devstore.Device, addr string) (*vapix.Client, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c, ok := m.clients[d.Serial]; ok && c.addr == addr && c.user == d.User && bytes.Equal(c.sealed, d.SealedPassword) {
-		return c.c, nil
-	}
-	pass, err := m.cfg.Store.Password(d)
-	if err != nil {
-		return nil, err
-	}
-	c, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
-	if err != nil {
-		return nil, err
-	}
-	if old, ok := m.clients[d.Serial]; ok {
-		old.c.CloseIdleConnections()
-	}
-	m.clients[d.Serial] = deviceClient{c: c, addr: addr, user: d.User, sealed: d.SealedPassword}
-	return c, nil
-}
-
-// deviceClient is a cached client and what it was made for.
-type deviceClient struct {
-	c          *vapix.Client
-	addr, user string
-	sealed     []byte // the password, as stored: a new one is sealed anew
 }

@@ -38,13 +38,7 @@ func (m *Manager) Forget(ctx context.Context, serials []string) error {
 			errs = append(errs, fmt.Errorf("forget %s: %w", serial, err))
 			continue
 		}
-		m.forgetTarget(serial)
-		m.mu.Lock()
-		if c, ok := m.clients[serial]; ok {
-			c.c.CloseIdleConnections()
-			delete(m.clients, serial)
-		}
-		m.mu.Unlock()
+		m.forgetConn(serial)
 	}
 	m.Notify() // it is only discovered now
 	select {
@@ -58,11 +52,7 @@ func (m *Manager) Forget(ctx context.Context, serials []string) error {
 // account: only while its password still works, so that an account another agent took
 // over (same name, new password) is left alone.
 func (m *Manager) removeOwnAccount(ctx context.Context, d devstore.Device) error {
-	addr := d.Address
-	if found, ok := m.find(d.Serial); ok && found.Addr != "" {
-		addr = found.Addr
-	}
-	c, err := m.client(d, addr)
+	c, err := m.client(d, m.addr(d))
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func (m *Manager) onboardOne(ctx context.Context, t *task, d linkapi.OnboardDevi
 	rec := devstore.Device{Serial: d.Serial, Address: addr, User: m.cfg.Account, Model: info.ProdNbr,
 		Profile: p, Mode: ModeManaged, OnboardedAt: now, ManagedSince: now}
 	_, err = TakeOver(ctx, m.cfg.Store, admin, rec, m.cfg.Timeout, m.cfg.Now)
-	m.forgetTarget(d.Serial)
+	m.forgetConn(d.Serial)
 	if err != nil {
 		fail("%v", err)
 		return

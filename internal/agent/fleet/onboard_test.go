@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/agent/account"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
-	"github.com/opencamcloud/camcloud/internal/agent/runners"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
@@ -90,7 +90,7 @@ func TestFailedReonboardingKeepsWorkingPassword(t *testing.T) {
 		t.Fatalf("re-onboarding with an operator account: %s %s", tk.State, tk.Detail)
 	}
 	m.mu.Lock()
-	clear(m.clients) // as after a restart of the agent
+	clear(m.conns) // as after a restart of the agent
 	m.mu.Unlock()
 	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
 		t.Fatal("after a failed re-onboarding the agent's stored password no longer works: device lost")
@@ -113,7 +113,7 @@ func TestPendingPasswordTheDeviceTookIsUsed(t *testing.T) {
 	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
 		t.Fatal("not reachable after onboarding")
 	}
-	next := runners.NewPassword()
+	next := account.NewPassword()
 	if err := st.SetPassword(serial, next, true); err != nil {
 		t.Fatal(err)
 	}

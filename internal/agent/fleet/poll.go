@@ -50,9 +50,8 @@ func (m *Manager) Inventory(ctx context.Context) ([]linkapi.DeviceReport, error)
 
 // poll reads one device's state; a device that does not answer is reported unreachable.
 func (m *Manager) poll(ctx context.Context, d devstore.Device) linkapi.DeviceReport {
-	addr := d.Address
-	if found, ok := m.find(d.Serial); ok && found.Addr != "" && found.Addr != d.Address {
-		addr = found.Addr // it moved: follow it
+	addr := m.addr(d)
+	if addr != d.Address { // it moved: follow it
 		_ = m.cfg.Store.UpdateDevice(d.Serial, func(r *devstore.Device) { r.Address = addr })
 	}
 	rep := linkapi.DeviceReport{Serial: d.Serial, Model: d.Model, Address: addr, Profile: d.Profile.Name}

@@ -123,31 +123,21 @@ func (m *Manager) Client(_ context.Context, serial string) (*vapix.Client, error
 	if err != nil {
 		return nil, err
 	}
-	addr := d.Address
-	if found, ok := m.find(serial); ok && found.Addr != "" {
-		addr = found.Addr
-	}
-	return m.client(d, addr)
+	return m.client(d, m.addr(d))
 }
 
-// SetPassword stores a new password of the agent's account (runners.Devices).
+// SetPassword stores a new password of the agent's account (account.Store).
 func (m *Manager) SetPassword(serial, password string, pending bool) error {
 	if err := m.cfg.Store.SetPassword(serial, password, pending); err != nil {
 		return err
 	}
-	m.forgetTarget(serial)
-	if !pending {
-		m.mu.Lock()
-		if c, ok := m.clients[serial]; ok {
-			c.c.CloseIdleConnections()
-			delete(m.clients, serial)
-		}
-		m.mu.Unlock()
+	if !pending { // a pending password leaves the current one, and the connection, as they are
+		m.forgetConn(serial)
 	}
 	return nil
 }
 
-// Passwords are the agent's confirmed and pending passwords on a device (runners.Devices).
+// Passwords are the agent's confirmed and pending passwords on a device (account.Store).
 func (m *Manager) Passwords(serial string) (current, pending string, err error) {
 	d, err := m.cfg.Store.Device(serial)
 	if err != nil {

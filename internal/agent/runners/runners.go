@@ -7,12 +7,12 @@ package runners
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/agent/account"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
@@ -21,11 +21,8 @@ import (
 // Devices reaches the devices the agent manages with its own account.
 type Devices interface {
 	Client(ctx context.Context, serial string) (*vapix.Client, error)
-	// SetPassword records a new password of the agent's account on a device; pending
-	// marks it as not yet confirmed on the device (see RotateAccount).
-	SetPassword(serial, password string, pending bool) error
-	// Passwords are the confirmed password and a pending one ("" if none).
-	Passwords(serial string) (current, pending string, err error)
+	// Account is the agent's account on a device, for changing its password.
+	Account(ctx context.Context, serial string) (account.Account, error)
 }
 
 // Config is what the runners need.
@@ -92,10 +89,6 @@ func (r *runners) waitUp(ctx context.Context, c *vapix.Client, prevBoot string) 
 	defer cancel()
 	return c.WaitReady(ctx, prevBoot)
 }
-
-// NewPassword is a password for the agent's account on a device: 26 random base32
-// characters (130 bits), within what AXIS OS accepts (vapix.md 10).
-func NewPassword() string { return rand.Text() }
 
 // openArtifact fetches a release file (verified against its hash and the relay's
 // signature) and opens it for upload; the caller closes it.

@@ -1,4 +1,4 @@
-package egress
+package vapix
 
 import (
 	"bytes"
@@ -18,21 +18,37 @@ const (
 	// resent after a 401. JSON and CGI calls fit; firmware and packages stream.
 	maxBuffered = 64 << 10
 	// challengeFresh is how long a learned challenge is trusted for a streamed body
-	// before a probe fetches a new one (Apache's nonce lifetime is 300 s).
+	// before a probe fetches a new one: a device's nonce expires some time after it was
+	// issued, however recently it was used (300 s on Apache), and the 401 stale=true that
+	// answers an expired one would need the body again.
 	challengeFresh = time.Minute
-	// probePath is requested without credentials to learn a challenge: protected on every
-	// Axis device and without side effects.
-	probePath = "/axis-cgi/usergroup.cgi"
+	// DigestProbePath is requested without credentials to learn a challenge before a
+	// streamed body: protected on every Axis device and without side effects.
+	DigestProbePath = "/axis-cgi/usergroup.cgi"
 	// maxDrain bounds what is read of a 401 body before the request is resent, so the
 	// connection can be reused.
 	maxDrain = 64 << 10
 )
 
-// digestTransport authenticates one device's requests with the agent's account: HTTP
-// Digest through github.com/icholy/digest, with the device's challenge cached and its
-// nonce reused with an increasing count. See the package documentation for how bodies
-// that cannot be resent are handled.
-type digestTransport struct {
+// DigestTransport authenticates one device's requests with one account: HTTP Digest
+// through github.com/icholy/digest, with the device's challenge cached and its nonce
+// reused with an increasing count, so that after the first challenge a call is one round
+// trip. It is what a Client authenticates with, and what an agent uses to inject its
+// account into requests it forwards (EdgeLink). It is safe for concurrent use.
+//
+// A request body cannot always be sent twice, so bodies are handled by kind:
+//
+//   - no body, or a body of known length up to 64 KiB (every JSON or CGI call): the body
+//     is held in memory and the request simply resent after a 401;
+//   - anything else (firmware, ACAP packages: unknown length or larger) streams through
+//     and is never held. Before it is sent the transport makes sure it holds a challenge
+//     learned in the last minute (a body-less GET of DigestProbePath if not), and it
+//     sends "Expect: 100-continue", so that a device refusing the nonce answers 401
+//     before the body leaves. Such a request is resent only if not a byte of the body
+//     was read; otherwise the 401 stands.
+//
+// A 401 that offers no Digest challenge is returned as it is.
+type DigestTransport struct {
 	user, password string
 	next           http.RoundTripper
 	probeTimeout   time.Duration
@@ -43,16 +59,33 @@ type digestTransport struct {
 	learned time.Time         // when chal was learned; zero: never probed
 }
 
+// NewDigestTransport returns a transport that sends requests through next with the
+// credentials of user; probeTimeout bounds a probe for a challenge (0: 30 s).
+func NewDigestTransport(user, password string, next http.RoundTripper, probeTimeout time.Duration) *DigestTransport {
+	if probeTimeout <= 0 {
+		probeTimeout = 30 * time.Second
+	}
+	return &DigestTransport{user: user, password: password, next: next, probeTimeout: probeTimeout}
+}
+
+// CloseIdleConnections closes the idle connections of the transport underneath.
+func (t *DigestTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // RoundTrip sends req with credentials, answers one challenge, and returns the device's
 // answer, a 401 included when the credentials fail.
-func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *DigestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, err := newReplayBody(req)
 	if err != nil {
 		return nil, err
 	}
 	if body.streamed() {
-		if err := t.ensureFresh(req); err != nil {
-			return nil, err
+		refused, err := t.ensureFresh(req)
+		if err != nil || refused != nil {
+			return refused, err
 		}
 	}
 	first, err := t.prepare(req, body, body.first())
@@ -83,7 +116,7 @@ func (t *digestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // prepare clones req with the given body (one attempt's body of rb) and Authorization from
 // the cached challenge.
-func (t *digestTransport) prepare(req *http.Request, rb *replayBody, body io.ReadCloser) (*http.Request, error) {
+func (t *DigestTransport) prepare(req *http.Request, rb *replayBody, body io.ReadCloser) (*http.Request, error) {
 	out := req.Clone(req.Context())
 	out.Body = body
 	out.GetBody = rb.getBody()
@@ -111,52 +144,59 @@ func (t *digestTransport) prepare(req *http.Request, rb *replayBody, body io.Rea
 		Password: t.password,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("egress: digest: %w", err)
+		return nil, fmt.Errorf("vapix: digest: %w", err)
 	}
 	out.Header.Set("Authorization", cred.String())
 	return out, nil
 }
 
-func (t *digestTransport) learn(chal *digest.Challenge) {
+func (t *DigestTransport) learn(chal *digest.Challenge) {
 	t.mu.Lock()
 	t.chal, t.count, t.learned = chal, 0, time.Now()
 	t.mu.Unlock()
 }
 
 // ensureFresh makes sure a challenge younger than challengeFresh is cached before a body
-// that cannot be resent goes out: a bodyless request without credentials to probePath
-// fetches one. A device that answers it without a challenge needs none.
-func (t *digestTransport) ensureFresh(req *http.Request) error {
+// that cannot be resent goes out: a bodyless request without credentials fetches one
+// (DigestProbePath). A device that answers it without a challenge needs none; one that
+// answers 401 with no Digest challenge (Basic only, over HTTPS) would refuse the request
+// too, so that 401 is its answer (refused, with an empty body) and the body stays
+// unread, for a caller that can answer the challenge to send.
+func (t *DigestTransport) ensureFresh(req *http.Request) (refused *http.Response, err error) {
 	t.mu.Lock()
 	fresh := !t.learned.IsZero() && time.Since(t.learned) < challengeFresh
 	t.mu.Unlock()
 	if fresh {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.probeTimeout)
 	defer cancel()
 	u := *req.URL
-	u.Path, u.RawPath, u.RawQuery = probePath, "", ""
+	u.Path, u.RawPath, u.RawQuery = DigestProbePath, "", ""
 	probe, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := t.next.RoundTrip(probe)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxDrain))
 	_ = res.Body.Close()
 	if res.StatusCode == http.StatusUnauthorized {
-		if chal, err := digest.FindChallenge(res.Header); err == nil {
-			t.learn(chal)
-			return nil
+		chal, err := digest.FindChallenge(res.Header)
+		if err != nil {
+			out := *res
+			out.Body, out.ContentLength, out.Request = http.NoBody, 0, req
+			return &out, nil
 		}
+		t.learn(chal)
+		return nil, nil
 	}
 	t.mu.Lock()
 	t.learned = time.Now()
 	t.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
 // replayBody is a request body and what it takes to send it again.
@@ -173,7 +213,7 @@ func newReplayBody(req *http.Request) (*replayBody, error) {
 	case req.ContentLength > 0 && req.ContentLength <= maxBuffered:
 		buf := make([]byte, req.ContentLength)
 		if _, err := io.ReadFull(req.Body, buf); err != nil {
-			return nil, fmt.Errorf("egress: reading the request body: %w", err)
+			return nil, fmt.Errorf("vapix: reading the request body: %w", err)
 		}
 		return &replayBody{buf: buf}, nil
 	default:
@@ -253,7 +293,7 @@ type attemptBody struct {
 	marked bool
 }
 
-var errBodyTaken = errors.New("egress: request body taken by a newer attempt")
+var errBodyTaken = errors.New("vapix: request body taken by a newer attempt")
 
 func (a *attemptBody) Read(p []byte) (int, error) {
 	if !a.marked {
