@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
@@ -93,7 +94,7 @@ func TestFirmwareUploadStreams(t *testing.T) {
 	}
 	// The camera counts an upload once it has read the whole image, which may be just
 	// after it answered.
-	waitFor(t, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
+	testtool.WaitFor(t, 10*time.Second, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
 	if n := tap.sent.Load() - atStart; n < camsim.FirmwareImageSize(hdr, size) {
 		t.Fatalf("%d bytes reached the camera for a %d byte image", n, camsim.FirmwareImageSize(hdr, size))
 	}
@@ -105,17 +106,10 @@ func TestFirmwareUploadStreams(t *testing.T) {
 	}
 	// The camera reboots into the new image.
 	admin := directClient(t, cam, agentUser, agentPassword)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testtool.WaitFor(t, 20*time.Second, "the camera to run the new image", func() bool {
 		st, err := admin.FirmwareStatus(ctx)
-		if err == nil && st.ActiveFirmwareVersion == hdr.Version {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("camera not on %s after the upgrade: %+v, %v", hdr.Version, st, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && st.ActiveFirmwareVersion == hdr.Version
+	})
 }
 
 // TestStreamedBodyAfterRefusedNonce: when the device refuses the cached nonce for a
@@ -149,7 +143,7 @@ func TestStreamedBodyAfterRefusedNonce(t *testing.T) {
 	if gate.n != camsim.FirmwareImageSize(hdr, size) {
 		t.Fatalf("image written %d bytes", gate.n)
 	}
-	waitFor(t, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
+	testtool.WaitFor(t, 10*time.Second, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
 	cnt := cam.Counters()
 	if cnt.Unauthorized-refused != 1 || cnt.FirmwareUploads != 1 || cnt.Requests[probePath] != probes {
 		t.Fatalf("challenges %d, uploads %d, probes %d: want 1 challenge, 1 upload, no probe (the challenge was fresh)",
