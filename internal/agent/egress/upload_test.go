@@ -34,7 +34,7 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 			if time.Now().After(deadline) {
 				return 0, errors.New("the device did not start receiving while the rest was held back")
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(2 * time.Millisecond) // a poll on the body's goroutine, where testtool.WaitFor cannot fail the test
 		}
 		g.opened.Store(true)
 	}
