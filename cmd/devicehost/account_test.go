@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -48,14 +49,6 @@ func TestAgentUsesItsOwnAccount(t *testing.T) {
 		}
 		return nil
 	})
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("not within 30 s: %s", what)
-			}
-		}
-	}
 	seenManagedSince := func(at time.Time) func() bool {
 		return func() bool {
 			d, err := r.Store.Device(context.Background(), org, serial)
@@ -66,7 +59,7 @@ func TestAgentUsesItsOwnAccount(t *testing.T) {
 	// Nothing but the data directory: the camera is where enrollment found it.
 	start := time.Now()
 	cancel, done := runAgent(data, "--report-interval", "300ms")
-	waitFor("the camera managed and connected", seenManagedSince(start))
+	testtool.WaitFor(t, 30*time.Second, "the camera managed and connected", seenManagedSince(start))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
@@ -104,7 +97,7 @@ func TestAgentUsesItsOwnAccount(t *testing.T) {
 	own.CloseIdleConnections()
 	start = time.Now()
 	cancel, done = runAgent(data, "--report-interval", "300ms")
-	waitFor("the camera managed with the password it took", seenManagedSince(start))
+	testtool.WaitFor(t, 30*time.Second, "the camera managed with the password it took", seenManagedSince(start))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
@@ -121,7 +114,7 @@ func TestAgentUsesItsOwnAccount(t *testing.T) {
 	start = time.Now()
 	cancel, done = runAgent(data, "--device-user", camsimtest.User, "--device-password", camsimtest.Password, "--report-interval", "300ms")
 	defer func() { cancel(); <-done }()
-	waitFor("the camera managed again with a new account", seenManagedSince(start))
+	testtool.WaitFor(t, 30*time.Second, "the camera managed again with a new account", seenManagedSince(start))
 
 	// Someone logs in with the camera's admin account (a new session): drift.
 	login, err := vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: camsimtest.User, Password: camsimtest.Password})
@@ -132,7 +125,7 @@ func TestAgentUsesItsOwnAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	login.CloseIdleConnections()
-	waitFor("the camera switched to connected for the admin login", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the camera switched to connected for the admin login", func() bool {
 		d, err := r.Store.Device(context.Background(), org, serial)
 		if err != nil || d.EffectiveMode() != "connected" || len(d.ModeHistory) == 0 {
 			return false

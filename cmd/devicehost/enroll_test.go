@@ -12,6 +12,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
@@ -133,22 +134,13 @@ func TestRunReportsTheCamera(t *testing.T) {
 		}
 		return d
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for d := device(); !d.Connected || d.FirmwareVersion != cam.FirmwareVersion(); d = device() {
-		if time.Now().After(deadline) {
-			t.Fatalf("device in the relay's inventory: %+v; want connected with firmware %s", d, cam.FirmwareVersion())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testtool.WaitFor(t, 15*time.Second, "the device connected in the relay's inventory, with its firmware", func() bool {
+		d := device()
+		return d.Connected && d.FirmwareVersion == cam.FirmwareVersion()
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	deadline = time.Now().Add(15 * time.Second)
-	for device().Connected {
-		if time.Now().After(deadline) {
-			t.Fatal("device still connected after its agent stopped")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testtool.WaitFor(t, 15*time.Second, "the device disconnected after its agent stopped", func() bool { return !device().Connected })
 }

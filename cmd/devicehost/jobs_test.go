@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
@@ -22,15 +23,7 @@ func TestJobsAndEdgeLinkOnTheCamera(t *testing.T) {
 	cancel, done := enrollAndRun(t, r, cam, "--report-interval", "300ms")
 	defer func() { cancel(); <-done }()
 	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("not within 30 s: %s", what)
-			}
-		}
-	}
-	waitFor("the camera managed and connected", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the camera managed and connected", func() bool {
 		d, err := r.Store.Device(context.Background(), org, cam.Info().Serial)
 		return err == nil && d.Connected && d.EffectiveMode() == "managed"
 	})
@@ -49,7 +42,7 @@ func TestJobsAndEdgeLinkOnTheCamera(t *testing.T) {
 	}
 	var j struct{ ID, State string }
 	res.JSON(t, &j)
-	waitFor("the job to succeed", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the job to succeed", func() bool {
 		var got struct{ State string }
 		r.Do(t, http.MethodGet, "/api/v1/orgs/"+org+"/jobs/"+j.ID, tok, nil).JSON(t, &got)
 		return got.State == "succeeded"

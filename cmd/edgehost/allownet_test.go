@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // secretServer is a server on loopback that is not a camera: it answers every request
@@ -27,7 +29,7 @@ func secretServer(t *testing.T) (addr string, hits *atomic.Int32) {
 // waitLinked waits until the relay has the edge host's link.
 func (e *edgeHostEnv) waitLinked(t *testing.T) {
 	t.Helper()
-	waitUntil(t, 10*time.Second, "the edge host's link up", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the edge host's link up", func() bool {
 		var h struct{ Connected bool }
 		e.r.Do(t, http.MethodGet, e.orgPath("/edgehosts/"+e.id.AgentID), e.token, nil).JSON(t, &h)
 		return h.Connected
@@ -64,7 +66,7 @@ func TestEdgeHostReachesOnlyAllowedNetworks(t *testing.T) {
 	for name, ip := range map[string]string{"local": "127.0.0.1", "other": "127.0.0.2"} {
 		var status int
 		var body []byte
-		waitUntil(t, 10*time.Second, "the edge host knows VMS server "+name, func() bool {
+		testtool.WaitFor(t, 10*time.Second, "the edge host knows VMS server "+name, func() bool {
 			resp, b := ro.call(t, ro.token, "GET", base+"/"+name+"/latest/meta-data", "", nil)
 			status, body = resp.StatusCode, b
 			return status != http.StatusNotFound && status != http.StatusServiceUnavailable

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
@@ -51,19 +52,23 @@ func TestDeletedEdgeHostLinkEnds(t *testing.T) {
 	if res := r.Do(t, http.MethodDelete, "/api/v1/orgs/"+id.Org+"/edgehosts/"+id.AgentID, tok, nil); res.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", res.Status, res.Body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for a.Status().State == edgelink.StateConnected && a.Status().ConnectedAt.Equal(first) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	onOldLink := func() bool {
+		st := a.Status()
+		return st.State == edgelink.StateConnected && st.ConnectedAt.Equal(first)
 	}
-	if st := a.Status(); st.State == edgelink.StateConnected && st.ConnectedAt.Equal(first) {
-		// Still on the link it had before being deleted: show what it can still do.
-		rep := []linkapi.TaskReport{{ID: "planted-by-deleted-host"}}
-		err := linkapi.Call(ctx, a.Client(), http.MethodPost, "http://relay"+linkapi.TasksPath, rep, nil)
-		_, terr := r.Store.Task(context.Background(), id.Org, "planted-by-deleted-host")
-		t.Fatalf("5 s after DELETE the edge host still has its link (up since %v); task report: %v; task stored: %v",
-			first.Format(time.TimeOnly), err, terr == nil)
-	}
-	time.Sleep(500 * time.Millisecond) // a few reconnect attempts (backoff starts at 250 ms)
+	defer func() { // also when WaitFor gives up
+		if onOldLink() {
+			// Still on the link it had before being deleted: show what it can still do.
+			rep := []linkapi.TaskReport{{ID: "planted-by-deleted-host"}}
+			err := linkapi.Call(ctx, a.Client(), http.MethodPost, "http://relay"+linkapi.TasksPath, rep, nil)
+			_, terr := r.Store.Task(context.Background(), id.Org, "planted-by-deleted-host")
+			t.Errorf("after DELETE the edge host still has its link (up since %v); task report: %v; task stored: %v",
+				first.Format(time.TimeOnly), err, terr == nil)
+		}
+	}()
+	testtool.WaitFor(t, 5*time.Second, "the deleted edge host to lose its link", func() bool { return !onOldLink() })
+	// It tries to come back (the first failure is the link that ended) and is refused.
+	testtool.WaitFor(t, 10*time.Second, "two refused reconnect attempts", func() bool { return a.Status().Failures >= 3 })
 	if st := a.Status(); st.State == edgelink.StateConnected {
 		t.Errorf("the deleted edge host was admitted again: %+v", st)
 	}
@@ -103,7 +108,7 @@ func (ro *rollout) reportedAt(t testing.TB) time.Time {
 func (ro *rollout) waitReports(t testing.TB, after time.Time) {
 	t.Helper()
 	for range 2 {
-		waitUntil(t, 20*time.Second, "an inventory report of the edge host", func() bool {
+		testtool.WaitFor(t, 20*time.Second, "an inventory report of the edge host", func() bool {
 			at := ro.reportedAt(t)
 			if at.After(after) {
 				after = at

@@ -164,7 +164,7 @@ func TestEdgeLinkThroughTheRelay(t *testing.T) {
 	if grew := int64(peak.Load()) - int64(base); grew > 48<<20 {
 		t.Fatalf("the heap grew by %d MiB during a 100 MiB upload: something holds the body", grew>>20)
 	}
-	waitUntil(t, 30*time.Second, "the camera runs the uploaded firmware", func() bool { return cam.FirmwareVersion() == "12.40.1" })
+	testtool.WaitFor(t, 30*time.Second, "the camera runs the uploaded firmware", func() bool { return cam.FirmwareVersion() == "12.40.1" })
 
 	// Roles: an operator reads and takes snapshots, but changes nothing; a viewer reaches
 	// no VAPIX at all.
@@ -205,7 +205,7 @@ func TestEdgeLinkThroughTheRelay(t *testing.T) {
 		Principal, Serial, Method, Path string
 		Status                          int
 	}]
-	waitUntil(t, 5*time.Second, "the calls in the audit log", func() bool {
+	testtool.WaitFor(t, 5*time.Second, "the calls in the audit log", func() bool {
 		audit = listOf[struct {
 			Principal, Serial, Method, Path string
 			Status                          int
@@ -238,6 +238,8 @@ func TestEdgeLinkAgentGoneMidRequest(t *testing.T) {
 	ro.onboardAll(t)
 	cam := ro.fleet.Cameras()[0]
 	cam.SetFaults(camsim.Faults{Latency: 5 * time.Second})
+	snapshots := func() int64 { return cam.Counters().Requests["/axis-cgi/jpg/image.cgi"] }
+	before := snapshots()
 	done := make(chan *http.Response, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", ro.vapixURL(cam.Info().Serial, "axis-cgi/jpg/image.cgi"), nil)
@@ -251,7 +253,7 @@ func TestEdgeLinkAgentGoneMidRequest(t *testing.T) {
 		resp.Body.Close()
 		done <- resp
 	}()
-	time.Sleep(500 * time.Millisecond) // the request is at the camera
+	testtool.WaitFor(t, 10*time.Second, "the request at the camera", func() bool { return snapshots() > before })
 	start := time.Now()
 	ro.stop()
 	select {

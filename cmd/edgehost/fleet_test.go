@@ -144,7 +144,7 @@ func TestOnboardDiscoveredCameras(t *testing.T) {
 	var found listOf[struct {
 		Serial, Address, Model string
 	}]
-	waitUntil(t, 20*time.Second, fmt.Sprintf("the relay lists %d discovered cameras", n), func() bool {
+	testtool.WaitFor(t, 20*time.Second, fmt.Sprintf("the relay lists %d discovered cameras", n), func() bool {
 		e.r.Do(t, http.MethodGet, discoveredPath, e.token, nil).JSON(t, &found)
 		return len(found.Items) == n
 	})
@@ -159,12 +159,12 @@ func TestOnboardDiscoveredCameras(t *testing.T) {
 	if res.Status != http.StatusAccepted {
 		t.Fatalf("onboard: %d %s", res.Status, res.Body)
 	}
-	waitUntil(t, 30*time.Second, "every onboarding task succeeds", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "every onboarding task succeeds", func() bool {
 		var tasks listOf[struct{ State, Detail string }]
 		e.r.Do(t, http.MethodGet, e.orgPath("/tasks?kind=onboard&state=succeeded"), e.token, nil).JSON(t, &tasks)
 		return len(tasks.Items) == n
 	})
-	waitUntil(t, 20*time.Second, "every camera is managed and connected in the inventory", func() bool {
+	testtool.WaitFor(t, 20*time.Second, "every camera is managed and connected in the inventory", func() bool {
 		ds := e.devices(t, "mode=managed&connected=true")
 		return len(ds) == n
 	})
@@ -277,7 +277,7 @@ func TestOnboardDiscoveredCameras(t *testing.T) {
 		osCam.Info().Serial:    "os-off-track",
 		loginCam.Info().Serial: "local-admin-login",
 	}
-	waitUntil(t, 20*time.Second, "the three drifted cameras switch to connected", func() bool {
+	testtool.WaitFor(t, 20*time.Second, "the three drifted cameras switch to connected", func() bool {
 		return len(e.devices(t, "mode=connected")) == len(want)
 	})
 	for _, d := range e.devices(t, "mode=connected") {
@@ -369,7 +369,7 @@ func TestDiscoveryFollowsCameras(t *testing.T) {
 		}
 		return m
 	}
-	waitUntil(t, 10*time.Second, "all 50 cameras listed within 10 s", func() bool { return len(list()) == 50 })
+	testtool.WaitFor(t, 10*time.Second, "all 50 cameras listed within 10 s", func() bool { return len(list()) == 50 })
 	t.Logf("50 cameras listed at the relay %s after the edge host started", time.Since(start).Round(time.Millisecond))
 
 	gone := map[string]bool{}
@@ -379,7 +379,7 @@ func TestDiscoveryFollowsCameras(t *testing.T) {
 	if err := ten.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the 10 stopped cameras reported gone", func() bool {
+	testtool.WaitFor(t, 15*time.Second, "the 10 stopped cameras reported gone", func() bool {
 		m := list()
 		for s := range gone {
 			if _, ok := m[s]; ok {
@@ -401,7 +401,7 @@ func TestDiscoveryFollowsCameras(t *testing.T) {
 			t.Fatalf("restarted camera %s has another serial", c.Info().Serial)
 		}
 	}
-	waitUntil(t, 20*time.Second, "the 40 restarted cameras followed to their new addresses", func() bool {
+	testtool.WaitFor(t, 20*time.Second, "the 40 restarted cameras followed to their new addresses", func() bool {
 		m := list()
 		if len(m) != 40 {
 			return false

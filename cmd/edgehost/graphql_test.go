@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 type gqlAnswer struct {
@@ -74,7 +75,7 @@ func TestGraphQLThroughTheRelayAndLocally(t *testing.T) {
 	if len(a.Errors) > 0 || json.Unmarshal(a.Data, &ran) != nil || !strings.HasPrefix(ran.RunTask.ID, "tsk_local_") {
 		t.Fatalf("admin runTask: %+v %s", a.Errors, a.Data)
 	}
-	waitUntil(t, 10*time.Second, "the overlay on the camera and the task at the relay", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the overlay on the camera and the task at the relay", func() bool {
 		ov := ro.fleet.Cameras()[0].State().Overlays
 		var task struct{ State, CreatedBy string }
 		ro.r.Do(t, http.MethodGet, ro.orgPath("/tasks/"+ran.RunTask.ID), ro.token, nil).JSON(t, &task)
@@ -104,7 +105,7 @@ func TestGraphQLThroughTheRelayAndLocally(t *testing.T) {
 	if code, _ := post("wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("local API with a wrong token: %d", code)
 	}
-	waitUntil(t, 10*time.Second, "the local API lists both managed cameras", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the local API lists both managed cameras", func() bool {
 		code, body := post(strings.TrimSpace(string(tok)))
 		return code == 200 && strings.Count(body, `"mode":"managed"`) == 2
 	})

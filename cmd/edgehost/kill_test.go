@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
 
@@ -32,12 +33,12 @@ func TestKilledAgentGoesOffline(t *testing.T) {
 		h, err := r.Store.EdgeHost(context.Background(), id.Org, id.AgentID)
 		return err == nil && h.Connected
 	}
-	waitUntil(t, 15*time.Second, "the edge host process connects", connected)
+	testtool.WaitFor(t, 15*time.Second, "the edge host process connects", connected)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
 	start := time.Now()
-	waitUntil(t, edgelink.DefaultIdleTimeout+5*time.Second, "the relay marks the killed edge host offline", func() bool { return !connected() })
+	testtool.WaitFor(t, edgelink.DefaultIdleTimeout+5*time.Second, "the relay marks the killed edge host offline", func() bool { return !connected() })
 	t.Logf("offline %s after SIGKILL", time.Since(start).Round(time.Millisecond))
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // TestMetricsAndHealth: with --metrics-listen the edge host serves /healthz (200 while
@@ -34,13 +36,13 @@ func TestMetricsAndHealth(t *testing.T) {
 	if code, body := get("/healthz"); code != 200 {
 		t.Fatalf("healthz: %d %s", code, body)
 	}
-	waitUntil(t, 10*time.Second, "the metrics show the link and the camera", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the metrics show the link and the camera", func() bool {
 		_, body := get("/metrics")
 		return strings.Contains(body, "camcloud_agent_link_up 1") && strings.Contains(body, `camcloud_agent_devices{reachable="true"} 1`) &&
 			strings.Contains(body, `camcloud_agent_tasks{state="succeeded"}`)
 	})
 	ro.r.Stop(t)
-	waitUntil(t, 15*time.Second, "healthz 503 with the relay gone", func() bool {
+	testtool.WaitFor(t, 15*time.Second, "healthz 503 with the relay gone", func() bool {
 		code, _ := get("/healthz")
 		return code == http.StatusServiceUnavailable
 	})

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // TestManagedDevicesFollowTheirProfile sets an AXIS OS version on the profile of managed
@@ -26,12 +28,12 @@ func TestManagedDevicesFollowTheirProfile(t *testing.T) {
 		t.Fatalf("profile: %d %s", res.Status, res.Body)
 	}
 	var jobs listOf[jobJSON]
-	waitUntil(t, 20*time.Second, "the relay makes the profile's tasks", func() bool {
+	testtool.WaitFor(t, 20*time.Second, "the relay makes the profile's tasks", func() bool {
 		jobs = listOf[jobJSON]{}
 		ro.r.Do(t, http.MethodGet, ro.orgPath("/jobs"), ro.token, nil).JSON(t, &jobs)
 		return len(jobs.Items) == 1 && jobs.Items[0].Counts["queued"] == n
 	})
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // a spell in which no camera may be upgraded: the window is closed
 	for _, c := range ro.fleet.Cameras() {
 		if c.FirmwareVersion() == version || c.Counters().FirmwareUploads != 0 {
 			t.Fatalf("camera %s upgraded outside the maintenance window", c.Info().Serial)
@@ -47,7 +49,7 @@ func TestManagedDevicesFollowTheirProfile(t *testing.T) {
 	if res := ro.r.Do(t, http.MethodPost, ro.orgPath("/jobs/"+jobs.Items[0].ID+"/cancel"), ro.token, nil); res.Status != http.StatusAccepted {
 		t.Fatalf("cancel: %d %s", res.Status, res.Body)
 	}
-	waitUntil(t, 60*time.Second, "every camera runs the profile's AXIS OS", func() bool {
+	testtool.WaitFor(t, 60*time.Second, "every camera runs the profile's AXIS OS", func() bool {
 		for _, c := range ro.fleet.Cameras() {
 			if c.FirmwareVersion() != version {
 				return false
@@ -55,7 +57,7 @@ func TestManagedDevicesFollowTheirProfile(t *testing.T) {
 		}
 		return true
 	})
-	waitUntil(t, 20*time.Second, "the inventory shows no difference from the profile", func() bool {
+	testtool.WaitFor(t, 20*time.Second, "the inventory shows no difference from the profile", func() bool {
 		res := ro.r.Do(t, http.MethodGet, ro.orgPath("/devices?mode=managed"), ro.token, nil)
 		var l listOf[struct {
 			FirmwareVersion string           `json:"firmwareVersion"`

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
@@ -44,7 +45,7 @@ func (ro *rollout) onboardAll(t testing.TB) {
 	n := len(ro.fleet.Cameras())
 	path := ro.orgPath("/edgehosts/" + ro.id.AgentID + "/discovered")
 	var found listOf[discoveredJSON]
-	waitUntil(t, 30*time.Second, "every camera found", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "every camera found", func() bool {
 		ro.r.Do(t, http.MethodGet, path, ro.token, nil).JSON(t, &found)
 		return len(found.Items) == n
 	})
@@ -56,7 +57,7 @@ func (ro *rollout) onboardAll(t testing.TB) {
 	if res.Status != http.StatusAccepted {
 		t.Fatalf("onboard: %d %s", res.Status, res.Body)
 	}
-	waitUntil(t, 60*time.Second, "every camera managed", func() bool { return len(ro.devices(t, "mode=managed&connected=true")) == n })
+	testtool.WaitFor(t, 60*time.Second, "every camera managed", func() bool { return len(ro.devices(t, "mode=managed&connected=true")) == n })
 }
 
 // publish adds an AXIS OS release that fits every camera and returns its version.
@@ -220,7 +221,7 @@ func TestRolloutSurvivesKilledEdgeHost(t *testing.T) {
 	id := ro.createJob(t, map[string]any{"kind": "firmware", "params": map[string]any{"version": "12.20.1"}, "all": true,
 		"policy": map[string]any{"maxInFlight": 8}})
 	for i := range 5 {
-		time.Sleep(time.Duration(300+i*370) * time.Millisecond)
+		time.Sleep(time.Duration(300+i*370) * time.Millisecond) // kills at varied points of the rollout
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		cmd = start()
@@ -232,7 +233,11 @@ func TestRolloutSurvivesKilledEdgeHost(t *testing.T) {
 	ro.publish(t, "12.20.3")
 	id = ro.createJob(t, map[string]any{"kind": "firmware", "params": map[string]any{"version": "12.20.3"}, "all": true,
 		"policy": map[string]any{"maxInFlight": 8}})
-	time.Sleep(1500 * time.Millisecond)
+	testtool.WaitFor(t, time.Minute, "the rollout under way", func() bool {
+		var j jobJSON
+		ro.r.Do(t, http.MethodGet, ro.orgPath("/jobs/"+id), ro.token, nil).JSON(t, &j)
+		return j.Counts["running"]+j.Counts["succeeded"] > 0
+	})
 	ro.r.Restart(t)
 	ro.token = ro.r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
 	j = ro.waitJob(t, id, 3*time.Minute)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // TestRunConnectsAndRelayTracksIt enrolls an edge host, runs it, and watches the relay's
@@ -27,7 +28,7 @@ func TestRunConnectsAndRelayTracksIt(t *testing.T) {
 		h, err := r.Store.EdgeHost(context.Background(), id.Org, id.AgentID)
 		return err == nil && h.Connected
 	}
-	waitUntil(t, 15*time.Second, "the relay shows the edge host connected", connected)
+	testtool.WaitFor(t, 15*time.Second, "the relay shows the edge host connected", connected)
 	cancel()
 	select {
 	case err := <-done:
@@ -37,18 +38,7 @@ func TestRunConnectsAndRelayTracksIt(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop when cancelled")
 	}
-	waitUntil(t, 15*time.Second, "the relay shows the edge host disconnected", func() bool { return !connected() })
-}
-
-func waitUntil(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testtool.WaitFor(t, 15*time.Second, "the relay shows the edge host disconnected", func() bool { return !connected() })
 }
 
 // TestAgentReturnsAfterRelayRestart restarts the relay under a running edge host: the
@@ -73,9 +63,9 @@ func TestAgentReturnsAfterRelayRestart(t *testing.T) {
 		h, err := r.Store.EdgeHost(context.Background(), id.Org, id.AgentID)
 		return err == nil && h.Connected
 	}
-	waitUntil(t, 15*time.Second, "the edge host connects", connected)
+	testtool.WaitFor(t, 15*time.Second, "the edge host connects", connected)
 	r.Restart(t)
 	start := time.Now()
-	waitUntil(t, 10*time.Second, "the edge host is back within 10 s of the relay restart", connected)
+	testtool.WaitFor(t, 10*time.Second, "the edge host is back within 10 s of the relay restart", connected)
 	t.Logf("back %s after the relay restarted", time.Since(start).Round(time.Millisecond))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // TestEdgeLinkToRegisteredVMS reaches a VMS server on the edge host's network through
@@ -44,7 +45,7 @@ func TestEdgeLinkToRegisteredVMS(t *testing.T) {
 	}
 	// The edge host learns the list at its next full report.
 	var body []byte
-	waitUntil(t, 10*time.Second, "the VMS server reachable through the relay", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the VMS server reachable through the relay", func() bool {
 		req, _ := http.NewRequest("GET", base+"/recorder/api/status?x=1", nil)
 		req.Header.Set("Authorization", "Bearer "+ro.token)
 		req.Header.Set("X-VMS-Authorization", "Basic dm1zOnNlY3JldA==")
@@ -94,7 +95,7 @@ func TestAddedCameraThatIsOffIsAddedWhenItComesUp(t *testing.T) {
 	cam.PowerOff()
 	ro.runEdgeHostFlags(t, append(ro.runFlags(), "--mdns-interval", "200ms"))
 	path := ro.orgPath("/edgehosts/" + ro.id.AgentID + "/discovered")
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // mDNS rounds in which the camera that is off must not be listed
 	var l listOf[discoveredJSON]
 	ro.r.Do(t, http.MethodGet, path, ro.token, nil).JSON(t, &l)
 	if len(l.Items) != 0 {
@@ -103,7 +104,7 @@ func TestAddedCameraThatIsOffIsAddedWhenItComesUp(t *testing.T) {
 	if err := cam.PowerOn(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, "the camera listed once it answers", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the camera listed once it answers", func() bool {
 		l = listOf[discoveredJSON]{}
 		ro.r.Do(t, http.MethodGet, path, ro.token, nil).JSON(t, &l)
 		return len(l.Items) == 1 && l.Items[0].Serial == cam.Info().Serial

@@ -138,7 +138,7 @@ func TestDiscoveryBenchHelper(t *testing.T) {
 
 	runtime.GC()
 	before, wallBefore := cpuTime(t), time.Now()
-	time.Sleep(benchWatch)
+	time.Sleep(benchWatch) // the window whose CPU use is measured
 	used, wall := cpuTime(t)-before, time.Since(wallBefore)
 	goroutines := runtime.NumGoroutine()
 	runtime.GC()
@@ -181,7 +181,7 @@ func waitIdle(t testing.TB, pid int, max time.Duration) time.Duration {
 	start := time.Now()
 	prev := procCPU(t, pid)
 	for time.Since(start) < max {
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond) // the window whose CPU use is measured
 		now := procCPU(t, pid)
 		if now-prev < 50*time.Millisecond {
 			break

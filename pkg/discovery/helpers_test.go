@@ -59,18 +59,6 @@ func startWatcher(t testing.TB, w *Watcher) {
 	})
 }
 
-// eventually polls cond until it holds or d passes, then fails with what msg says.
-func eventually(t testing.TB, d time.Duration, cond func() bool, msg func() string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", d, msg())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

@@ -49,14 +49,13 @@ func TestMDNSFleetLifecycle(t *testing.T) {
 	}
 	start := time.Now()
 	startWatcher(t, w)
-	eventually(t, 10*time.Second, func() bool { return len(w.Devices()) == 50 },
-		func() string { return fmt.Sprintf("%d of 50 cameras listed", len(w.Devices())) })
+	testtool.WaitFor(t, 10*time.Second, "all 50 cameras listed", func() bool { return len(w.Devices()) == 50 })
 	t.Logf("50 cameras listed after %s", time.Since(start).Round(time.Millisecond))
 	// Listed with their facts, or (on a loaded machine) with the error of a first try
 	// that timed out, then retried.
-	eventually(t, 10*time.Second, func() bool {
+	testtool.WaitFor(t, 10*time.Second, "every camera listed with its facts", func() bool {
 		return !slices.ContainsFunc(w.Devices(), func(d Device) bool { return !d.Enriched })
-	}, func() string { return fmt.Sprintf("devices: %+v", w.Devices()) })
+	})
 	for _, d := range w.Devices() {
 		c := cameras[d.Serial]
 		if c == nil || d.Addr != addrOf(c) || d.Source != SourceMDNS || !d.Enriched || d.Model != c.Info().Model ||
@@ -76,8 +75,7 @@ func TestMDNSFleetLifecycle(t *testing.T) {
 	// 10 stop: gone once not seen for GoneAfter and not answering.
 	stopped := time.Now()
 	fleetB.Close()
-	eventually(t, 15*time.Second, func() bool { return len(rec.serials(EventGone)) >= 10 },
-		func() string { return fmt.Sprintf("gone: %v", rec.serials(EventGone)) })
+	testtool.WaitFor(t, 15*time.Second, "the 10 stopped cameras gone", func() bool { return len(rec.serials(EventGone)) >= 10 })
 	t.Logf("10 stopped cameras gone after %s", time.Since(stopped).Round(time.Millisecond))
 	if got := slices.Sorted(slices.Values(rec.serials(EventGone))); !slices.Equal(got, serialsOf(fleetB)) {
 		t.Errorf("gone: %v, want %v", got, serialsOf(fleetB))
@@ -114,15 +112,26 @@ func TestMDNSFleetLifecycle(t *testing.T) {
 		}
 		return true
 	}
-	eventually(t, 15*time.Second, followed, func() string { return fmt.Sprintf("devices: %+v", w.Devices()) })
-	t.Logf("40 restarted cameras followed to their new ports after %s", time.Since(restarted).Round(time.Millisecond))
+	// The list follows first and the events come right after it: wait for both.
 	changed := map[string]bool{}
+	movedAll := func() bool {
+		clear(changed)
+		for _, e := range rec.all()[before:] {
+			if e.Kind == EventChanged && e.Device.Addr == newAddr[e.Device.Serial] {
+				changed[e.Device.Serial] = true
+			}
+		}
+		for serial, addr := range newAddr {
+			if !changed[serial] && addr != oldAddr[serial] {
+				return false
+			}
+		}
+		return true
+	}
+	testtool.WaitFor(t, 15*time.Second, "the 40 restarted cameras followed to their new ports", func() bool { return followed() && movedAll() })
+	t.Logf("40 restarted cameras followed to their new ports after %s", time.Since(restarted).Round(time.Millisecond))
 	for _, e := range rec.all()[before:] {
-		switch {
-		case e.Kind == EventChanged && e.Device.Addr == newAddr[e.Device.Serial]:
-			changed[e.Device.Serial] = true
-		case e.Kind == EventChanged: // facts read again: fine
-		default:
+		if e.Kind != EventChanged { // changed to the new address, or facts read again: fine
 			t.Errorf("while the fleet restarted: %+v", e)
 		}
 	}
@@ -135,14 +144,16 @@ func TestMDNSFleetLifecycle(t *testing.T) {
 	// The 10 come back and appear again.
 	before = len(rec.all())
 	fleetB = camsimtest.Start(t, 10, withMDNS, withSerialOffset(40))
-	eventually(t, 10*time.Second, func() bool { return len(w.Devices()) == 50 },
-		func() string { return fmt.Sprintf("%d of 50 cameras listed", len(w.Devices())) })
 	var back []string
-	for _, e := range rec.all()[before:] {
-		if e.Kind == EventAppeared {
-			back = append(back, e.Device.Serial)
+	testtool.WaitFor(t, 10*time.Second, "the 10 returning cameras listed and appeared", func() bool {
+		back = back[:0]
+		for _, e := range rec.all()[before:] {
+			if e.Kind == EventAppeared {
+				back = append(back, e.Device.Serial)
+			}
 		}
-	}
+		return len(w.Devices()) == 50 && len(back) >= 10
+	})
 	if slices.Sort(back); !slices.Equal(back, serialsOf(fleetB)) {
 		t.Errorf("appeared again: %v, want %v", back, serialsOf(fleetB))
 	}
@@ -180,21 +191,23 @@ func TestMDNSInstanceNameAndFailedEnrichment(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	eventually(t, 10*time.Second, func() bool { return len(w.Devices()) == 1 },
-		func() string { return fmt.Sprintf("devices: %+v", w.Devices()) })
+	testtool.WaitFor(t, 10*time.Second, "the camera listed", func() bool { return len(w.Devices()) == 1 })
 	time.Sleep(3 * time.Second) // several sweeps, and longer than GoneAfter
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	// Nothing of the watcher or of its browsing is left running.
-	eventually(t, 2*time.Second, func() bool {
+	var stacks string
+	defer func() { // also when WaitFor gives up: show what is left
+		if t.Failed() {
+			t.Logf("goroutines left:\n%s", stacks)
+		}
+	}()
+	testtool.WaitFor(t, 2*time.Second, "the watcher's and its browsing's goroutines to end", func() bool {
 		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
+		stacks = string(buf[:runtime.Stack(buf, true)])
 		return !strings.Contains(stacks, "zeroconf.(*client)") && !strings.Contains(stacks, "discovery.(*Watcher)")
-	}, func() string {
-		buf := make([]byte, 1<<20)
-		return "goroutines left:\n" + string(buf[:runtime.Stack(buf, true)])
 	})
 	got := w.Devices()
 	if len(got) != 1 {

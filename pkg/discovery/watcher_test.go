@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
@@ -171,7 +172,7 @@ func TestScanLoopback(t *testing.T) {
 	}
 	// Told when Run runs: three appearances, and nothing for finding them again.
 	startWatcher(t, w)
-	eventually(t, 5*time.Second, func() bool { return len(rec.all()) >= 3 }, func() string { return fmt.Sprint(rec.all()) })
+	testtool.WaitFor(t, 5*time.Second, "three appeared events", func() bool { return len(rec.all()) >= 3 })
 	if got := rec.serials(EventAppeared); !slices.Equal(slices.Sorted(slices.Values(got)), want) || len(rec.all()) != 3 {
 		t.Errorf("events %+v", rec.all())
 	}
@@ -243,11 +244,11 @@ func TestManualDevicesGoneAndBack(t *testing.T) {
 		}
 	}
 	startWatcher(t, w)
-	eventually(t, 5*time.Second, func() bool {
+	testtool.WaitFor(t, 5*time.Second, "Run to start", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return w.running
-	}, func() string { return "Run did not start" })
+	})
 	if err := w.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Errorf("second Run at once: %v", err)
 	}
@@ -261,7 +262,7 @@ func TestManualDevicesGoneAndBack(t *testing.T) {
 	}
 
 	leaves.PowerOff()
-	eventually(t, 5*time.Second, func() bool { return len(rec.serials(EventGone)) == 1 }, func() string { return fmt.Sprint(rec.all()) })
+	testtool.WaitFor(t, 5*time.Second, "the camera that left to be gone", func() bool { return len(rec.serials(EventGone)) == 1 })
 	if got := rec.serials(EventGone); got[0] != leaves.Info().Serial {
 		t.Errorf("gone: %v", got)
 	}
@@ -275,7 +276,7 @@ func TestManualDevicesGoneAndBack(t *testing.T) {
 	if _, err := w.Add(t.Context(), addrOf(leaves)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() bool { return len(rec.all()) == 4 }, func() string { return fmt.Sprint(rec.all()) })
+	testtool.WaitFor(t, 5*time.Second, "the camera to appear again", func() bool { return len(rec.all()) == 4 })
 	if last := rec.all()[3]; last.Kind != EventAppeared || last.Device.Serial != leaves.Info().Serial {
 		t.Errorf("after adding it again: %+v", last)
 	}
@@ -313,7 +314,7 @@ func TestManualDeviceMoves(t *testing.T) {
 		t.Fatalf("devices after the restart: %+v", got)
 	}
 	startWatcher(t, w) // to be told the events
-	eventually(t, 5*time.Second, func() bool { return len(rec.all()) >= 4 }, func() string { return fmt.Sprint(rec.all()) })
+	testtool.WaitFor(t, 5*time.Second, "four events", func() bool { return len(rec.all()) >= 4 })
 	for i, e := range rec.all() {
 		want := EventAppeared
 		if i >= 2 {
@@ -370,9 +371,12 @@ func TestFactsChangeIsAnEvent(t *testing.T) {
 		t.Fatalf("Add: %+v, %v", d, err)
 	}
 	startWatcher(t, w)
-	time.Sleep(300 * time.Millisecond)
+	testtool.WaitFor(t, 5*time.Second, "a sweep to probe the camera on its old firmware", func() bool {
+		ds := w.Devices()
+		return len(ds) == 1 && ds[0].LastSeen.After(d.LastSeen)
+	})
 	version.Store("10.12.250")
-	eventually(t, 5*time.Second, func() bool { return len(rec.all()) >= 2 }, func() string { return fmt.Sprint(rec.all()) })
+	testtool.WaitFor(t, 5*time.Second, "the firmware change to be seen", func() bool { return len(rec.all()) >= 2 })
 	ev := rec.all()
 	if len(ev) != 2 || ev[0].Kind != EventAppeared || ev[1].Kind != EventChanged || ev[1].Device.Firmware != "10.12.250" ||
 		ev[1].Device.Addr != d.Addr {

@@ -344,7 +344,7 @@ func (a *Agent) connectAndServe(ctx context.Context) (time.Duration, error) {
 	// Requests end with the link, not only with Run.
 	sctx, cancel := context.WithCancel(ctx)
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler:           endsWithLink(sctx, a.handler),
 		BaseContext:       func(net.Listener) context.Context { return sctx },
 		ReadHeaderTimeout: 30 * time.Second,
 		// Longer than the relay Transport's idle timeout: it closes idle streams first.

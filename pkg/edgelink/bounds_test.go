@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // relayWithRawAgent serves one agent whose side is a bare yamux session the test drives
@@ -42,7 +44,7 @@ func relayWithRawAgent(t *testing.T, cfg RelayConfig, agentID string) (*Relay, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sess.Close() })
-	waitFor(t, 5*time.Second, "the link", func() bool { st, _ := r.Status(agentID); return st.Connected })
+	testtool.WaitFor(t, 5*time.Second, "the link", func() bool { st, _ := r.Status(agentID); return st.Connected })
 	return r, sess
 }
 
@@ -64,7 +66,12 @@ func TestAgentStreamsAreBounded(t *testing.T) {
 		_ = st.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = st.Write(junk) // a reset stream fails here, which is the point
 	}
-	time.Sleep(time.Second) // the relay takes what it takes
+	// Each stream is either held by the relay or reset; once the relay has dealt with
+	// all of them, the agent's end holds exactly the streams the relay holds.
+	testtool.WaitFor(t, 30*time.Second, "the relay to hold or reset every stream", func() bool {
+		st, _ := r.Status("greedy")
+		return st.Streams == sess.NumStreams()
+	})
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	st, _ := r.Status("greedy")
@@ -101,6 +108,6 @@ func TestStalledStreamWriteFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ... and the agent never reads the answer.
-	waitFor(t, 5*time.Second, "the handler writing", inWrite.Load)
-	waitFor(t, 5*time.Second, "the stalled write to fail", returned.Load)
+	testtool.WaitFor(t, 5*time.Second, "the handler writing", inWrite.Load)
+	testtool.WaitFor(t, 5*time.Second, "the stalled write to fail", returned.Load)
 }

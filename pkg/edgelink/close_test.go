@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // closeCodeSeen reads the agent end's raw WebSocket until the relay's close frame and
@@ -55,7 +57,7 @@ func TestRelayCloseCodes(t *testing.T) {
 		agentEnd, relayEnd := wsPair(t, time.Second)
 		done := make(chan error, 1)
 		go func() { done <- r.Accept(context.Background(), "agent1", relayEnd) }()
-		waitFor(t, 5*time.Second, "the session", func() bool { st, _ := r.Status("agent1"); return st.Connected })
+		testtool.WaitFor(t, 5*time.Second, "the session", func() bool { st, _ := r.Status("agent1"); return st.Connected })
 		if r.Disconnect("nobody") {
 			t.Error("Disconnect of an agent without a session reported one")
 		}
@@ -85,7 +87,7 @@ func TestNoConnectedStateAfterDrop(t *testing.T) {
 	}})
 	e.waitConnected()
 	e.cutAgentConn()
-	waitFor(t, 5*time.Second, "backoff", func() bool { return e.agent.Status().State == StateBackoff })
+	testtool.WaitFor(t, 5*time.Second, "backoff", func() bool { return e.agent.Status().State == StateBackoff })
 	mu.Lock()
 	defer mu.Unlock()
 	for _, s := range seen {

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // testPKI is a CA with a relay server certificate for 127.0.0.1 and a way to issue
@@ -130,19 +132,6 @@ func testLogger(tb testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// waitFor polls cond until it holds or timeout passes: for the few things tests cannot
-// wait on directly (no sleeping for a fixed time).
-func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for d := time.Millisecond; !cond(); d = min(2*d, 50*time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(d)
-	}
-}
-
 // checkGoroutines fails the test if goroutines started during it are still running
 // once its cleanups have run. Register it first, so that it runs last. Tests that use
 // it must not be parallel.
@@ -151,22 +140,20 @@ func checkGoroutines(tb testing.TB) {
 	before := goroutineIDs()
 	tb.Cleanup(func() {
 		var leaked []string
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		defer func() { // also when WaitFor gives up: show what is left
+			if len(leaked) > 0 {
+				tb.Errorf("%d goroutines leaked:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+			}
+		}()
+		testtool.WaitFor(tb, 10*time.Second, "the goroutines the test started to end", func() bool {
 			leaked = leaked[:0]
 			for id, stack := range goroutineStacks() {
 				if !before[id] && !ignorableGoroutine(stack) {
 					leaked = append(leaked, stack)
 				}
 			}
-			if len(leaked) == 0 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if len(leaked) > 0 {
-			tb.Errorf("%d goroutines leaked:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
+			return len(leaked) == 0
+		})
 	})
 }
 
@@ -364,17 +351,10 @@ func (e *linkEnv) startRelay(addr string) {
 		return
 	}
 	var ln net.Listener
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testtool.WaitFor(e.tb, 5*time.Second, "the old listener's port to be released", func() bool {
 		ln, err = net.Listen("tcp", addr)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // the old listener's port is being released
-	}
-	if err != nil {
-		e.tb.Fatal(err)
-	}
+		return err == nil
+	})
 	e.ln, e.addr = ln, ln.Addr().String()
 	switch e.kind {
 	case kindTCP:
@@ -465,7 +445,7 @@ func (e *linkEnv) waitConnected() {
 	if err := e.agent.WaitConnected(ctx); err != nil {
 		e.tb.Fatalf("agent not connected: %v (status %+v)", err, e.agent.Status())
 	}
-	waitFor(e.tb, 10*time.Second, "relay to see the agent", func() bool {
+	testtool.WaitFor(e.tb, 10*time.Second, "relay to see the agent", func() bool {
 		st, ok := e.currentRelay().Status(e.agentID)
 		return ok && st.Connected
 	})
@@ -474,7 +454,7 @@ func (e *linkEnv) waitConnected() {
 // waitReconnectedSince waits for a session that began after since, on both sides.
 func (e *linkEnv) waitReconnectedSince(since time.Time) {
 	e.tb.Helper()
-	waitFor(e.tb, 10*time.Second, "a new session", func() bool {
+	testtool.WaitFor(e.tb, 10*time.Second, "a new session", func() bool {
 		st, ok := e.currentRelay().Status(e.agentID)
 		as := e.agent.Status()
 		return ok && st.Connected && st.ConnectedAt.After(since) &&

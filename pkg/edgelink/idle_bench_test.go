@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 var idleLinks = flag.Int("edgelink.idle-links", 1000, "number of agent links BenchmarkIdleLinks holds (issue 4 asks about 10000)")
@@ -67,14 +69,10 @@ func startBenchRelay(b *testing.B, addr string) *benchRelay {
 		b.Fatal(err)
 	}
 	var ln net.Listener
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	testtool.WaitFor(b, 10*time.Second, "the address to be free", func() bool {
+		ln, err = net.Listen("tcp", addr)
+		return err == nil
+	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /link", r.UpgradeHandler(func(req *http.Request) (string, error) {
 		if _, err := certAgentID(req); err != nil {
@@ -119,7 +117,7 @@ func measureIdleLinks(b *testing.B, n int) idleMeasure {
 	heap0, rss0, g0 := relayFootprint()
 	child := startIdleAgents(b, addr, n)
 	start := time.Now()
-	waitFor(b, 5*time.Minute, fmt.Sprintf("%d agents to connect", n), func() bool { return br.connected() == n })
+	testtool.WaitFor(b, 5*time.Minute, fmt.Sprintf("%d agents to connect", n), func() bool { return br.connected() == n })
 	m.connect = time.Since(start)
 	child.waitReady(b)
 	heap1, rss1, g1 := relayFootprint()
@@ -131,7 +129,7 @@ func measureIdleLinks(b *testing.B, n int) idleMeasure {
 	br.stop()
 	start = time.Now()
 	br = startBenchRelay(b, addr)
-	waitFor(b, 5*time.Minute, fmt.Sprintf("%d agents to reconnect", n), func() bool { return br.connected() == n })
+	testtool.WaitFor(b, 5*time.Minute, fmt.Sprintf("%d agents to reconnect", n), func() bool { return br.connected() == n })
 	m.reconnect = time.Since(start)
 
 	child.stop(b)

@@ -491,6 +491,23 @@ func (c streamConn) ReadFrom(r io.Reader) (int64, error) {
 	return io.CopyBuffer(struct{ io.Writer }{c}, r, *bp)
 }
 
+// endsWithLink wraps the handler of a link's streams. linkCtx ends when the link goes
+// down or is shut down, and the requests' contexts with it: a handler still running
+// then has been cut short, and when it returns without having answered (as
+// httputil.ReverseProxy's error handlers do for a cancelled request), net/http would
+// finish the answer as 200 with an empty body, which the peer may still read before
+// the session closes and take for a success. So once linkCtx is done, a returning
+// handler aborts its stream instead (http.ErrAbortHandler): what was not yet sent is
+// dropped, and the peer sees the answer break off.
+func endsWithLink(linkCtx context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if linkCtx.Err() != nil {
+			panic(http.ErrAbortHandler)
+		}
+	})
+}
+
 // sessionListener serves a session's incoming streams to an http.Server. Closing it
 // closes nothing: the session belongs to whoever made it. With slots, at most
 // cap(slots) streams are served at once: Accept waits for one to close.

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // wsPair returns the two ends of a real WebSocket over loopback TCP, configured as the
@@ -371,7 +373,7 @@ func FuzzLinkFrames(f *testing.F) {
 		if _, err := io.Copy(io.Discard, br); errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("relay did not close the link within 10 s of the agent's EOF")
 		}
-		waitFor(t, 10*time.Second, "the agent to be offline", func() bool {
+		testtool.WaitFor(t, 10*time.Second, "the agent to be offline", func() bool {
 			st, _ := r.Status("fuzz-agent")
 			return !st.Connected
 		})

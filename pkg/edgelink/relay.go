@@ -252,7 +252,7 @@ func (r *Relay) serve(ctx context.Context, agentID string, conn net.Conn) error 
 	log.Info("agent connected")
 
 	srv := &http.Server{
-		Handler:           r.handler,
+		Handler:           endsWithLink(sctx, r.handler),
 		BaseContext:       func(net.Listener) context.Context { return context.WithValue(sctx, agentIDKey{}, agentID) },
 		ReadHeaderTimeout: 30 * time.Second,
 		// Longer than the agent Transport's idle timeout: the client side closes

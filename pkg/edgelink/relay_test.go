@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // agentTestHandler is what the tests' agents serve to the relay.
@@ -394,7 +396,7 @@ func TestRelayNoticesAbruptDrop(t *testing.T) {
 		e.cutAgentConn()
 		// Closing the connection is noticed at once; the idle timeout (30 s) is for
 		// agents that vanish without a FIN, tested in virtual time below.
-		waitFor(t, 5*time.Second, "relay to mark the agent offline", func() bool {
+		testtool.WaitFor(t, 5*time.Second, "relay to mark the agent offline", func() bool {
 			st, _ := r.Status(e.agentID)
 			return !st.Connected
 		})
@@ -434,7 +436,7 @@ func TestRelayNewerSessionReplacesOlder(t *testing.T) {
 	defer r.Close()
 
 	old, oldDone := rawAgent(t, r, "agent1")
-	waitFor(t, 5*time.Second, "first session", func() bool { return events.count(EventConnected) == 1 })
+	testtool.WaitFor(t, 5*time.Second, "first session", func() bool { return events.count(EventConnected) == 1 })
 	_, newDone := rawAgent(t, r, "agent1")
 
 	select {
@@ -445,7 +447,7 @@ func TestRelayNewerSessionReplacesOlder(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("older session not ended")
 	}
-	waitFor(t, 5*time.Second, "older session's end", old.IsClosed)
+	testtool.WaitFor(t, 5*time.Second, "older session's end", old.IsClosed)
 	st, _ := r.Status("agent1")
 	if !st.Connected {
 		t.Errorf("agent offline after being replaced: %+v", st)
@@ -479,7 +481,7 @@ func TestRelayAcceptEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Accept(ctx, "agent1", relayEnd) }()
-	waitFor(t, 5*time.Second, "session", func() bool { st, _ := r.Status("agent1"); return st.Connected })
+	testtool.WaitFor(t, 5*time.Second, "session", func() bool { st, _ := r.Status("agent1"); return st.Connected })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Accept after cancel = %v, want nil", err)
@@ -541,7 +543,7 @@ func TestAgentClientFailsFastWhileDisconnected(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	waitFor(t, 5*time.Second, "a failed attempt", func() bool { return a.Status().Failures >= 2 })
+	testtool.WaitFor(t, 5*time.Second, "a failed attempt", func() bool { return a.Status().Failures >= 2 })
 
 	start := time.Now()
 	_, err = a.Client().Get("http://relay/whoami")
@@ -647,7 +649,7 @@ func TestRelayDropsSilentAgent(t *testing.T) {
 			agentCfg: func(c *AgentConfig) { c.KeepAliveInterval = time.Hour },
 		})
 		e.waitConnected()
-		waitFor(t, 10*time.Second, "a disconnect", func() bool { return e.events.count(EventDisconnected) > 0 })
+		testtool.WaitFor(t, 10*time.Second, "a disconnect", func() bool { return e.events.count(EventDisconnected) > 0 })
 		evs := e.events.list()
 		if len(evs) < 2 || evs[0].Kind != EventConnected || evs[1].Kind != EventDisconnected {
 			t.Fatalf("events = %v, want connected then disconnected", evs)

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // waitForCancel is a runner that ends when its task is cancelled, or succeeds after d.
@@ -42,7 +44,7 @@ func TestCancelWhileStartingIsNotLost(t *testing.T) {
 			Now: func() time.Time {
 				if armed.CompareAndSwap(true, false) {
 					go func() { cancelErr <- e.Cancel("t") }()
-					time.Sleep(500 * time.Microsecond)
+					time.Sleep(500 * time.Microsecond) // holds the start open for the Cancel: the race under test
 				}
 				return time.Now()
 			}}
@@ -60,7 +62,7 @@ func TestCancelWhileStartingIsNotLost(t *testing.T) {
 		if err := <-cancelErr; err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the task to end", func() bool { return state(t, e, "t").Final() })
+		testtool.WaitFor(t, 10*time.Second, "the task to end", func() bool { return state(t, e, "t").Final() })
 		if st := state(t, e, "t"); st != Cancelled {
 			lost++
 			r, _ := e.Get("t")
@@ -89,7 +91,7 @@ func TestCancelRightAfterSubmit(t *testing.T) {
 		if _, err := s.e.Submit(Task{ID: id, Attempt: 1, Kind: "wait", Serial: id}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(i%10) * 200 * time.Microsecond)
+		time.Sleep(time.Duration(i%10) * 200 * time.Microsecond) // cancels at varied points of the start
 		if err := s.e.Cancel(id); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +99,7 @@ func TestCancelRightAfterSubmit(t *testing.T) {
 	lost := 0
 	for i := range n {
 		id := fmt.Sprint("t", i)
-		waitFor(t, id+" to end", func() bool { return state(t, s.e, id).Final() })
+		testtool.WaitFor(t, 10*time.Second, id+" to end", func() bool { return state(t, s.e, id).Final() })
 		if r, _ := s.e.Get(id); r.State != Cancelled {
 			lost++
 			t.Logf("%s ended %s: %+v", id, r.State, r.Transitions)
@@ -147,7 +149,7 @@ func TestCancelWhileStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := start(t, Config{Journal: journal, Runners: map[string]Runner{"wait": runner}})
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // a spell in which a resumed run would start
 	if st := state(t, s.e, "t"); st != Cancelled || runs.Load() != 1 {
 		t.Fatalf("after a restart the task is %s and ran %d times, want cancelled and once", st, runs.Load())
 	}

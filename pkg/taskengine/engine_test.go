@@ -10,18 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+	"github.com/opencamcloud/camcloud/internal/testtool"
+)
 
 // started runs an engine until the test ends (or stop is called).
 type started struct {
@@ -77,8 +68,8 @@ func TestSubmitRunsOnceAndRefusesBadTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the task to succeed", func() bool { return state(t, s.e, "t1") == Succeeded })
-	time.Sleep(50 * time.Millisecond)
+	testtool.WaitFor(t, 10*time.Second, "the task to succeed", func() bool { return state(t, s.e, "t1") == Succeeded })
+	time.Sleep(50 * time.Millisecond) // a spell in which a duplicate delivery, had one been kept, would run
 	if _, err := s.e.Submit(task); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +92,7 @@ func TestSubmitRunsOnceAndRefusesBadTasks(t *testing.T) {
 	if _, err := s.e.Submit(task); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "attempt 2", func() bool { r, _ := s.e.Get("t1"); return r.Attempt == 2 && r.State == Succeeded })
+	testtool.WaitFor(t, 10*time.Second, "attempt 2", func() bool { r, _ := s.e.Get("t1"); return r.Attempt == 2 && r.State == Succeeded })
 	if n := runs.Load(); n != 2 {
 		t.Fatalf("ran %d times after a second attempt, want 2", n)
 	}
@@ -142,9 +133,9 @@ func TestConcurrencyLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "3 tasks running", func() bool { mu.Lock(); defer mu.Unlock(); return running == 3 })
+	testtool.WaitFor(t, 10*time.Second, "3 tasks running", func() bool { mu.Lock(); defer mu.Unlock(); return running == 3 })
 	close(release)
-	waitFor(t, "all tasks done", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "all tasks done", func() bool {
 		rs, _ := s.e.List()
 		for _, r := range rs {
 			if !r.State.Final() {
@@ -196,7 +187,7 @@ func TestResumeAfterStop(t *testing.T) {
 	s.stop()
 
 	s = start(t, Config{Journal: journal, Runners: map[string]Runner{"firmware": upgrade}})
-	waitFor(t, "the resumed task to succeed", func() bool { return state(t, s.e, "fw") == Succeeded })
+	testtool.WaitFor(t, 10*time.Second, "the resumed task to succeed", func() bool { return state(t, s.e, "fw") == Succeeded })
 	r, _ := s.e.Get("fw")
 	if uploads.Load() != 1 || string(r.Result) != `"already at 12.0.0"` {
 		t.Fatalf("uploads %d, result %s", uploads.Load(), r.Result)
@@ -241,7 +232,7 @@ func TestResumedTaskIsNotExpired(t *testing.T) {
 	s.stop()
 	now.Store(t0.Add(2 * time.Hour)) // the agent comes back after the deadline
 	s = start(t, Config{Journal: journal, Now: clock, Runners: map[string]Runner{"firmware": upgrade}})
-	waitFor(t, "the task to end", func() bool { return state(t, s.e, "fw").Final() })
+	testtool.WaitFor(t, 10*time.Second, "the task to end", func() bool { return state(t, s.e, "fw").Final() })
 	if r, _ := s.e.Get("fw"); r.State != Succeeded || string(r.Result) != `"checked the device: done"` {
 		t.Fatalf("the interrupted upgrade ended %s (%s) without its runner checking the device", r.State, r.Detail)
 	}
@@ -264,17 +255,17 @@ func TestCancelExpireAndReport(t *testing.T) {
 		}),
 	}})
 	_, _ = s.e.Submit(Task{ID: "running", Attempt: 1, Kind: "wait", Serial: "A"})
-	waitFor(t, "running", func() bool { return state(t, s.e, "running") == Running })
+	testtool.WaitFor(t, 10*time.Second, "running", func() bool { return state(t, s.e, "running") == Running })
 	_, _ = s.e.Submit(Task{ID: "queued", Attempt: 1, Kind: "wait", Serial: "A"})
 	_, _ = s.e.Submit(Task{ID: "late", Attempt: 1, Kind: "wait", Serial: "B", Deadline: now.Add(-time.Minute)})
-	waitFor(t, "expired", func() bool { return state(t, s.e, "late") == Expired })
+	testtool.WaitFor(t, 10*time.Second, "expired", func() bool { return state(t, s.e, "late") == Expired })
 	if err := s.e.Cancel("queued"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.e.Cancel("running"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both cancelled", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "both cancelled", func() bool {
 		return state(t, s.e, "queued") == Cancelled && state(t, s.e, "running") == Cancelled
 	})
 	if err := s.e.Cancel("nope"); !errors.Is(err, ErrNotFound) {

@@ -278,11 +278,13 @@ func TestRealWaitRebooted(t *testing.T) {
 	}
 }
 
-// eventDevice serves the event stream (vapix.md 13.1). With hung set it stops answering
-// after configure, as a device whose power was cut or whose web server wedged, without
-// closing TCP: pings get no pong. Otherwise it answers pings and sends one event after
-// quiet.
-func eventDevice(t *testing.T, hung bool, quiet time.Duration) *vapix.Client {
+// eventDevice serves the event stream (vapix.md 13.1) to a client that pings every
+// keepalive. With hung set it stops answering after configure, as a device whose power
+// was cut or whose web server wedged, without closing TCP: pings get no pong. Otherwise
+// it answers pings and sends one event once it has answered quietPings of them: its
+// quiet spell is counted in the client's pings, not timed, so that it outlasts the
+// client's idle limit (two intervals and a third) however slowly the machine runs.
+func eventDevice(t *testing.T, hung bool, keepalive time.Duration, quietPings int) *vapix.Client {
 	t.Helper()
 	up := websocket.Upgrader{}
 	done := make(chan struct{})
@@ -296,9 +298,19 @@ func eventDevice(t *testing.T, hung bool, quiet time.Duration) *vapix.Client {
 			return
 		}
 		defer conn.Close()
-		if hung {
-			conn.SetPingHandler(func(string) error { return nil })
-		}
+		pinged := make(chan struct{}, 1)
+		conn.SetPingHandler(func(data string) error {
+			if hung {
+				return nil
+			}
+			select {
+			case pinged <- struct{}{}:
+			default:
+			}
+			// As gorilla's default handler: a failed pong shows in the next read.
+			_ = conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(5*time.Second))
+			return nil
+		})
 		_, _, _ = conn.ReadMessage()
 		_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"apiVersion":"1.0","context":"camcloud","method":"events:configure","data":{}}`))
 		go func() { // reads, and so answers pings unless hung, until the client goes
@@ -308,14 +320,18 @@ func eventDevice(t *testing.T, hung bool, quiet time.Duration) *vapix.Client {
 				}
 			}
 		}()
-		select {
-		case <-time.After(quiet):
-		case <-done:
+		if hung {
+			<-done
 			return
 		}
-		if !hung {
-			_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"apiVersion":"1.0","method":"events:notify","params":{"notification":{"topic":"tns1:Device/tnsaxis:IO/VirtualInput","timestamp":1722108150418,"message":{"source":{"port":"1"},"key":{},"data":{"active":"1"}}}}}`))
+		for range quietPings {
+			select {
+			case <-pinged:
+			case <-done:
+				return
+			}
 		}
+		_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"apiVersion":"1.0","method":"events:notify","params":{"notification":{"topic":"tns1:Device/tnsaxis:IO/VirtualInput","timestamp":1722108150418,"message":{"source":{"port":"1"},"key":{},"data":{"active":"1"}}}}}`))
 		<-done
 	}))
 	t.Cleanup(func() { close(done); srv.Close() })
@@ -323,7 +339,7 @@ func eventDevice(t *testing.T, hung bool, quiet time.Duration) *vapix.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vapix.SetEventKeepalive(c, 50*time.Millisecond) // a stream without pongs ends after 116 ms
+	vapix.SetEventKeepalive(c, keepalive)
 	return c
 }
 
@@ -347,7 +363,8 @@ func nextWithin(s *vapix.EventStream, d time.Duration) (ev vapix.Event, returned
 // ends the stream when no pong comes back, rather than wait on it for ever.
 func TestRealEventStreamEndsWithoutPongs(t *testing.T) {
 	t.Parallel() // it waits: let it overlap the other waits
-	c := eventDevice(t, true, time.Hour)
+	// A stream without pongs ends after 116 ms.
+	c := eventDevice(t, true, 50*time.Millisecond, 0)
 	s, err := c.Events(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -364,14 +381,17 @@ func TestRealEventStreamEndsWithoutPongs(t *testing.T) {
 
 // A device that answers pings keeps the stream open through a long quiet spell.
 func TestRealEventStreamQuietButAlive(t *testing.T) {
-	t.Parallel()                                     // it waits: let it overlap the other waits
-	c := eventDevice(t, false, 300*time.Millisecond) // over twice the idle limit
+	t.Parallel() // it waits: let it overlap the other waits
+	// Three pings answered make a spell longer than the idle limit (2⅓ intervals). The
+	// interval is long enough that a pong held up by a busy machine for up to 1⅓ of it
+	// (about 670 ms) still comes in time.
+	c := eventDevice(t, false, 500*time.Millisecond, 3)
 	s, err := c.Events(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ev, returned, err := nextWithin(s, 5*time.Second)
+	ev, returned, err := nextWithin(s, 30*time.Second)
 	if !returned || err != nil || ev.Topic != "tns1:Device/tnsaxis:IO/VirtualInput" {
 		t.Fatalf("after a quiet spell: returned %v, event %+v, %v", returned, ev, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/icholy/digest"
 
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -255,20 +256,13 @@ func TestContinuousPTZMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Full speed pans 60°/s: poll until the camera has moved, then stop it.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testtool.WaitFor(t, 5*time.Second, "the continuous move to pan the camera past 5°", func() bool {
 		p, err := c.PTZPosition(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Pan > 5 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("continuous move did not move the camera: %+v", p)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return p.Pan > 5
+	})
 	if err := c.PTZ(ctx, vapix.PTZCommand{Move: "stop"}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,21 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func refused(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -80,11 +69,11 @@ func TestRebootRefusesConnectionsThenReturns(t *testing.T) {
 	cam := camsimtest.Start(t, 1, camsimtest.WithRebootDelay(400*time.Millisecond)).Cameras()[0]
 	addr := hostOf(cam.Info())
 	cam.Reboot()
-	waitFor(t, 5*time.Second, "camera refuses connections while rebooting", func() bool { return refused(addr) })
+	testtool.WaitFor(t, 5*time.Second, "camera refuses connections while rebooting", func() bool { return refused(addr) })
 	if cam.Up() {
 		t.Fatal("camera reports up while rebooting")
 	}
-	waitFor(t, 5*time.Second, "camera answers again after the reboot", func() bool { return !refused(addr) && cam.Up() })
+	testtool.WaitFor(t, 5*time.Second, "camera answers again after the reboot", func() bool { return !refused(addr) && cam.Up() })
 	if got := cam.Info().HTTP; got != "http://"+addr {
 		t.Fatalf("camera came back on %s, want the same address %s", got, addr)
 	}

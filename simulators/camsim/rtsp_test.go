@@ -269,7 +269,7 @@ func TestRTSPStampsAudioAndEvents(t *testing.T) {
 		return func() bool { mu.Lock(); defer mu.Unlock(); return f() }
 	}
 	// The first document is the empty stream Axis cameras start with.
-	waitFor(t, 10*time.Second, "the first metadata document", count(func() bool { return len(docs) > 0 }))
+	testtool.WaitFor(t, 10*time.Second, "the first metadata document", count(func() bool { return len(docs) > 0 }))
 	resp, err := http.Post(control.URL+"/cameras/"+cam.Identity().Serial+"/motion", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +278,7 @@ func TestRTSPStampsAudioAndEvents(t *testing.T) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("control motion: %s", resp.Status)
 	}
-	waitFor(t, 10*time.Second, "the motion event on the metadata track", count(func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the motion event on the metadata track", count(func() bool {
 		for _, d := range docs {
 			if strings.Contains(d, "tns1:RuleEngine/MotionRegionDetector/Motion</wsnt:Topic>") &&
 				strings.Contains(d, `PropertyOperation="Changed"`) && strings.Contains(d, `<tt:SimpleItem Name="State" Value="1"/>`) {
@@ -287,7 +287,7 @@ func TestRTSPStampsAudioAndEvents(t *testing.T) {
 		}
 		return false
 	}))
-	waitFor(t, 15*time.Second, "60 frames and 2 s of audio", count(func() bool { return len(stamps) >= 60 && audioPackets >= 100 }))
+	testtool.WaitFor(t, 15*time.Second, "60 frames and 2 s of audio", count(func() bool { return len(stamps) >= 60 && audioPackets >= 100 }))
 	mu.Lock()
 	defer mu.Unlock()
 	if !strings.HasPrefix(docs[0], `<?xml version="1.0" encoding="UTF-8"?>`) || !strings.Contains(docs[0], "<tt:MetadataStream") {
@@ -350,5 +350,5 @@ func TestBackchannelAudioIsCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "1,600 audio bytes counted", func() bool { return cam.Counters().AudioBytes == 1600 })
+	testtool.WaitFor(t, 10*time.Second, "1,600 audio bytes counted", func() bool { return cam.Counters().AudioBytes == 1600 })
 }

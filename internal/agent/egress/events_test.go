@@ -86,10 +86,8 @@ func TestEventStreamWithSessionToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stream.Close()
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		cam.TriggerMotion(true)
-	}()
+	// The camera subscribed the stream before it answered configure: no wait needed.
+	cam.TriggerMotion(true)
 	for {
 		e, err := stream.Next()
 		if err != nil {

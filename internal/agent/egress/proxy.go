@@ -161,7 +161,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !p.acquire(r.Context()) {
 		if r.Context().Err() != nil {
-			return
+			panic(http.ErrAbortHandler) // not a silent 200: see gatewayError
 		}
 		w.Header().Set("Retry-After", "1")
 		problem.Write(w, r, problem.Newf(TooBusy, "the agent has %d device requests in flight; retry shortly", cap(p.sem)))

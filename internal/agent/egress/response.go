@@ -66,8 +66,11 @@ func (p *Proxy) gatewayError(w http.ResponseWriter, r *http.Request, err error) 
 		log = log.With("serial", rt.serial, "method", r.Method, "path", rt.path)
 	}
 	if r.Context().Err() != nil {
+		// The caller left or the link is going down. Returning would let net/http answer
+		// 200 with an empty body, which a relay still reading the stream would pass on
+		// as a success: abort the answer instead, so that it reads as broken off.
 		log.Debug("egress: the caller went away", "err", err)
-		return
+		panic(http.ErrAbortHandler)
 	}
 	prob := classify(err)
 	log.Warn("egress: device request failed", "status", prob.Status, "type", prob.Type, "err", err)

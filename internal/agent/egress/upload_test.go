@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
@@ -31,7 +32,7 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 			if time.Now().After(deadline) {
 				return 0, errors.New("the device did not start receiving while the rest was held back")
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(2 * time.Millisecond) // a poll on the body's goroutine, where testtool.WaitFor cannot fail the test
 		}
 		g.opened.Store(true)
 	}
@@ -91,7 +92,7 @@ func TestFirmwareUploadStreams(t *testing.T) {
 	}
 	// The camera counts an upload once it has read the whole image, which may be just
 	// after it answered.
-	waitFor(t, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
+	testtool.WaitFor(t, 10*time.Second, "the camera to count the upload", func() bool { return cam.Counters().FirmwareUploads == 1 })
 	if n := tap.sent.Load() - atStart; n < camsim.FirmwareImageSize(hdr, size) {
 		t.Fatalf("%d bytes reached the camera for a %d byte image", n, camsim.FirmwareImageSize(hdr, size))
 	}
@@ -103,15 +104,8 @@ func TestFirmwareUploadStreams(t *testing.T) {
 	}
 	// The camera reboots into the new image.
 	admin := directClient(t, cam, agentUser, agentPassword)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testtool.WaitFor(t, 20*time.Second, "the camera to run the new image", func() bool {
 		st, err := admin.FirmwareStatus(ctx)
-		if err == nil && st.ActiveFirmwareVersion == hdr.Version {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("camera not on %s after the upgrade: %+v, %v", hdr.Version, st, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && st.ActiveFirmwareVersion == hdr.Version
+	})
 }

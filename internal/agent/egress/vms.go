@@ -54,7 +54,7 @@ func NewVMS(log *slog.Logger, dialControl func(network, address string, c syscal
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
-				return
+				panic(http.ErrAbortHandler) // not a silent 200: see gatewayError
 			}
 			if errors.Is(err, errRedirectAway) {
 				problem.Write(w, r, problem.New(DeviceRedirect, "the VMS server redirected to another host"))

@@ -138,8 +138,7 @@ func TestTakeOverSessionWithCameraClockAheadIsNotDrift(t *testing.T) {
 	if !rep.Reachable || len(rep.Drift) != 0 {
 		t.Fatalf("reachable %v, drift %+v: the take-over's own admin session is drift", rep.Reachable, rep.Drift)
 	}
-	time.Sleep(10 * time.Millisecond)
-	login(time.Now())
+	login(time.Now().Add(10 * time.Millisecond)) // after the take-over, also at the log's millisecond resolution
 	if rep, _ := m.PollDevice(context.Background(), serial); len(rep.Drift) != 1 || rep.Drift[0].Cause != profile.DriftLocalAdminUsed {
 		t.Errorf("an admin login after the take-over: drift %+v", rep.Drift)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/discovery"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
@@ -60,15 +61,12 @@ func startManager(t *testing.T, cfg Config) (*Manager, *devstore.Store) {
 	done := make(chan struct{})
 	go func() { _ = m.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for {
+	testtool.WaitFor(t, 10*time.Second, "the manager to run", func() bool {
 		m.mu.Lock()
-		ok := m.ctx != nil
-		m.mu.Unlock()
-		if ok {
-			return m, st
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer m.mu.Unlock()
+		return m.ctx != nil
+	})
+	return m, st
 }
 
 // onboardAndWait onboards one device with defaultProfile and returns its task as it ended.
@@ -79,14 +77,11 @@ func onboardAndWait(t *testing.T, m *Manager, st *devstore.Store, serial, user, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var rep linkapi.TaskReport
+	testtool.WaitFor(t, 10*time.Second, "the onboarding to end", func() bool {
 		tk, err := st.Task(resp.Tasks[0].ID)
-		if err == nil && linkapi.Final(tk.State) {
-			return tk.TaskReport
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("onboarding did not end")
-	return linkapi.TaskReport{}
+		rep = tk.TaskReport
+		return err == nil && linkapi.Final(tk.State)
+	})
+	return rep
 }

@@ -269,8 +269,10 @@ func (a *API) forward(w http.ResponseWriter, r *http.Request, agent, outPath str
 			case errors.Is(err, edgelink.ErrAgentOffline):
 				pb = problem.Newf(problem.AgentOffline, "agent %s is not connected", agent)
 			case r.Context().Err() != nil:
-				status = 499 // the caller went away
-				return
+				// The caller went away. Returning would finish the answer as an empty
+				// 200; abort it, as ReverseProxy does when a body breaks off.
+				status = 499
+				panic(http.ErrAbortHandler)
 			default:
 				pb = problem.Newf(problem.AgentError, "the link to agent %s failed during the request: %v", agent, err)
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // The tests below run the API with a stand-in for the agent link (an http.RoundTripper
@@ -212,16 +213,18 @@ func TestAuditWhenCallerLeavesMidStream(t *testing.T) {
 	if !strings.Contains(line, "200") {
 		t.Fatalf("stream: %q", line)
 	}
-	time.Sleep(200 * time.Millisecond) // some frames
-	c.Close()                          // the viewer goes away
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) && len(ew.audit.list()) == 0 {
-		time.Sleep(20 * time.Millisecond)
+	for frames := 0; frames < 3; { // the viewer watches a few frames
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream after %d frames: %v", frames, err)
+		}
+		if strings.HasPrefix(line, "--frame") {
+			frames++
+		}
 	}
+	c.Close() // the viewer goes away
+	testtool.WaitFor(t, 3*time.Second, "the MJPEG stream the operator watched in the audit log", func() bool { return len(ew.audit.list()) > 0 })
 	entries := ew.audit.list()
-	if len(entries) == 0 {
-		t.Fatal("the MJPEG stream the operator watched is not in the audit log")
-	}
 	if e := entries[0]; e.Status != 200 || e.Path != "/axis-cgi/mjpg/video.cgi" || e.Serial != ew.serial || e.Bytes == 0 || e.Principal == "" {
 		t.Errorf("audit entry of the stream: %+v", e)
 	}

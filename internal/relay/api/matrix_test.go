@@ -21,6 +21,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 const password = "matrix-password"
@@ -607,22 +608,15 @@ func (w *world) testAttacks(t *testing.T) {
 				if wantStatus < 400 {
 					wantStatus = http.StatusOK
 				}
-				deadline := time.Now().Add(5 * time.Second)
-				for {
+				testtool.WaitFor(t, 5*time.Second, fmt.Sprintf("one audit entry %s with status %d", action, wantStatus), func() bool {
 					entries, err := w.r.Store.Audit(t.Context(), orgB, store.AuditFilter{Serial: serial, Action: action}, 10)
 					if err != nil {
 						t.Fatal(err)
 					}
 					// Attempts the relay held up (429, see addDevice) are audited too.
 					entries = slices.DeleteFunc(entries, func(e store.AuditEntry) bool { return e.Status == http.StatusTooManyRequests })
-					if len(entries) == 1 && entries[0].Status == wantStatus {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("audit entries of the attempt: %+v, want one %s with status %d", entries, action, wantStatus)
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
+					return len(entries) == 1 && entries[0].Status == wantStatus
+				})
 			})
 		}
 	}

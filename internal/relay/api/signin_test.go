@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // tokenFrom posts a token request from the given local loopback address (127.0.0.x),
@@ -182,25 +183,20 @@ func TestClientSecretGuessingIsSlowedDown(t *testing.T) {
 func TestFailedSignInsAreAudited(t *testing.T) {
 	r, tok, org := adminSetup(t)
 	tokenFrom(t, r, "127.0.0.2", passwordForm("ADMIN@example.com", "wrong-guess"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var log struct {
-			Items []struct {
-				Principal, Action, Source string
-				Status                    int
-			}
+	var log struct {
+		Items []struct {
+			Principal, Action, Source string
+			Status                    int
 		}
+	}
+	testtool.WaitFor(t, 5*time.Second, "the failed sign-in in the audit log", func() bool {
 		r.Do(t, "GET", "/api/v1/orgs/"+org+"/audit?action=sign-in-failed", tok, nil).JSON(t, &log)
-		if len(log.Items) == 1 {
-			e := log.Items[0]
-			if !strings.HasPrefix(e.Principal, "usr_") || e.Source != "127.0.0.2" || e.Status != 400 {
-				t.Errorf("audit entry %+v", e)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("audit log: %+v", log.Items)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return len(log.Items) > 0
+	})
+	if len(log.Items) != 1 {
+		t.Fatalf("audit log: %+v", log.Items)
+	}
+	if e := log.Items[0]; !strings.HasPrefix(e.Principal, "usr_") || e.Source != "127.0.0.2" || e.Status != 400 {
+		t.Errorf("audit entry %+v", e)
 	}
 }

@@ -47,12 +47,7 @@ func TestInvitationCodeNeverLogged(t *testing.T) {
 	// The access log line is written after the answer: wait for all six requests' lines
 	// (login, orgs, invitation, the three above), so that the check below sees them.
 	requests := func() int { return strings.Count(log.String(), "msg=request") }
-	for deadline := time.Now().Add(5 * time.Second); requests() < 6 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := requests(); n < 6 {
-		t.Fatalf("%d request lines in the log, want 6:\n%s", n, log.String())
-	}
+	testtool.WaitFor(t, 5*time.Second, "six request lines in the log", func() bool { return requests() >= 6 })
 	for _, l := range strings.Split(log.String(), "\n") {
 		if strings.Contains(l, inv.Code) {
 			t.Errorf("invitation code in the log: %s", l)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // besiege keeps n attacking connections open against the relay until ctx ends: whenever
@@ -78,10 +79,7 @@ func BenchmarkSignInUnderSlowConnections(b *testing.B) {
 				wait := besiege(ctx, b, r, 2**stallers, 500)
 				defer func() { cancel(); wait() }()
 				// Let the attack fill the relay's anonymous slots before measuring.
-				deadline := time.Now().Add(time.Minute)
-				for anonymousConns(b, r) < 4000 && time.Now().Before(deadline) {
-					time.Sleep(50 * time.Millisecond)
-				}
+				testtool.WaitFor(b, time.Minute, "the attack to fill the anonymous slots", func() bool { return anonymousConns(b, r) >= 4000 })
 				b.ResetTimer()
 			}
 			var signIns, calls []time.Duration

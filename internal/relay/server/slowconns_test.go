@@ -26,6 +26,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/server"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 )
 
@@ -349,7 +350,7 @@ func (l *legit) startAgents(t *testing.T) time.Duration {
 			}})
 		})
 	}
-	waitFor(t, 2*time.Minute, "every agent's link up", func() bool { return l.up.Load() == int64(len(l.ids)) })
+	testtool.WaitFor(t, 2*time.Minute, "every agent's link up", func() bool { return l.up.Load() == int64(len(l.ids)) })
 	return time.Since(start)
 }
 
@@ -426,7 +427,7 @@ func TestRelayServesWhileConnectionsStall(t *testing.T) {
 		t.Fatalf("only %d stalled connections were still held when the callers were done: the test did not overlap them", heldAfter)
 	}
 
-	waitFor(t, deadline+time.Minute, "every stalled connection closed", func() bool { return a.held.Load() == 0 })
+	testtool.WaitFor(t, deadline+time.Minute, "every stalled connection closed", func() bool { return a.held.Load() == 0 })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var latest time.Duration
