@@ -15,7 +15,7 @@ import (
 
 func newEdgeHostsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "edgehosts", Short: "Edge hosts, what they found on their networks, and onboarding"}
-	cmd.AddCommand(newCreateEdgeHostCommand(), newDiscoveredCommand(), newOnboardCommand())
+	cmd.AddCommand(newListEdgeHostsCommand(), newCreateEdgeHostCommand(), newDiscoveredCommand(), newOnboardCommand())
 	return cmd
 }
 
@@ -188,4 +188,34 @@ GET /api/v1/orgs/{org}/tasks.`,
 	f.StringVar(&profile, "profile", "", "profile the cameras get (default: the organization's default)")
 	_ = c.MarkFlagRequired("edgehost")
 	return c
+}
+
+func newListEdgeHostsCommand() *cobra.Command {
+	return newOrgCommand("list", "List the edge hosts with their link state", "", cobra.NoArgs,
+		func(cmd *cobra.Command, cl *apiClient, org string, _ []string, asJSON bool) error {
+			var page struct {
+				Items []struct {
+					ID        string    `json:"id"`
+					Name      string    `json:"name"`
+					Enrolled  bool      `json:"enrolled"`
+					Connected bool      `json:"connected"`
+					LastSeen  time.Time `json:"lastSeen,omitzero"`
+				} `json:"items"`
+			}
+			if err := cl.do(cmd, "GET", orgPath(org, "edgehosts"), nil, "", &page); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), page.Items)
+			}
+			var rows [][]any
+			for _, e := range page.Items {
+				seen := ""
+				if !e.LastSeen.IsZero() {
+					seen = e.LastSeen.Format(time.RFC3339)
+				}
+				rows = append(rows, []any{e.ID, e.Name, e.Enrolled, e.Connected, seen})
+			}
+			return printTable(cmd.OutOrStdout(), "ID\tNAME\tENROLLED\tCONNECTED\tLAST SEEN", rows)
+		})
 }
