@@ -174,7 +174,7 @@ INFO
 if [ -n "$fresh" ]; then
 	cat <<INFO
   $BIN/relay edgehosts discovered --org default --edgehost $EDGEHOST
-  CAMERA_PASSWORD=pass $BIN/relay edgehosts onboard --org default --edgehost $EDGEHOST$fresh
+  CAMERA_PASSWORD=pass $BIN/relay edgehosts onboard --org default --edgehost $EDGEHOST$fresh --wait
 INFO
 fi
 if [ -n "$first" ]; then

@@ -148,7 +148,7 @@ func TestMakeRun(t *testing.T) {
 	first := startRun(t, env)
 	first.waitFor("the banner", func() bool { return strings.Contains(first.out.String(), bannerDone) })
 	banner := first.out.String()
-	for _, want := range []string{"relay API    https://127.0.0.1:", "login        admin@localhost / ", "edgehosts onboard --org default --edgehost eh_", "--serial ACCC8E010000 --serial ACCC8E010001\n"} {
+	for _, want := range []string{"relay API    https://127.0.0.1:", "login        admin@localhost / ", "edgehosts onboard --org default --edgehost eh_", "--serial ACCC8E010000 --serial ACCC8E010001 --wait\n"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("the banner lacks %q:\n%s", want, banner)
 		}
