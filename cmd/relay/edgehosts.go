@@ -229,6 +229,9 @@ func newListEdgeHostsCommand() *cobra.Command {
 				return err
 			}
 			if asJSON {
+				if page.Items == nil {
+					return printJSON(cmd.OutOrStdout(), []any{})
+				}
 				return printJSON(cmd.OutOrStdout(), page.Items)
 			}
 			var rows [][]any

@@ -26,7 +26,7 @@ Every flag can also be set as RELAY_<FLAG> in the environment (RELAY_LISTEN for 
 or as a key of the YAML file given with --config.`
 
 func newRootCommand() *cobra.Command {
-	root := cli.Root("relay", "RELAY", "The camcloud relay: the public API, tenancy, agent links, signaling and TURN.", long)
+	root := cli.Root("relay", "RELAY", "The camcloud relay: the public API, tenancy, inventory, rollouts and agent links", long)
 	root.AddCommand(newServeCommand(), newAdminCommand(), newLoginCommand(), newOrgsCommand(), newDevicesCommand(), newEdgeHostsCommand(), newJobsCommand(),
 		newTasksCommand(), newProfilesCommand(), newReleasesCommand(), newMembersCommand())
 	cli.RejectUnknownSubcommands(root)
