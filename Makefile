@@ -24,6 +24,7 @@ run: build ## start the system on loopback: relay, simulated cameras, an enrolle
 test: lint unit fuzz ## every test: lint, unit and integration tests with -race, short fuzz runs
 
 unit: ## go test -race ./..., then the load tests that the race detector would slow to a crawl
+	@echo "unit and integration tests with the race detector: 10 to 20 minutes, quiet until each package ends"
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -timeout 5m -run 'TestRelayServesWhileConnectionsStall' ./internal/relay/server
 

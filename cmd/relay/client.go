@@ -174,16 +174,24 @@ func newAPIError(resp *http.Response, body []byte) *apiError {
 	return e
 }
 
+// Error is the problem's title and detail; the command's name is put before it once,
+// by cli.Main.
 func (e *apiError) Error() string {
 	switch {
 	case e.Status == http.StatusTooManyRequests && e.RetryAfter > 0:
-		return fmt.Sprintf("relay: too many attempts; try again in %s (at %s)", e.RetryAfter, time.Now().Add(e.RetryAfter).Format(time.TimeOnly))
+		return fmt.Sprintf("too many attempts; try again in %s (at %s)", e.RetryAfter, time.Now().Add(e.RetryAfter).Format(time.TimeOnly))
+	case e.OAuthError != "" && e.Description != "":
+		return fmt.Sprintf("%s: %s", e.OAuthError, e.Description)
 	case e.OAuthError != "":
-		return fmt.Sprintf("relay: %s: %s", e.OAuthError, e.Description)
-	case e.RequestID != "":
-		return fmt.Sprintf("relay: %d %s: %s (request %s)", e.Status, e.Title, e.Detail, e.RequestID)
+		return e.OAuthError
+	case e.Status == http.StatusUnauthorized && e.Title != "":
+		return fmt.Sprintf("%s: %s (relay login signs in again)", e.Title, e.Detail)
+	case e.Title != "" && e.Detail != "":
+		return fmt.Sprintf("%s: %s", e.Title, e.Detail)
+	case e.Title != "":
+		return e.Title
 	}
-	return fmt.Sprintf("relay: HTTP %d", e.Status)
+	return fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
 }
 
 // send sends a request; the caller closes the answer's body.

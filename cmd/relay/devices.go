@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -100,6 +101,32 @@ func newDevicesCommand() *cobra.Command {
 	f.StringVar(&connected, "connected", "", "only connected (true) or disconnected (false) devices")
 	f.IntVar(&pageSize, "page-size", 500, "devices fetched per request")
 	f.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
-	cmd.AddCommand(list)
+	show := newOrgCommand("show SERIAL", "Show a device: its state, mode history, drift and difference from its profile",
+		"show prints everything the inventory knows about the device SERIAL, as JSON.",
+		cobra.ExactArgs(1), func(cmd *cobra.Command, cl *apiClient, org string, args []string, _ bool) error {
+			return showRaw(cmd, cl, orgPath(org, "devices", args[0]))
+		})
+	_ = show.Flags().MarkHidden("json")
+	var reason string
+	setMode := newOrgCommand("set-mode SERIAL MODE", "Switch an onboarded device between managed and connected",
+		`set-mode switches the device SERIAL to MODE: managed (it follows its profile; do this once
+the cause of a drift is dealt with) or connected (reachable, but left as it is). The switch
+is recorded in the device's mode history with --reason.`,
+		cobra.ExactArgs(2), func(cmd *cobra.Command, cl *apiClient, org string, args []string, _ bool) error {
+			body := map[string]string{"mode": args[1]}
+			if reason != "" {
+				body["reason"] = reason
+			}
+			b, _ := json.Marshal(body)
+			var d deviceItem
+			if err := cl.do(cmd, "PATCH", orgPath(org, "devices", args[0]), bytes.NewReader(b), "application/json", &d); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s is %s\n", d.Serial, d.Mode)
+			return err
+		})
+	setMode.Flags().StringVar(&reason, "reason", "", "why, recorded in the mode history")
+	_ = setMode.Flags().MarkHidden("json")
+	cmd.AddCommand(list, show, setMode)
 	return cmd
 }

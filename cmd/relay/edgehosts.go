@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 
 func newEdgeHostsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "edgehosts", Short: "Edge hosts, what they found on their networks, and onboarding"}
-	cmd.AddCommand(newCreateEdgeHostCommand(), newDiscoveredCommand(), newOnboardCommand())
+	cmd.AddCommand(newListEdgeHostsCommand(), newCreateEdgeHostCommand(), newDiscoveredCommand(), newOnboardCommand())
 	return cmd
 }
 
@@ -121,6 +122,7 @@ func newOnboardCommand() *cobra.Command {
 		serials       []string
 		user, profile string
 		passwordEnv   string
+		wait          bool
 	)
 	c := &cobra.Command{
 		Use:   "onboard",
@@ -130,7 +132,7 @@ create its own VAPIX account on each camera, keeps that account's password encry
 manages the cameras with --profile (default: the organization's default profile). The
 admin password is read from the environment variable named by --password-env, never
 from the command line, and is not stored by the relay. Follow the tasks it prints with
-GET /api/v1/orgs/{org}/tasks.`,
+relay tasks list --kind onboard, or wait for them with --wait.`,
 		Example: `  CAMERA_PASSWORD=... relay edgehosts onboard --org default --edgehost eh_... \
       --serial ACCC8E000001 --serial ACCC8E000002 --device-user root`,
 		Args: cobra.NoArgs,
@@ -164,18 +166,38 @@ GET /api/v1/orgs/{org}/tasks.`,
 					ID     string `json:"id"`
 					Serial string `json:"serial"`
 					State  string `json:"state"`
+					Detail string `json:"detail"`
 				} `json:"items"`
 			}
 			path := "/api/v1/orgs/" + url.PathEscape(orgID) + "/edgehosts/" + url.PathEscape(host) + "/onboard"
 			if err := cl.do(cmd, "POST", path, bytes.NewReader(b), "application/json", &tasks); err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TASK\tSERIAL\tSTATE")
-			for _, t := range tasks.Items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, t.Serial, t.State)
+			if wait {
+				for i, t := range tasks.Items {
+					end, err := waitTask(cmd, cl, orgID, t.ID)
+					if err != nil {
+						return err
+					}
+					tasks.Items[i].State, tasks.Items[i].Detail = end.State, end.Detail
+				}
 			}
-			return tw.Flush()
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TASK\tSERIAL\tSTATE\tDETAIL")
+			failed := 0
+			for _, t := range tasks.Items {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Serial, t.State, t.Detail)
+				if wait && t.State != "succeeded" {
+					failed++
+				}
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d cameras were not onboarded (relay tasks show TASK --org %s tells why)", failed, len(tasks.Items), org)
+			}
+			return nil
 		},
 	}
 	cf.add(c)
@@ -186,6 +208,62 @@ GET /api/v1/orgs/{org}/tasks.`,
 	f.StringVar(&user, "device-user", "root", "admin account on the cameras")
 	f.StringVar(&passwordEnv, "password-env", "CAMERA_PASSWORD", "environment variable holding the cameras' admin password")
 	f.StringVar(&profile, "profile", "", "profile the cameras get (default: the organization's default)")
+	f.BoolVar(&wait, "wait", false, "wait until every camera's onboarding task has ended; fail if one did not succeed")
 	_ = c.MarkFlagRequired("edgehost")
 	return c
+}
+
+func newListEdgeHostsCommand() *cobra.Command {
+	return newOrgCommand("list", "List the edge hosts with their link state", "", cobra.NoArgs,
+		func(cmd *cobra.Command, cl *apiClient, org string, _ []string, asJSON bool) error {
+			var page struct {
+				Items []struct {
+					ID        string    `json:"id"`
+					Name      string    `json:"name"`
+					Enrolled  bool      `json:"enrolled"`
+					Connected bool      `json:"connected"`
+					LastSeen  time.Time `json:"lastSeen,omitzero"`
+				} `json:"items"`
+			}
+			if err := cl.do(cmd, "GET", orgPath(org, "edgehosts"), nil, "", &page); err != nil {
+				return err
+			}
+			if asJSON {
+				if page.Items == nil {
+					return printJSON(cmd.OutOrStdout(), []any{})
+				}
+				return printJSON(cmd.OutOrStdout(), page.Items)
+			}
+			var rows [][]any
+			for _, e := range page.Items {
+				seen := ""
+				if !e.LastSeen.IsZero() {
+					seen = e.LastSeen.Format(time.RFC3339)
+				}
+				rows = append(rows, []any{e.ID, e.Name, e.Enrolled, e.Connected, seen})
+			}
+			return printTable(cmd.OutOrStdout(), "ID\tNAME\tENROLLED\tCONNECTED\tLAST SEEN", rows)
+		})
+}
+
+// waitTask polls a task until it is in an end state, or the command's context ends
+// (Ctrl-C).
+func waitTask(cmd *cobra.Command, cl *apiClient, org, id string) (taskItem, error) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var t taskItem
+		if err := cl.do(cmd, "GET", orgPath(org, "tasks", id), nil, "", &t); err != nil {
+			return t, err
+		}
+		switch t.State {
+		case "succeeded", "failed", "cancelled", "expired":
+			return t, nil
+		}
+		select {
+		case <-cmd.Context().Done():
+			return t, fmt.Errorf("waiting for task %s: %w", id, context.Cause(cmd.Context()))
+		case <-tick.C:
+		}
+	}
 }

@@ -1,4 +1,5 @@
-// Command relay: The camcloud relay: the public API, tenancy, agent links, signaling and TURN.
+// Command relay is the camcloud relay: the public API, tenancy, the device inventory,
+// rollouts and the agents' links, and its command line.
 package main
 
 import "github.com/opencamcloud/camcloud/internal/cli"

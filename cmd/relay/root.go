@@ -20,12 +20,15 @@ Talk to it:
   relay login --relay https://127.0.0.1:8443 --ca DIR/ca.pem --email admin@localhost
   relay orgs list
   relay devices list --org default
+--org takes an organization's ID or name.
 
 Every flag can also be set as RELAY_<FLAG> in the environment (RELAY_LISTEN for --listen)
 or as a key of the YAML file given with --config.`
 
 func newRootCommand() *cobra.Command {
-	root := cli.Root("relay", "RELAY", "The camcloud relay: the public API, tenancy, agent links, signaling and TURN.", long)
-	root.AddCommand(newServeCommand(), newAdminCommand(), newLoginCommand(), newOrgsCommand(), newDevicesCommand(), newEdgeHostsCommand(), newJobsCommand())
+	root := cli.Root("relay", "RELAY", "The camcloud relay: the public API, tenancy, inventory, rollouts and agent links", long)
+	root.AddCommand(newServeCommand(), newAdminCommand(), newLoginCommand(), newOrgsCommand(), newDevicesCommand(), newEdgeHostsCommand(), newJobsCommand(),
+		newTasksCommand(), newProfilesCommand(), newReleasesCommand(), newMembersCommand())
+	cli.RejectUnknownSubcommands(root)
 	return root
 }

@@ -292,11 +292,11 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("delete-user: %v %s", err, out)
 	}
 	serve(t, "--data", dir, "--listen", strings.TrimPrefix(url, "https://"))
-	if _, _, err := run(t, "orgs", "list"); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, _, err := run(t, "orgs", "list"); err == nil || !strings.Contains(err.Error(), "relay login") {
 		t.Errorf("saved token of a deleted user: %v", err)
 	}
 	// --token (or RELAY_TOKEN) overrides the saved login.
-	if _, _, err := run(t, "orgs", "list", "--token", "cct_bogus"); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, _, err := run(t, "orgs", "list", "--token", "cct_bogus"); err == nil || !strings.Contains(err.Error(), "Authentication required") {
 		t.Errorf("bogus token: %v", err)
 	}
 }

@@ -120,14 +120,46 @@ func setFromFile(f *pflag.Flag, v any) error {
 	return f.Value.Set(fmt.Sprint(v))
 }
 
-// Main runs root with a context that is cancelled on SIGINT or SIGTERM, prints an error on
+// Main runs root (see RejectUnknownSubcommands) with a context that is cancelled on SIGINT or SIGTERM, prints an error on
 // stderr and exits non-zero when the command fails.
 func Main(root *cobra.Command) {
+	RejectUnknownSubcommands(root)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), err)
 		os.Exit(1)
+	}
+}
+
+// RejectUnknownSubcommands makes every command that only groups others (and has no action
+// of its own) print its help when called bare, and fail with the list of its commands when
+// given one it does not have: cobra would print the help and exit 0, so that a typo or a
+// missing command looks like success to a script. Flags that belong to the intended command
+// (`--org`) are ignored, so that the error names the command, not the flag.
+func RejectUnknownSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		RejectUnknownSubcommands(c)
+	}
+	if root.Runnable() || !root.HasSubCommands() || !root.HasParent() {
+		return
+	}
+	root.FParseErrWhitelist.UnknownFlags = true
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		var names []string
+		for _, c := range cmd.Commands() {
+			if c.IsAvailableCommand() {
+				names = append(names, c.Name())
+			}
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %q?", s[0])
+		}
+		return fmt.Errorf("%s (its commands: %s; see %s --help)", msg, strings.Join(names, ", "), cmd.CommandPath())
 	}
 }

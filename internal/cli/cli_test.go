@@ -91,3 +91,24 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version printed %q", out.String())
 	}
 }
+
+// A group of commands given one it lacks fails and names its commands; called bare, it
+// shows its help.
+func TestUnknownSubcommandOfAGroupFails(t *testing.T) {
+	root := Root("demo", "DEMO", "demo", "")
+	group := &cobra.Command{Use: "things", Short: "things"}
+	group.AddCommand(&cobra.Command{Use: "list", RunE: func(*cobra.Command, []string) error { return nil }})
+	root.AddCommand(group)
+	RejectUnknownSubcommands(root)
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{"things", "lst", "--org", "x"})
+	err := root.ExecuteContext(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `"lst"`) || !strings.Contains(err.Error(), "list") {
+		t.Errorf("things lst: %v", err)
+	}
+	root.SetArgs([]string{"things"})
+	if err := root.ExecuteContext(context.Background()); err != nil || !strings.Contains(out.String(), "list") {
+		t.Errorf("things alone: %v\n%s", err, out.String())
+	}
+}
