@@ -275,7 +275,13 @@ func TestConsole(t *testing.T) {
 			chromedp.WaitVisible(text("0 of 0 devices")),
 			chromedp.Navigate(w.r.URL+"/ui/edgehosts"),
 			chromedp.WaitVisible(text("online")),
+			// Adding an edge host shows the command that enrolls it.
+			chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "site-2"),
+			chromedp.Click(chromedp.CSS(`form[aria-label="Add an edge host"] button`)),
+			chromedp.WaitVisible(text("edgehost enroll --relay "+w.r.URL)),
 			screenshot("edgehosts"),
+			chromedp.Navigate(w.r.URL+"/ui/edgehosts"),
+			chromedp.WaitVisible(text("not enrolled")),
 			chromedp.Click(`//a[text()="Discovered devices"]`),
 			chromedp.WaitVisible(chromedp.CSS(`input[aria-label="Select `+serials[0]+`"]`)),
 			chromedp.Click(chromedp.CSS(`input[aria-label="Select `+serials[0]+`"]`)),
@@ -298,6 +304,9 @@ func TestConsole(t *testing.T) {
 			chromedp.WaitVisible(text("2 of 2 devices")),
 			chromedp.WaitVisible(`//a[text()="`+serials[1]+`"]`),
 			screenshot("devices"),
+			chromedp.EmulateViewport(390, 760, chromedp.EmulateMobile),
+			screenshot("devices-phone"),
+			chromedp.ResetViewport(),
 			chromedp.Click(`//a[text()="`+serials[0]+`"]`),
 			chromedp.WaitVisible(chromedp.CSS(`img.snapshot`)),
 			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

@@ -18,7 +18,7 @@ function h(tag, attrs, ...children) {
     else if (k === "value") el.value = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c == null || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
@@ -234,7 +234,7 @@ async function devicesPage(main) {
 
 function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.filter(([, v]) => v !== undefined && v !== "" && v !== null)
-    .map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
 const when = (t) => t ? new Date(t).toLocaleString() : "";
