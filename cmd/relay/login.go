@@ -16,6 +16,7 @@ func newLoginCommand() *cobra.Command {
 	var (
 		cf    clientFlags
 		email string
+		otp   string
 	)
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -23,7 +24,8 @@ func newLoginCommand() *cobra.Command {
 		Long: `Log in with an e-mail address and password (the OAuth password grant) and save the
 relay URL, the CA file and the bearer token in the user's config directory
 (camcloud/relay-login.json, mode 0600). The password comes from the environment variable
-RELAY_PASSWORD, or is read as one line from standard input.`,
+RELAY_PASSWORD, or is read as one line from standard input. An account with two-step
+verification on also needs --otp: the authenticator app's current code, or a recovery code.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if email == "" {
@@ -52,6 +54,9 @@ RELAY_PASSWORD, or is read as one line from standard input.`,
 				return err
 			}
 			form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}
+			if otp != "" {
+				form.Set("otp", otp)
+			}
 			var tok struct {
 				AccessToken string `json:"access_token"`
 				ExpiresIn   int64  `json:"expires_in"`
@@ -71,5 +76,6 @@ RELAY_PASSWORD, or is read as one line from standard input.`,
 	cmd.Flags().StringVar(&cf.relay, "relay", "", "relay URL (default "+defaultRelayURL+")")
 	cmd.Flags().StringVar(&cf.ca, "ca", "", "CA certificate file to trust (the relay's DIR/ca.pem)")
 	cmd.Flags().StringVar(&email, "email", "", "your e-mail address (login)")
+	cmd.Flags().StringVar(&otp, "otp", "", "two-step verification code (or a recovery code), when the account has it on")
 	return cmd
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 )
 
@@ -30,5 +32,34 @@ func TestLoginSaysWhenToTryAgain(t *testing.T) {
 	r.Clock.Advance(time.Second)
 	if err := login(relaytest.AdminPassword); err != nil {
 		t.Fatalf("after the wait: %v", err)
+	}
+}
+
+// TestLoginWithOTP: an account with two-step verification on needs --otp, and the
+// error without it says so.
+func TestLoginWithOTP(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	r := relaytest.Start(t)
+	tok := r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
+	var en struct{ Secret string }
+	r.Do(t, "POST", "/api/v1/auth/two-factor", tok, nil).JSON(t, &en)
+	code := func() string {
+		c, err := totp.GenerateCode(en.Secret, r.Clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if res := r.Do(t, "POST", "/api/v1/auth/two-factor/confirm", tok, map[string]string{"code": code()}); res.Status != 200 {
+		t.Fatalf("confirm: %d %s", res.Status, res.Body)
+	}
+	t.Setenv("RELAY_PASSWORD", relaytest.AdminPassword)
+	_, _, err := run(t, "login", "--relay", r.URL, "--ca", r.CAFile, "--email", relaytest.AdminEmail)
+	if err == nil || !strings.Contains(err.Error(), "otp") {
+		t.Fatalf("login without --otp: %v", err)
+	}
+	r.Clock.Advance(30 * time.Second) // the confirming code is spent
+	if _, _, err := run(t, "login", "--relay", r.URL, "--ca", r.CAFile, "--email", relaytest.AdminEmail, "--otp", code()); err != nil {
+		t.Fatalf("login with --otp: %v", err)
 	}
 }

@@ -49,6 +49,15 @@ var (
 	// TooManyAttempts: too many failed attempts (sign-in) from this address or for this
 	// account; the Retry-After header says when to try again.
 	TooManyAttempts = Type{base + "too-many-attempts", http.StatusTooManyRequests, "Too many attempts"}
+	// OTPRequired: the password was right, but the account has two-step verification on
+	// and the token request carried no otp field.
+	OTPRequired = Type{base + "otp-required", http.StatusUnauthorized, "Two-step verification code required"}
+	// OTPInvalid: the otp field of a token request is not a current authenticator code
+	// nor an unused recovery code.
+	OTPInvalid = Type{base + "otp-invalid", http.StatusUnauthorized, "Two-step verification code wrong"}
+	// TwoFactorRequired: the organization requires two-step verification of its members
+	// and the caller has not turned it on.
+	TwoFactorRequired = Type{base + "two-factor-required", http.StatusForbidden, "Two-step verification required"}
 	// RequestTimeout: the body did not arrive in time (see the relay's --body-timeout).
 	RequestTimeout = Type{base + "request-timeout", http.StatusRequestTimeout, "Request body too slow"}
 	// TooLarge: the body is over the size limit.
@@ -94,7 +103,7 @@ func Catalogue() []Type {
 	return []Type{
 		BadRequest, MalformedJSON, UnknownField, Validation, Unauthorized, Forbidden, NotFound,
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, OAKMismatch, InvitationExpired, InvitationUsed,
-		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooManyAttempts, RequestTimeout, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
+		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooManyAttempts, OTPRequired, OTPInvalid, TwoFactorRequired, RequestTimeout, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
 		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, AddressRefused, EdgeLinkBusy, Unavailable, Internal,
 	}
 }

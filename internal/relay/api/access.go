@@ -146,6 +146,9 @@ func (a *API) authorize(r *http.Request, rt Route) (*http.Request, error) {
 				return r, err
 			}
 			p.Org, p.Role = org, rl
+			if err := a.checkOrgTwoFactor(r.Context(), org, p.UserID); err != nil {
+				return r, err
+			}
 		}
 		if !p.Role.AtLeast(rt.MinRole) {
 			return r, problem.Newf(problem.Forbidden, "this operation needs the %s role; you are %s", rt.MinRole, p.Role)

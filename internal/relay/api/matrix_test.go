@@ -232,6 +232,8 @@ func (w *world) body(rt api.Route, f fixture) any {
 	switch rt.Method + " " + rt.Pattern {
 	case "POST /api/v1/orgs":
 		return map[string]any{"name": "new org"}
+	case "POST /api/v1/auth/two-factor/confirm", "POST /api/v1/auth/two-factor/disable", "POST /api/v1/auth/two-factor/recovery-codes":
+		return map[string]any{"code": "not-a-code"}
 	case "PATCH /api/v1/orgs/{org}":
 		return map[string]any{"name": "renamed"}
 	case "PATCH /api/v1/orgs/{org}/members/{user}":
@@ -269,6 +271,11 @@ func (w *world) body(rt api.Route, f fixture) any {
 // allowed is the status a permitted caller gets where it is not 2xx: onboarding needs
 // the edge host's agent, which the matrix's relay does not have.
 var allowed = map[string]int{
+	// A code that is never right: confirming a started enrolment refuses it; turning
+	// off or renewing what is not on conflicts.
+	"POST /api/v1/auth/two-factor/confirm":           http.StatusBadRequest,
+	"POST /api/v1/auth/two-factor/disable":           http.StatusConflict,
+	"POST /api/v1/auth/two-factor/recovery-codes":    http.StatusConflict,
 	"POST /api/v1/orgs/{org}/edgehosts/{id}/onboard": http.StatusServiceUnavailable,
 	"POST /api/v1/orgs/{org}/edgehosts/{id}/graphql": http.StatusServiceUnavailable,
 	"GET " + vapix:    http.StatusServiceUnavailable,

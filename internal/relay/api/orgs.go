@@ -20,6 +20,7 @@ type orgView struct {
 	CreatedAt         time.Time     `json:"createdAt"`
 	Role              role.Role     `json:"role"` // the caller's role in it
 	MaintenanceWindow *store.Window `json:"maintenanceWindow,omitempty"`
+	RequireTwoFactor  bool          `json:"requireTwoFactor"`
 }
 
 type orgPatch struct {
@@ -27,6 +28,8 @@ type orgPatch struct {
 	// MaintenanceWindow sets when managed devices may be changed automatically; an empty
 	// start and end clear it (at once).
 	MaintenanceWindow *store.Window `json:"maintenanceWindow"`
+	// RequireTwoFactor: members must have two-step verification on to act in it.
+	RequireTwoFactor *bool `json:"requireTwoFactor"`
 }
 
 type orgBody struct {
@@ -75,14 +78,14 @@ func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out = append(out, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role})
+		out = append(out, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, RequireTwoFactor: o.RequireTwoFactor})
 	} else {
 		orgs, err := a.store.OrgsOf(r.Context(), p.UserID)
 		if err != nil {
 			return err
 		}
 		for _, o := range orgs {
-			out = append(out, orgView{ID: o.Org.ID, Name: o.Org.Name, CreatedAt: o.Org.CreatedAt, Role: o.Role})
+			out = append(out, orgView{ID: o.Org.ID, Name: o.Org.Name, CreatedAt: o.Org.CreatedAt, Role: o.Role, RequireTwoFactor: o.Org.RequireTwoFactor})
 		}
 	}
 	return writeJSON(w, http.StatusOK, listOf(out))
@@ -94,7 +97,7 @@ func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow})
+	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow, RequireTwoFactor: o.RequireTwoFactor})
 }
 
 func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
@@ -116,7 +119,17 @@ func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	p := PrincipalFrom(r.Context())
+	if body.RequireTwoFactor != nil && *body.RequireTwoFactor && p.Kind == store.TokenUser {
+		// The admin who turns it on would otherwise lock themselves out at once.
+		if err := a.checkTwoFactorOn(r.Context(), p.UserID); err != nil {
+			return err
+		}
+	}
+	var changed2FA bool
 	o, err := a.store.UpdateOrg(r.Context(), p.Org, func(o *store.Org) error {
+		if body.RequireTwoFactor != nil && *body.RequireTwoFactor != o.RequireTwoFactor {
+			o.RequireTwoFactor, changed2FA = *body.RequireTwoFactor, true
+		}
 		if body.Name != nil {
 			o.Name = name
 		}
@@ -131,7 +144,10 @@ func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow})
+	if changed2FA {
+		a.auditOrgTwoFactor(r, p, o.RequireTwoFactor)
+	}
+	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow, RequireTwoFactor: o.RequireTwoFactor})
 }
 
 func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {

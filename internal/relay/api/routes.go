@@ -84,6 +84,11 @@ var table = []Route{
 
 	{Method: "POST", Pattern: "/api/v1/auth/token", Access: Public, handle: (*API).token},
 	{Method: "POST", Pattern: "/api/v1/auth/revoke", Access: Authenticated, handle: (*API).revoke},
+	{Method: "GET", Pattern: "/api/v1/auth/two-factor", Access: UserOnly, handle: (*API).getTwoFactor},
+	{Method: "POST", Pattern: "/api/v1/auth/two-factor", Access: UserOnly, handle: (*API).startTwoFactor},
+	{Method: "POST", Pattern: "/api/v1/auth/two-factor/confirm", Access: UserOnly, handle: (*API).confirmTwoFactor},
+	{Method: "POST", Pattern: "/api/v1/auth/two-factor/disable", Access: UserOnly, handle: (*API).disableTwoFactor},
+	{Method: "POST", Pattern: "/api/v1/auth/two-factor/recovery-codes", Access: UserOnly, handle: (*API).renewRecoveryCodes},
 	{Method: "POST", Pattern: "/api/v1/agent/enroll", Access: Public, handle: (*API).enrollEdgeHost},
 	{Method: "GET", Pattern: "/api/v1/agent/link", Access: Agent, handle: (*API).agentLink},
 	{Method: "POST", Pattern: "/api/v1/agent/challenge", Access: Public, handle: (*API).deviceChallenge},

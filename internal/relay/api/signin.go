@@ -78,6 +78,13 @@ func (at *attempt) fail() {
 	at.l.accounts.Fail(at.account)
 }
 
+// cancel ends the attempt without a verdict: the password was right but the second
+// factor is still to come.
+func (at *attempt) cancel() {
+	at.l.addresses.Cancel(at.address)
+	at.l.accounts.Cancel(at.account)
+}
+
 // succeed forgets the account's failures and remembers the address as its own. The
 // address's failures stay: signing in to one account must not wipe out guesses at others.
 func (at *attempt) succeed() {

@@ -49,6 +49,7 @@ type tokenRequest struct {
 	Password     string
 	ClientID     string
 	ClientSecret string
+	OTP          string // password grant: the second factor, when the account has one
 }
 
 // parseTokenRequest reads the form fields of a token request (RFC 6749 sections 4.3 and
@@ -70,7 +71,7 @@ func parseTokenRequest(contentType, authorization string, body []byte) (tokenReq
 	}
 	req := tokenRequest{
 		GrantType: form.Get("grant_type"), Username: form.Get("username"), Password: form.Get("password"),
-		ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret"),
+		ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret"), OTP: form.Get("otp"),
 	}
 	if authorization != "" {
 		scheme, creds, ok := strings.Cut(authorization, " ")
@@ -162,6 +163,19 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) error {
 			}
 			a.auditSigninFailure(r.Context(), r, req.GrantType, u.ID, orgs, http.StatusBadRequest)
 			return a.oauthFail(w, badRequest(oauthInvalidGrant, "wrong e-mail address or password"))
+		}
+		if u.TwoFactor != nil && u.TwoFactor.Enabled {
+			if err := a.secondFactor(r.Context(), r, u, req.OTP); err != nil {
+				if req.OTP == "" {
+					at.cancel() // the first step: the console asks for the code next
+				} else {
+					at.fail()
+					if errors.Is(err, problem.New(problem.OTPInvalid, "")) {
+						a.auditSigninFailure(r.Context(), r, req.GrantType, u.ID, a.orgsOf(r.Context(), u.ID), http.StatusUnauthorized)
+					}
+				}
+				return err
+			}
 		}
 		at.succeed()
 		t = store.Token{Kind: store.TokenUser, Subject: u.ID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.UserTokenTTL)}

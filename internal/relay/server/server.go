@@ -30,6 +30,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
+	"github.com/opencamcloud/camcloud/web"
 )
 
 // DBFile is the database's name inside the data directory.
@@ -162,6 +163,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	if err != nil {
 		return err
 	}
+	console, err := web.New()
+	if err != nil {
+		return err
+	}
 	guarded, err := guardListener(ln, s.cfg.Conns, reg)
 	if err != nil {
 		return err
@@ -171,7 +176,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 		headerTimeout = DefaultHeaderTimeout
 	}
 	srv := &http.Server{
-		Handler:   a,
+		Handler:   console.Wrap(a), // the web console at / and /ui/, the API elsewhere
 		TLSConfig: tlsConf,
 		// Also the TLS handshake's limit (net/http uses the shortest of its timeouts).
 		ReadHeaderTimeout: headerTimeout,

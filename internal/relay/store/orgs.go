@@ -21,6 +21,9 @@ type Org struct {
 	// MaintenanceWindow, when set, is when the system may change managed devices on its
 	// own (bringing them to their profile); nil: at once.
 	MaintenanceWindow *Window `json:"maintenanceWindow,omitempty"`
+	// RequireTwoFactor: members who are people must have two-step verification on to
+	// act in the organization.
+	RequireTwoFactor bool `json:"requireTwoFactor,omitempty"`
 }
 
 // Member is a user's membership of an organization.

@@ -18,6 +18,8 @@ type User struct {
 	Email        string    `json:"email"`
 	PasswordHash string    `json:"passwordHash"` // argon2id encoding from package auth
 	CreatedAt    time.Time `json:"createdAt"`
+	// TwoFactor is the user's two-step verification (TOTP); nil: never enrolled.
+	TwoFactor *TwoFactor `json:"twoFactor,omitempty"`
 }
 
 // ErrBadEmail: the e-mail address is not one ident.CheckEmail accepts.

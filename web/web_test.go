@@ -1,0 +1,83 @@
+package web_test
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/opencamcloud/camcloud/web"
+)
+
+func get(t *testing.T, h http.Handler, path string, hdr map[string]string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func TestConsoleServing(t *testing.T) {
+	c, err := web.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := c.Wrap(api)
+
+	if res := get(t, h, "/api/v1/orgs", nil); res.StatusCode != http.StatusTeapot {
+		t.Fatalf("API path went to %d", res.StatusCode)
+	}
+	if res := get(t, h, "/", nil); res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/ui/" {
+		t.Fatalf("/: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	// A bookmark of any page of the application gets index.html, which must be revalidated.
+	res := get(t, h, "/ui/devices/ACCC8E000001", nil)
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.Contains(string(body), `<main id="main"`) || res.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("deep link: %d %q", res.StatusCode, res.Header.Get("Cache-Control"))
+	}
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-") || res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("Referrer-Policy") == "" {
+		t.Errorf("headers %v", res.Header)
+	}
+	if regexp.MustCompile(`<script>|<style|style=`).Match(body) {
+		t.Error("index.html has inline script or style, which the CSP refuses")
+	}
+
+	// Assets are named by content, cached for good, gzipped, and answer 304 to their ETag.
+	m := regexp.MustCompile(`/ui/assets/app\.[0-9a-f]{12}\.js`).Find(body)
+	if m == nil {
+		t.Fatalf("index.html names no hashed app.js: %s", body)
+	}
+	res = get(t, h, string(m), map[string]string{"Accept-Encoding": "gzip"})
+	if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") ||
+		!strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("asset: %d %v", res.StatusCode, res.Header)
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := io.ReadAll(zr); !strings.Contains(string(js), "/api/v1/auth/token") {
+		t.Fatal("gzipped app.js does not decode to the application")
+	}
+	if res := get(t, h, string(m), map[string]string{"If-None-Match": res.Header.Get("ETag")}); res.StatusCode != http.StatusNotModified {
+		t.Fatalf("revalidation: %d", res.StatusCode)
+	}
+	if res := get(t, h, "/ui/assets/nothing.js", nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown asset: %d", res.StatusCode)
+	}
+}
