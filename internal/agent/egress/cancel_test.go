@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/internal/testtool"
+	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
 
