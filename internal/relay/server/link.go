@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -23,22 +24,38 @@ import (
 // authenticated /api/v1/agent/link route, with each link's state written to the store so
 // the inventory shows which agents are connected and when they were last seen.
 type agentLinks struct {
-	relay *edgelink.Relay
-	st    *store.Store
-	log   *slog.Logger
-	ctx   context.Context // for store writes from link events; ends with Run
+	relay    *edgelink.Relay
+	st       *store.Store
+	log      *slog.Logger
+	releases *releases.Catalog // serves artifacts to agents; nil: none
+	wake     waker             // tells the task manager an agent reported or connected; nil: none
+	enforce  enforcer          // brings an agent's managed devices to their profiles; nil: none
 
 	orgs sync.Map // agent ID -> organization, learned when the agent authenticated
-
-	// Set before serving:
-	releases *releases.Catalog // serves artifacts to agents
-	wake     func()            // tells the task manager an agent reported or connected
-	// enforce brings an agent's managed devices to their profiles (the task manager).
-	enforce func(ctx context.Context, org, agentID string) (taskmgr.Enforcement, error)
 }
 
-func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*agentLinks, error) {
-	l := &agentLinks{st: st, log: log, ctx: ctx}
+// waker is the task manager's wake-up (taskmgr.Wakeup).
+type waker interface{ Wake() }
+
+// enforcer is the task manager's profile enforcement (taskmgr.Enforcer).
+type enforcer interface {
+	Enforce(ctx context.Context, org, agentID string) (taskmgr.Enforcement, error)
+}
+
+// linksConfig is what the relay's end of the agent links needs.
+type linksConfig struct {
+	Store    *store.Store
+	Releases *releases.Catalog
+	Wake     waker
+	Enforce  enforcer
+	Logger   *slog.Logger
+}
+
+// newAgentLinks makes the relay's end of the agent links. ctx is for the store writes
+// link events make (a link coming up or going down); it should outlive the links.
+func newAgentLinks(ctx context.Context, cfg linksConfig) (*agentLinks, error) {
+	st := cfg.Store
+	l := &agentLinks{st: st, log: cfg.Logger, releases: cfg.Releases, wake: cfg.Wake, enforce: cfg.Enforce}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+linkapi.InventoryPath, l.inventory)
 	mux.HandleFunc("POST "+linkapi.DiscoveredPath, record(l, "discovered devices", true, st.SetDiscovered))
@@ -52,9 +69,10 @@ func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*age
 	mux.HandleFunc("POST "+linkapi.ProfileCheckPath, l.profileCheck)
 	mux.HandleFunc("GET "+linkapi.VMSListPath, l.vmsServers)
 	mux.HandleFunc("GET "+linkapi.ConfigPath, l.config)
-	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, OnEvent: l.onEvent, Logger: log})
+	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, Logger: cfg.Logger,
+		OnEvent: func(ev edgelink.Event) { l.onEvent(ctx, ev) }})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent links: %w", err)
 	}
 	l.relay = r
 	return l, nil
@@ -72,13 +90,13 @@ func (l *agentLinks) handler() http.Handler {
 	})
 }
 
-func (l *agentLinks) onEvent(ev edgelink.Event) {
+func (l *agentLinks) onEvent(ctx context.Context, ev edgelink.Event) {
 	org, ok := l.orgs.Load(ev.AgentID)
 	if !ok {
 		return
 	}
 	up := ev.Kind == edgelink.EventConnected
-	if err := l.st.SetAgentConnection(l.ctx, org.(string), ev.AgentID, up, ev.Time); err != nil && l.ctx.Err() == nil {
+	if err := l.st.SetAgentConnection(ctx, org.(string), ev.AgentID, up, ev.Time); err != nil && ctx.Err() == nil {
 		l.log.Warn("record agent link state", "agent", ev.AgentID, "connected", up, "err", err)
 	}
 	if up {
@@ -245,7 +263,7 @@ func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]
 
 func (l *agentLinks) wakeTasks() {
 	if l.wake != nil {
-		l.wake()
+		l.wake.Wake()
 	}
 }
 
@@ -277,7 +295,7 @@ func (l *agentLinks) profileCheck(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "profile check: not available", http.StatusForbidden)
 		return
 	}
-	res, err := l.enforce(r.Context(), org, agentID)
+	res, err := l.enforce.Enforce(r.Context(), org, agentID)
 	if err != nil {
 		l.log.Warn("profile check", "agent", agentID, "err", err)
 		http.Error(w, "profile check failed", http.StatusInternalServerError)

@@ -139,20 +139,27 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	if err != nil {
 		return err
 	}
-	links, err := newAgentLinks(context.WithoutCancel(ctx), st, s.log)
-	if err != nil {
-		return err
-	}
-	defer links.close()
 	cat, err := releases.Open(s.cfg.DataDir, st)
 	if err != nil {
 		return err
 	}
-	mgr, err := taskmgr.New(taskmgr.Config{Store: st, Agents: links.relay.Transport(), Releases: cat, Logger: s.log, Now: s.now})
+	// The agent links wake the task manager and ask it for profile enforcement, and the
+	// task manager reaches agents over the links: the wake-ups and the enforcement are
+	// made first, so that each part is whole when it is made.
+	wake := taskmgr.NewWakeup()
+	enforce, err := taskmgr.NewEnforcer(taskmgr.EnforcerConfig{Store: st, Releases: cat, Wakeup: wake, Logger: s.log})
 	if err != nil {
 		return err
 	}
-	links.releases, links.wake, links.enforce = cat, mgr.Wake, mgr.Enforce
+	links, err := newAgentLinks(context.WithoutCancel(ctx), linksConfig{Store: st, Releases: cat, Wake: wake, Enforce: enforce, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	defer links.close()
+	mgr, err := taskmgr.New(taskmgr.Config{Store: st, Agents: links.relay.Transport(), Wakeup: wake, Logger: s.log, Now: s.now})
+	if err != nil {
+		return err
+	}
 	auditLog := audit.New(st, s.log)
 	a, err := api.New(api.Config{
 		AgentLink: links.handler(), Agents: links.relay.Transport(), Links: links, Catalog: models, Releases: cat, Tasks: mgr, Audit: auditLog,
