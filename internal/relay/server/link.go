@@ -147,7 +147,7 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if serial, isDevice := strings.CutPrefix(agentID, "dev_"); isDevice {
+	if serial, isDevice := store.AgentDevice(agentID); isDevice {
 		for _, rep := range reports {
 			if !strings.EqualFold(rep.Serial, serial) {
 				http.Error(w, "a device agent reports its own device only", http.StatusForbidden)
@@ -179,12 +179,18 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(linkapi.InventoryAnswer{Forget: res.Forget})
 }
 
+// isDeviceAgent: the agent runs on a device, not on an edge host.
+func isDeviceAgent(agentID string) bool {
+	_, ok := store.AgentDevice(agentID)
+	return ok
+}
+
 // record is a handler for an agent's JSON report of type T, stored by save; with
 // edgeHostsOnly, agents on devices are refused.
 func record[T any](l *agentLinks, what string, edgeHostsOnly bool, save func(ctx context.Context, org, agentID string, v T) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		agentID, org, ok := l.agentOrg(r)
-		if !ok || edgeHostsOnly && strings.HasPrefix(agentID, "dev_") {
+		if !ok || edgeHostsOnly && isDeviceAgent(agentID) {
 			http.Error(w, what+": not accepted from this agent", http.StatusForbidden)
 			return
 		}
@@ -224,7 +230,7 @@ func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]
 	list := func(cursor string) ([]store.Device, string, error) {
 		return l.st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID}, cursor, 1000)
 	}
-	if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
+	if serial, ok := store.AgentDevice(agentID); ok {
 		list = func(string) ([]store.Device, string, error) {
 			d, err := l.st.Device(ctx, org, serial)
 			return []store.Device{d}, "", err
@@ -313,7 +319,7 @@ func (l *agentLinks) vmsServers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []linkapi.VMSServer{}
-	if !strings.HasPrefix(agentID, "dev_") {
+	if !isDeviceAgent(agentID) {
 		list, err := l.st.VMSServers(r.Context(), org, agentID)
 		if err != nil {
 			l.log.Warn("VMS servers", "agent", agentID, "err", err)

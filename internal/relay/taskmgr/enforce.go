@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
@@ -79,7 +78,7 @@ func (e *Enforcer) Enforce(ctx context.Context, org, agentID string) (Enforcemen
 	list := func(cursor string) ([]store.Device, string, error) {
 		return st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID, Mode: store.ModeManaged}, cursor, 1000)
 	}
-	if serial, onDevice := strings.CutPrefix(agentID, "dev_"); onDevice {
+	if serial, onDevice := store.AgentDevice(agentID); onDevice {
 		list = func(string) ([]store.Device, string, error) { // the agent's own camera
 			d, err := st.Device(ctx, org, serial)
 			if err != nil || d.EffectiveMode() != store.ModeManaged {
