@@ -291,17 +291,8 @@ func report(ctx context.Context, cfg Config, hc *http.Client) error {
 	return nil
 }
 
-// decodeBody reads a JSON request body from the relay, answering 400 when it does not
-// decode. Fields it does not know are ignored (pkg/edgelink/PROTOCOL.md, Versioning): a
-// relay newer than its agents may send more.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20))
-	if err := dec.Decode(v); err != nil {
-		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
-		return false
-	}
-	return true
-}
+// maxRelayBody bounds a request body from the relay (devices to onboard, tasks to run).
+const maxRelayBody = 16 << 20
 
 // linkURL turns the relay's https:// URL into the link's wss:// URL.
 func linkURL(relay string) (string, error) {
@@ -326,7 +317,7 @@ func handler(cfg Config) http.Handler {
 	if f := cfg.Fleet; f != nil {
 		mux.HandleFunc("POST "+linkapi.OnboardPath, func(w http.ResponseWriter, r *http.Request) {
 			var req linkapi.OnboardRequest
-			if !decodeBody(w, r, &req) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &req) {
 				return
 			}
 			resp, err := f.Onboard(req)
@@ -340,7 +331,7 @@ func handler(cfg Config) http.Handler {
 		})
 		mux.HandleFunc("POST "+linkapi.ForgetPath, func(w http.ResponseWriter, r *http.Request) {
 			var req linkapi.ForgetRequest
-			if !decodeBody(w, r, &req) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &req) {
 				return
 			}
 			if err := f.Forget(r.Context(), req.Serials); err != nil {
@@ -351,7 +342,7 @@ func handler(cfg Config) http.Handler {
 		})
 		mux.HandleFunc("POST "+linkapi.RunTasksPath, func(w http.ResponseWriter, r *http.Request) {
 			var tasks []taskengine.Task
-			if !decodeBody(w, r, &tasks) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &tasks) {
 				return
 			}
 			recs, err := f.RunTasks(tasks)
@@ -364,7 +355,7 @@ func handler(cfg Config) http.Handler {
 		})
 		mux.HandleFunc("POST "+linkapi.CancelTasksPath, func(w http.ResponseWriter, r *http.Request) {
 			var ids []string
-			if !decodeBody(w, r, &ids) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &ids) {
 				return
 			}
 			if err := f.CancelTasks(ids); err != nil {

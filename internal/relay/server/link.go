@@ -119,18 +119,8 @@ func (l *agentLinks) agentOrg(r *http.Request) (agentID, org string, ok bool) {
 	return agentID, o.(string), true
 }
 
-// decodeLink reads an agent's JSON body, within limit bytes.
-//
-// Fields it does not know are ignored (pkg/edgelink/PROTOCOL.md, Versioning): agents
-// are upgraded on their own schedule, and one newer than its relay may report more.
-func decodeLink(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	if err := dec.Decode(v); err != nil {
-		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
-		return false
-	}
-	return true
-}
+// maxAgentBody bounds a report from an agent (inventory, discoveries, task states).
+const maxAgentBody = 32 << 20
 
 // inventory records an agent's report of the devices it manages: an edge host's report
 // updates the organization's devices it manages and nothing else (store.ReportDevices),
@@ -143,7 +133,7 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var reports []linkapi.DeviceReport
-	if !decodeLink(w, r, 32<<20, &reports) {
+	if !linkapi.DecodeBody(w, r, maxAgentBody, &reports) {
 		return
 	}
 	ctx := r.Context()
@@ -195,7 +185,7 @@ func record[T any](l *agentLinks, what string, edgeHostsOnly bool, save func(ctx
 			return
 		}
 		var v T
-		if !decodeLink(w, r, 32<<20, &v) {
+		if !linkapi.DecodeBody(w, r, maxAgentBody, &v) {
 			return
 		}
 		if err := save(r.Context(), org, agentID, v); err != nil {
