@@ -70,7 +70,7 @@ func (a *API) addRelease(w http.ResponseWriter, r *http.Request) error {
 		return problem.New(problem.TooLarge, "a release file may be at most 2 GiB")
 	case errors.Is(err, store.ErrExists):
 		return problem.New(problem.Conflict, "this release is already in the catalog")
-	case err != nil && strings.Contains(err.Error(), "empty file"):
+	case errors.Is(err, releases.ErrEmpty):
 		return problem.New(problem.BadRequest, "send the release file as the request body")
 	case err != nil:
 		return err

@@ -35,7 +35,10 @@ const MaxSize = 2 << 30
 var (
 	// ErrTooLarge: the file is larger than MaxSize.
 	ErrTooLarge = errors.New("releases: file too large")
-	// ErrNoRelease: no release in the catalog fits.
+	// ErrEmpty: the release file has no bytes.
+	ErrEmpty = errors.New("releases: empty file")
+	// ErrNoRelease: no release in the catalog fits (Resolve says which with a
+	// *NoReleaseError).
 	ErrNoRelease = errors.New("releases: no such release")
 
 	shaRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -127,7 +130,7 @@ func (c *Catalog) Add(ctx context.Context, r store.Release, body io.Reader) (sto
 		return store.Release{}, ErrTooLarge
 	}
 	if n == 0 {
-		return store.Release{}, errors.New("releases: empty file")
+		return store.Release{}, ErrEmpty
 	}
 	r.SHA256, r.Size = hex.EncodeToString(h.Sum(nil)), n
 	r.Signature = release.Sign(c.key, r.SHA256, r.Size)
@@ -195,8 +198,18 @@ func (c *Catalog) Resolve(ctx context.Context, kind, name, version, model string
 	if kind == store.ReleaseACAP {
 		what = "application " + name + " " + version + " for " + model
 	}
-	return store.Release{}, fmt.Errorf("%w: %s", ErrNoRelease, what)
+	return store.Release{}, &NoReleaseError{What: what}
 }
+
+// NoReleaseError is Resolve finding no release that fits; it is ErrNoRelease.
+type NoReleaseError struct {
+	What string // what was looked for, e.g. "AXIS OS 12.6.94 for P3265-LVE"
+}
+
+func (e *NoReleaseError) Error() string { return ErrNoRelease.Error() + ": " + e.What }
+
+// Is makes errors.Is(err, ErrNoRelease) hold.
+func (e *NoReleaseError) Is(target error) bool { return target == ErrNoRelease }
 
 // Artifact is what a task needs to fetch and check a release's file.
 func Artifact(r store.Release) taskkind.Artifact {

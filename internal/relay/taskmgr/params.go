@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -18,6 +17,17 @@ var (
 	ErrNoCatalog = errors.New("no software catalog")
 )
 
+// ParamError is a task parameter that is wrong: Field names it as the caller wrote it
+// (params, params.version).
+type ParamError struct {
+	Field string
+	Err   error
+}
+
+func (e *ParamError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *ParamError) Unwrap() error { return e.Err }
+
 // TaskParams are a device's task parameters: for firmware and app-install, the release
 // file from the catalog that fits the device is added to what the caller gave.
 func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
@@ -25,7 +35,7 @@ func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params 
 	case taskkind.Firmware:
 		var p taskkind.FirmwareParams
 		if err := json.Unmarshal(params, &p); err != nil {
-			return nil, fmt.Errorf("params: %w", err)
+			return nil, &ParamError{Field: "params", Err: err}
 		}
 		if p.Artifact.SHA256 != "" {
 			return nil, ErrArtifactGiven
@@ -42,10 +52,10 @@ func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params 
 	case taskkind.AppInstall:
 		var p taskkind.AppParams
 		if err := json.Unmarshal(params, &p); err != nil {
-			return nil, fmt.Errorf("params: %w", err)
+			return nil, &ParamError{Field: "params", Err: err}
 		}
 		if p.Version == "" {
-			return nil, errors.New("params.version: the application version to install")
+			return nil, &ParamError{Field: "params.version", Err: errors.New("the application version to install")}
 		}
 		if p.Artifact != nil {
 			return nil, ErrArtifactGiven
