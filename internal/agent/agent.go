@@ -70,7 +70,7 @@ type Fleet interface {
 	PendingTasks() ([]linkapi.TaskReport, error)
 	TasksReported([]linkapi.TaskReport) error
 	ApplyConfig([]linkapi.DeviceConfig)
-	Onboard(linkapi.OnboardRequest) (linkapi.OnboardResponse, error)
+	Onboard(context.Context, linkapi.OnboardRequest) (linkapi.OnboardResponse, error)
 	// Forget stops managing devices the relay says are no longer this agent's.
 	Forget(ctx context.Context, serials []string) error
 	// RunTasks journals tasks from the task manager; CancelTasks cancels them.
@@ -149,7 +149,8 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var changed, inventory, check <-chan struct{}
+	var changed, inventory <-chan struct{}
+	var check <-chan time.Time   // the profile check's ticker; nil (never) without a fleet
 	checkDue := cfg.Fleet != nil // once the first report is in
 	if cfg.Fleet != nil {
 		changed, inventory = cfg.Fleet.Changed(), cfg.Fleet.InventoryChanged()
@@ -159,21 +160,7 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 		}
 		ct := time.NewTicker(every)
 		defer ct.Stop()
-		tick := make(chan struct{}, 1)
-		check = tick
-		go func() { // ends with ctx
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-ct.C:
-					select {
-					case tick <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}()
+		check = ct.C
 	}
 	for {
 		full := true
@@ -320,7 +307,7 @@ func handler(cfg Config) http.Handler {
 			if !linkapi.DecodeBody(w, r, maxRelayBody, &req) {
 				return
 			}
-			resp, err := f.Onboard(req)
+			resp, err := f.Onboard(r.Context(), req)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return

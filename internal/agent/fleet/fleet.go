@@ -84,7 +84,8 @@ type Manager struct {
 	inventory chan struct{} // a device was onboarded
 
 	mu      sync.Mutex
-	ctx     context.Context // Run's; onboarding tasks run under it
+	running bool          // Run is under way; onboarding tasks may start
+	stopped chan struct{} // closed when Run's context ends: onboarding tasks stop
 	wg      sync.WaitGroup
 	clients map[string]deviceClient // by serial
 	targets map[string]cachedTarget // EdgeLink targets by serial
@@ -118,7 +119,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), clients: map[string]deviceClient{}, targets: map[string]cachedTarget{}}
+	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), stopped: make(chan struct{}), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), clients: map[string]deviceClient{}, targets: map[string]cachedTarget{}}
 	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	} else if len(failed) > 0 {
@@ -131,11 +132,15 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// Run runs the task engine and lets onboarding tasks run until ctx is done, then waits
-// for them to stop and closes the engine's journal.
+// Run runs the task engine and lets onboarding tasks run until ctx is done, then stops
+// them, waits for them and closes the engine's journal. A Manager runs once.
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
-	m.ctx = ctx
+	if m.running || isClosed(m.stopped) {
+		m.mu.Unlock()
+		return errors.New("fleet: Run called twice")
+	}
+	m.running = true
 	m.mu.Unlock()
 	if m.engine != nil {
 		_ = m.engine.Run(ctx)
@@ -143,6 +148,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	} else {
 		<-ctx.Done()
 	}
+	m.mu.Lock()
+	m.running = false
+	close(m.stopped)
+	m.mu.Unlock()
 	m.wg.Wait()
 	m.mu.Lock()
 	for _, c := range m.clients {
@@ -150,6 +159,15 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	return nil
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // Changed is signalled when there is something new to report (a task moved, a device

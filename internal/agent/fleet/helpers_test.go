@@ -62,7 +62,7 @@ func startManager(t *testing.T, cfg Config) (*Manager, *devstore.Store) {
 	t.Cleanup(func() { cancel(); <-done })
 	for {
 		m.mu.Lock()
-		ok := m.ctx != nil
+		ok := m.running
 		m.mu.Unlock()
 		if ok {
 			return m, st
@@ -74,7 +74,7 @@ func startManager(t *testing.T, cfg Config) (*Manager, *devstore.Store) {
 // onboardAndWait onboards one device with defaultProfile and returns its task as it ended.
 func onboardAndWait(t *testing.T, m *Manager, st *devstore.Store, serial, user, pass string) linkapi.TaskReport {
 	t.Helper()
-	resp, err := m.Onboard(linkapi.OnboardRequest{Devices: []linkapi.OnboardDevice{{Serial: serial, Username: user, Password: pass}},
+	resp, err := m.Onboard(context.Background(), linkapi.OnboardRequest{Devices: []linkapi.OnboardDevice{{Serial: serial, Username: user, Password: pass}},
 		Profile: defaultProfile})
 	if err != nil {
 		t.Fatal(err)
