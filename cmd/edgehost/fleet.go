@@ -110,8 +110,8 @@ func (s *fleetSetup) New(_ context.Context, dataDir string, cfg *agent.Config) (
 
 func (s *fleetSetup) open(e *edgeFleet, dataDir string, nets *allownet.Nets, ifaces []net.Interface, cfg *agent.Config) error {
 	log := cfg.Logger
-	// A discovery event tells the fleet manager to look again (and report); the watcher
-	// is made first since the manager finds devices through it.
+	// A discovery event goes to the fleet manager, which reports the discoveries to the
+	// relay; the watcher is made first since the manager finds devices through it.
 	var err error
 	e.watcher, err = discovery.New(discovery.Config{
 		Interfaces: ifaces, DisableMDNS: s.noMDNS, SweepInterval: s.sweep, Logger: log, DialControl: nets.Control,
@@ -147,10 +147,7 @@ func (s *fleetSetup) open(e *edgeFleet, dataDir string, nets *allownet.Nets, ifa
 
 // discovered passes a discovery event to the fleet manager. Events come only from the
 // watcher's Run, which starts after New has made the manager.
-func (e *edgeFleet) discovered(ev discovery.Event) {
-	e.log.Debug("discovery", "event", ev.Kind, "serial", ev.Device.Serial, "address", ev.Device.Addr)
-	e.fleet.Notify()
-}
+func (e *edgeFleet) discovered(ev discovery.Event) { e.fleet.OnDiscovery(ev) }
 
 // Run runs discovery, the fleet, the local API, and the --add and --scan look-ups until
 // ctx ends.

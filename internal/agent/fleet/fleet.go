@@ -177,8 +177,15 @@ func (m *Manager) Changed() <-chan struct{} { return m.changed }
 // InventoryChanged is signalled when a device was onboarded: the inventory is due.
 func (m *Manager) InventoryChanged() <-chan struct{} { return m.inventory }
 
-// Notify tells the manager that discoveries changed.
-func (m *Manager) Notify() {
+// OnDiscovery takes a discovery event (discovery.Config.OnEvent): the discoveries
+// changed, and the next report to the relay sends them (agent.Fleet.Discovered).
+func (m *Manager) OnDiscovery(ev discovery.Event) {
+	m.cfg.Logger.Debug("discovery", "event", ev.Kind, "serial", ev.Device.Serial, "address", ev.Device.Addr)
+	m.discoveriesChanged()
+}
+
+// discoveriesChanged marks the discoveries as due for the relay.
+func (m *Manager) discoveriesChanged() {
 	m.discoveryChanged.Store(true)
 	m.notify()
 }
