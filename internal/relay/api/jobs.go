@@ -12,7 +12,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
@@ -234,7 +234,7 @@ func (a *API) selectDevices(ctx context.Context, org string, body jobBody) ([]st
 // taskParams are a device's task parameters: for software, the release file that fits it.
 func (a *API) taskParams(ctx context.Context, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
 	out, err := taskmgr.TaskParams(ctx, a.cfg.Releases, kind, params, d)
-	var noRelease *releases.NoReleaseError
+	var noRelease *releasefiles.NoReleaseError
 	var badParam *taskmgr.ParamError
 	switch {
 	case errors.Is(err, taskmgr.ErrArtifactGiven):

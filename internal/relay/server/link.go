@@ -14,7 +14,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/api"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
@@ -27,9 +27,9 @@ type agentLinks struct {
 	relay    *edgelink.Relay
 	st       *store.Store
 	log      *slog.Logger
-	releases *releases.Catalog // serves artifacts to agents; nil: none
-	wake     waker             // tells the task manager an agent reported or connected; nil: none
-	enforce  enforcer          // brings an agent's managed devices to their profiles; nil: none
+	releases *releasefiles.Catalog // serves artifacts to agents; nil: none
+	wake     waker                 // tells the task manager an agent reported or connected; nil: none
+	enforce  enforcer              // brings an agent's managed devices to their profiles; nil: none
 
 	orgs sync.Map // agent ID -> organization, learned when the agent authenticated
 }
@@ -45,7 +45,7 @@ type enforcer interface {
 // linksConfig is what the relay's end of the agent links needs.
 type linksConfig struct {
 	Store    *store.Store
-	Releases *releases.Catalog
+	Releases *releasefiles.Catalog
 	Wake     waker
 	Enforce  enforcer
 	Logger   *slog.Logger

@@ -24,10 +24,10 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/audit"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
-	"github.com/opencamcloud/camcloud/internal/relay/catalog"
 	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
+	"github.com/opencamcloud/camcloud/internal/relay/modelcatalog"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 )
@@ -135,11 +135,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	models, err := catalog.Load(s.cfg.Catalog)
+	models, err := modelcatalog.Load(s.cfg.Catalog)
 	if err != nil {
 		return err
 	}
-	cat, err := releases.Open(s.cfg.DataDir, st)
+	cat, err := releasefiles.Open(s.cfg.DataDir, st)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
@@ -24,7 +24,7 @@ const EnforcedBy = "system:profile"
 // the Manager to roll out.
 type Enforcer struct {
 	st       *store.Store
-	releases *releases.Catalog
+	releases *releasefiles.Catalog
 	log      *slog.Logger
 	wake     Wakeup
 }
@@ -33,7 +33,7 @@ type Enforcer struct {
 type EnforcerConfig struct {
 	Store *store.Store // required
 	// Releases picks release files; nil: software differences are skipped.
-	Releases *releases.Catalog
+	Releases *releasefiles.Catalog
 	// Wakeup is the Manager's (Config.Wakeup), woken when a job is made; nil: none.
 	Wakeup Wakeup
 	Logger *slog.Logger

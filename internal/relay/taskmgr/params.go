@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
@@ -30,7 +30,7 @@ func (e *ParamError) Unwrap() error { return e.Err }
 
 // TaskParams are a device's task parameters: for firmware and app-install, the release
 // file from the catalog that fits the device is added to what the caller gave.
-func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
+func TaskParams(ctx context.Context, cat *releasefiles.Catalog, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
 	switch kind {
 	case taskkind.Firmware:
 		var p taskkind.FirmwareParams
@@ -47,7 +47,7 @@ func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params 
 		if err != nil {
 			return nil, err
 		}
-		p.Artifact = releases.Artifact(rel)
+		p.Artifact = releasefiles.Artifact(rel)
 		return json.Marshal(p)
 	case taskkind.AppInstall:
 		var p taskkind.AppParams
@@ -67,7 +67,7 @@ func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params 
 		if err != nil {
 			return nil, err
 		}
-		art := releases.Artifact(rel)
+		art := releasefiles.Artifact(rel)
 		p.Artifact = &art
 		return json.Marshal(p)
 	}
