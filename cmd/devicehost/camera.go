@@ -8,10 +8,11 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
 	accountpkg "github.com/opencamcloud/camcloud/internal/agent/account"
+	"github.com/opencamcloud/camcloud/internal/agent/agentcmd"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
@@ -27,64 +28,90 @@ import (
 // (--device-account) with the admin account it is given at enrollment (or to run, if the
 // camera lost the agent's account), and uses only its own from then on: the admin
 // password is not kept, and a login with it is drift.
-func cameraSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
-	var (
-		device, user, password, account string
-		rebootWait                      time.Duration
-	)
-	f := cmd.Flags()
-	f.StringVar(&device, "device", "", "VAPIX base URL of the camera this agent runs on (default: where enrollment found it, else http://127.0.0.1)")
-	f.StringVar(&user, "device-user", "", "an admin account on the camera, used once to make the agent's own again if the camera lost it (enrollment makes it)")
-	f.StringVar(&password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD); not stored")
-	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on the camera")
-	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for the camera to come back from a reboot")
+type cameraSetup struct {
+	device, user, password, account string
+	rebootWait                      time.Duration
+}
 
-	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
-		st, err := devstore.OpenDir(dataDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		// Without --device, the camera is where enrollment found it.
-		if device == "" {
-			device = "http://127.0.0.1"
-			if ds, err := st.Devices(); err == nil && len(ds) == 1 && ds[0].Address != "" {
-				device = "http://" + ds[0].Address
-			}
-		}
-		addr, err := deviceAddr(device)
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		info, err := waitForCamera(ctx, device)
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		if err := ownAccount(ctx, st, info, addr, account, user, password, cfg.Logger); err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		fcfg := fleet.Config{Store: st, Account: account, Logger: cfg.Logger, TaskConcurrency: 1, RebootWait: rebootWait}
-		fcfg.InDataDir(dataDir)
-		mgr, err := fleet.New(fcfg)
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		cfg.Fleet = mgr
-		proxy, err := egress.New(egress.Config{Devices: mgr, Logger: cfg.Logger})
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		cfg.EdgeLink = proxy
-		if cfg.GraphQL, err = graph.Handler(graph.Config{Fleet: mgr, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}}); err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		return mgr.Run, func() { proxy.Close(); st.Close() }, nil
+// AddFlags adds devicehost's flags to `run`.
+func (c *cameraSetup) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&c.device, "device", "", "VAPIX base URL of the camera this agent runs on (default: where enrollment found it, else http://127.0.0.1)")
+	f.StringVar(&c.user, "device-user", "", "an admin account on the camera, used once to make the agent's own again if the camera lost it (enrollment makes it)")
+	f.StringVar(&c.password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD); not stored")
+	f.StringVar(&c.account, "device-account", "camcloud", "name of the VAPIX account the agent creates on the camera")
+	f.DurationVar(&c.rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for the camera to come back from a reboot")
+}
+
+// camera is the agent's own camera, managed beside the link.
+type camera struct {
+	st    *devstore.Store
+	fleet *fleet.Manager
+	proxy *egress.Proxy
+}
+
+// New opens the device store, makes sure the agent's account on the camera works, and
+// fills in cfg's fleet, EdgeLink and GraphQL API.
+func (c *cameraSetup) New(ctx context.Context, dataDir string, cfg *agent.Config) (agentcmd.Devices, error) {
+	st, err := devstore.OpenDir(dataDir)
+	if err != nil {
+		return nil, err
 	}
+	cam, err := c.open(ctx, st, dataDir, cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return cam, nil
+}
+
+func (c *cameraSetup) open(ctx context.Context, st *devstore.Store, dataDir string, cfg *agent.Config) (*camera, error) {
+	// Without --device, the camera is where enrollment found it.
+	device := c.device
+	if device == "" {
+		device = "http://127.0.0.1"
+		if ds, err := st.Devices(); err == nil && len(ds) == 1 && ds[0].Address != "" {
+			device = "http://" + ds[0].Address
+		}
+	}
+	addr, err := deviceAddr(device)
+	if err != nil {
+		return nil, err
+	}
+	info, err := waitForCamera(ctx, device)
+	if err != nil {
+		return nil, err
+	}
+	if err := ownAccount(ctx, st, info, addr, c.account, c.user, c.password, cfg.Logger); err != nil {
+		return nil, err
+	}
+	fcfg := fleet.Config{Store: st, Account: c.account, Logger: cfg.Logger, TaskConcurrency: 1, RebootWait: c.rebootWait}
+	fcfg.InDataDir(dataDir)
+	mgr, err := fleet.New(fcfg)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := egress.New(egress.Config{Devices: mgr, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	gql, err := graph.Handler(graph.Config{Fleet: mgr, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Fleet, cfg.EdgeLink, cfg.GraphQL = mgr, proxy, gql
+	return &camera{st: st, fleet: mgr, proxy: proxy}, nil
+}
+
+// Run manages the camera until ctx ends.
+func (c *camera) Run(ctx context.Context) error { return c.fleet.Run(ctx) }
+
+// Close lets go of the camera's connections and closes the device store.
+func (c *camera) Close() error {
+	c.proxy.Close()
+	if err := c.st.Close(); err != nil {
+		return fmt.Errorf("device store: %w", err)
+	}
+	return nil
 }
 
 // deviceAddr is the host:port of a --device URL.

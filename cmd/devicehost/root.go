@@ -21,6 +21,6 @@ Flags can also be set as DEVICEHOST_<FLAG> environment variables or keys of a --
 
 func newRootCommand() *cobra.Command {
 	root := cli.Root("devicehost", "DEVICEHOST", "The camcloud agent that runs on one camera and manages it through its local VAPIX", long)
-	root.AddCommand(newEnrollCommand(), agentcmd.Status(defaultData), agentcmd.Run("devicehost", defaultData, cameraSetup))
+	root.AddCommand(newEnrollCommand(), agentcmd.Status(defaultData), agentcmd.Run("devicehost", defaultData, &cameraSetup{}))
 	return root
 }

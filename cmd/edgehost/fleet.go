@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
+	"github.com/opencamcloud/camcloud/internal/agent/agentcmd"
 	"github.com/opencamcloud/camcloud/internal/agent/allownet"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
@@ -26,126 +27,162 @@ import (
 // graphTokenFile, in the data directory, is the bearer token of the local GraphQL API.
 const graphTokenFile = "graphql-token"
 
-// fleetSetup adds the flags that say how the edge host finds cameras and starts the
-// discovery watcher and the fleet manager under `edgehost run`.
-func fleetSetup(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
-	var (
-		mdnsIfaces    []string
-		noMDNS        bool
-		sweep         time.Duration
-		addrs         []string
-		scans         []string
-		scanPorts     []int
-		account       string
-		taskLimit     int
-		edgeLinkLimit int
-		graphListen   string
-		rebootWait    time.Duration
-		allowNets     []string
-	)
-	f := cmd.Flags()
-	f.StringSliceVar(&mdnsIfaces, "mdns-interface", nil, "interface to browse mDNS on (repeatable; default: every interface that is up with multicast, loopback excepted)")
-	f.BoolVar(&noMDNS, "no-mdns", false, "do not browse mDNS (use --add and --scan where multicast is blocked)")
-	f.DurationVar(&sweep, "mdns-interval", 10*time.Second, "how often mDNS browsing is repeated")
-	f.StringSliceVar(&addrs, "add", nil, "address (host:port) of a camera to manage beside those found (repeatable)")
-	f.StringSliceVar(&scans, "scan", nil, "address range (CIDR, at most /16) to probe for cameras at start (repeatable)")
-	f.IntSliceVar(&scanPorts, "scan-port", []int{80}, "HTTP ports --scan probes")
-	f.StringVar(&account, "device-account", "camcloud", "name of the VAPIX account the agent creates on each camera it onboards")
-	f.IntVar(&taskLimit, "task-concurrency", 16, "tasks (upgrades, settings) run at once across cameras; one at a time per camera")
-	f.DurationVar(&rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for a camera to come back from a reboot")
-	f.StringVar(&graphListen, "graphql-listen", "", "also serve the edge host's GraphQL API on this address for an on-premise VMS (e.g. 127.0.0.1:8791); callers send the token in DATA/graphql-token as a bearer token")
-	f.IntVar(&edgeLinkLimit, "edgelink-concurrency", 256, "EdgeLink requests to cameras in flight at once (more wait up to 2 s, then 503)")
-	f.StringSliceVar(&allowNets, allownet.Flag, nil, "networks (CIDR or address, comma-separated or repeated) that cameras and VMS servers may be at; the edge host connects to nothing else (default: the networks of its own interfaces, without loopback and link-local)")
+// fleetSetup is `edgehost run`'s own part: the flags that say how the edge host finds
+// cameras, and the discovery watcher, fleet manager, EdgeLink egress and GraphQL API it
+// makes from them.
+type fleetSetup struct {
+	mdnsIfaces    []string
+	noMDNS        bool
+	sweep         time.Duration
+	addrs         []string
+	scans         []string
+	scanPorts     []int
+	account       string
+	taskLimit     int
+	edgeLinkLimit int
+	graphListen   string
+	rebootWait    time.Duration
+	allowNets     []string
+}
 
-	return func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error) {
-		var prefixes []netip.Prefix
-		for _, s := range scans {
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				return nil, nil, fmt.Errorf("--scan %q: %w", s, err)
-			}
-			prefixes = append(prefixes, p)
-		}
-		nets, err := allowedNets(allowNets)
+// AddFlags adds edgehost's flags to `run`.
+func (s *fleetSetup) AddFlags(f *pflag.FlagSet) {
+	f.StringSliceVar(&s.mdnsIfaces, "mdns-interface", nil, "interface to browse mDNS on (repeatable; default: every interface that is up with multicast, loopback excepted)")
+	f.BoolVar(&s.noMDNS, "no-mdns", false, "do not browse mDNS (use --add and --scan where multicast is blocked)")
+	f.DurationVar(&s.sweep, "mdns-interval", 10*time.Second, "how often mDNS browsing is repeated")
+	f.StringSliceVar(&s.addrs, "add", nil, "address (host:port) of a camera to manage beside those found (repeatable)")
+	f.StringSliceVar(&s.scans, "scan", nil, "address range (CIDR, at most /16) to probe for cameras at start (repeatable)")
+	f.IntSliceVar(&s.scanPorts, "scan-port", []int{80}, "HTTP ports --scan probes")
+	f.StringVar(&s.account, "device-account", "camcloud", "name of the VAPIX account the agent creates on each camera it onboards")
+	f.IntVar(&s.taskLimit, "task-concurrency", 16, "tasks (upgrades, settings) run at once across cameras; one at a time per camera")
+	f.DurationVar(&s.rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for a camera to come back from a reboot")
+	f.StringVar(&s.graphListen, "graphql-listen", "", "also serve the edge host's GraphQL API on this address for an on-premise VMS (e.g. 127.0.0.1:8791); callers send the token in DATA/graphql-token as a bearer token")
+	f.IntVar(&s.edgeLinkLimit, "edgelink-concurrency", 256, "EdgeLink requests to cameras in flight at once (more wait up to 2 s, then 503)")
+	f.StringSliceVar(&s.allowNets, allownet.Flag, nil, "networks (CIDR or address, comma-separated or repeated) that cameras and VMS servers may be at; the edge host connects to nothing else (default: the networks of its own interfaces, without loopback and link-local)")
+}
+
+// edgeFleet is what an edge host runs beside its link: discovery, the fleet of cameras,
+// the cameras given by address or range, and the local GraphQL API.
+type edgeFleet struct {
+	st       *devstore.Store
+	watcher  *discovery.Watcher
+	fleet    *fleet.Manager
+	proxy    *egress.Proxy
+	local    *localAPI // nil without --graphql-listen
+	addrs    []string
+	prefixes []netip.Prefix
+	ports    []int
+	sweep    time.Duration
+	log      *slog.Logger
+}
+
+// New checks the flags, opens the device store and makes the edge host's parts, filling
+// in cfg's fleet, EdgeLink, VMS egress and GraphQL API.
+func (s *fleetSetup) New(_ context.Context, dataDir string, cfg *agent.Config) (agentcmd.Devices, error) {
+	var prefixes []netip.Prefix
+	for _, sc := range s.scans {
+		p, err := netip.ParsePrefix(sc)
 		if err != nil {
-			return nil, nil, err
+			return nil, fmt.Errorf("--scan %q: %w", sc, err)
 		}
-		cfg.Logger.Info("cameras and VMS servers are reached in these networks only", "networks", nets.String(), "flag", "--"+allownet.Flag)
-		ifaces, err := mdnsInterfaces(mdnsIfaces, noMDNS)
-		if err != nil {
-			return nil, nil, err
-		}
-		st, err := devstore.OpenDir(dataDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		log := cfg.Logger
-		var mgr *fleet.Manager
-		w, err := discovery.New(discovery.Config{
-			Interfaces: ifaces, DisableMDNS: noMDNS, SweepInterval: sweep, Logger: log, DialControl: nets.Control,
-			OnEvent: func(ev discovery.Event) {
-				log.Debug("discovery", "event", ev.Kind, "serial", ev.Device.Serial, "address", ev.Device.Addr)
-				if mgr != nil {
-					mgr.Notify()
-				}
-			},
-		})
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		fcfg := fleet.Config{Store: st, Finder: w, Account: account, Logger: log, TaskConcurrency: taskLimit, RebootWait: rebootWait, DialControl: nets.Control}
-		fcfg.InDataDir(dataDir)
-		mgr, err = fleet.New(fcfg)
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		cfg.Fleet = mgr
-		proxy, err := egress.New(egress.Config{Devices: mgr, MaxConcurrent: edgeLinkLimit, Logger: log, DialControl: nets.Control})
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		cfg.EdgeLink = proxy
-		vms := egress.NewVMS(log, nets.Control)
-		cfg.VMS, cfg.SetVMS = vms, vms.SetServers
-		api, err := graph.Handler(graph.Config{Fleet: mgr, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}})
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		cfg.GraphQL = api
-		var local *localAPI
-		if graphListen != "" {
-			if local, err = listenLocalAPI(graphListen, filepath.Join(dataDir, graphTokenFile), api); err != nil {
-				st.Close()
-				return nil, nil, err
-			}
-			log.Info("GraphQL API served locally", "url", "http://"+local.addr()+"/graphql", "token", filepath.Join(dataDir, graphTokenFile))
-		}
-		run := func(ctx context.Context) error {
-			g, ctx := errgroup.WithContext(ctx)
-			g.Go(func() error { return w.Run(ctx) })
-			g.Go(func() error { return mgr.Run(ctx) })
-			if local != nil {
-				g.Go(func() error { return local.serve(ctx) })
-			}
-			g.Go(func() error { addAll(ctx, w, addrs, sweep, log); return nil })
-			g.Go(func() error {
-				for _, p := range prefixes {
-					found, err := w.Scan(ctx, p, scanPorts)
-					if err != nil && ctx.Err() == nil {
-						log.Warn("--scan", "range", p, "err", err)
-					}
-					log.Info("scan done", "range", p, "cameras", len(found))
-				}
-				return nil
-			})
-			return g.Wait()
-		}
-		return run, func() { proxy.Close(); st.Close() }, nil
+		prefixes = append(prefixes, p)
 	}
+	nets, err := allowedNets(s.allowNets)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger.Info("cameras and VMS servers are reached in these networks only", "networks", nets.String(), "flag", "--"+allownet.Flag)
+	ifaces, err := mdnsInterfaces(s.mdnsIfaces, s.noMDNS)
+	if err != nil {
+		return nil, err
+	}
+	st, err := devstore.OpenDir(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	e := &edgeFleet{st: st, addrs: s.addrs, prefixes: prefixes, ports: s.scanPorts, sweep: s.sweep, log: cfg.Logger}
+	if err := s.open(e, dataDir, nets, ifaces, cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (s *fleetSetup) open(e *edgeFleet, dataDir string, nets *allownet.Nets, ifaces []net.Interface, cfg *agent.Config) error {
+	log := cfg.Logger
+	// A discovery event goes to the fleet manager, which reports the discoveries to the
+	// relay; the watcher is made first since the manager finds devices through it.
+	var err error
+	e.watcher, err = discovery.New(discovery.Config{
+		Interfaces: ifaces, DisableMDNS: s.noMDNS, SweepInterval: s.sweep, Logger: log, DialControl: nets.Control,
+		OnEvent: e.discovered,
+	})
+	if err != nil {
+		return err
+	}
+	fcfg := fleet.Config{Store: e.st, Finder: e.watcher, Account: s.account, Logger: log, TaskConcurrency: s.taskLimit, RebootWait: s.rebootWait, DialControl: nets.Control}
+	fcfg.InDataDir(dataDir)
+	if e.fleet, err = fleet.New(fcfg); err != nil {
+		return err
+	}
+	if e.proxy, err = egress.New(egress.Config{Devices: e.fleet, MaxConcurrent: s.edgeLinkLimit, Logger: log, DialControl: nets.Control}); err != nil {
+		return err
+	}
+	vms := egress.NewVMS(log, nets.Control)
+	api, err := graph.Handler(graph.Config{Fleet: e.fleet, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}})
+	if err != nil {
+		e.proxy.Close()
+		return err
+	}
+	if s.graphListen != "" {
+		if e.local, err = listenLocalAPI(s.graphListen, filepath.Join(dataDir, graphTokenFile), api); err != nil {
+			e.proxy.Close()
+			return err
+		}
+		log.Info("GraphQL API served locally", "url", "http://"+e.local.addr()+"/graphql", "token", filepath.Join(dataDir, graphTokenFile))
+	}
+	cfg.Fleet, cfg.EdgeLink, cfg.VMS, cfg.SetVMS, cfg.GraphQL = e.fleet, e.proxy, vms, vms.SetServers, api
+	return nil
+}
+
+// discovered passes a discovery event to the fleet manager. Events come only from the
+// watcher's Run, which starts after New has made the manager.
+func (e *edgeFleet) discovered(ev discovery.Event) { e.fleet.OnDiscovery(ev) }
+
+// Run runs discovery, the fleet, the local API, and the --add and --scan look-ups until
+// ctx ends.
+func (e *edgeFleet) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return e.watcher.Run(ctx) })
+	g.Go(func() error { return e.fleet.Run(ctx) })
+	if e.local != nil {
+		g.Go(func() error { return e.local.serve(ctx) })
+	}
+	g.Go(func() error { addAll(ctx, e.watcher, e.addrs, e.sweep, e.log); return nil })
+	g.Go(func() error {
+		for _, p := range e.prefixes {
+			found, err := e.watcher.Scan(ctx, p, e.ports)
+			if err != nil && ctx.Err() == nil {
+				e.log.Warn("--scan", "range", p, "err", err)
+			}
+			e.log.Info("scan done", "range", p, "cameras", len(found))
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// Close lets go of the cameras' connections, the local API's listener (when Run never
+// served it) and the device store.
+func (e *edgeFleet) Close() error {
+	e.proxy.Close()
+	if e.local != nil {
+		_ = e.local.ln.Close() // already closed when it was served
+	}
+	if err := e.st.Close(); err != nil {
+		return fmt.Errorf("device store: %w", err)
+	}
+	return nil
 }
 
 // allowedNets resolves --allow-device-net: the networks given, else those of the host's

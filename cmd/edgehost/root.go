@@ -21,6 +21,6 @@ Flags can also be set as EDGEHOST_<FLAG> environment variables or keys of a --co
 
 func newRootCommand() *cobra.Command {
 	root := cli.Root("edgehost", "EDGEHOST", "The camcloud edge agent for an on-premise host managing many cameras", long)
-	root.AddCommand(newEnrollCommand(), agentcmd.Status(defaultData), agentcmd.Run("edgehost", defaultData, fleetSetup))
+	root.AddCommand(newEnrollCommand(), agentcmd.Status(defaultData), agentcmd.Run("edgehost", defaultData, &fleetSetup{}))
 	return root
 }

@@ -70,7 +70,7 @@ type Fleet interface {
 	PendingTasks() ([]linkapi.TaskReport, error)
 	TasksReported([]linkapi.TaskReport) error
 	ApplyConfig([]linkapi.DeviceConfig)
-	Onboard(linkapi.OnboardRequest) (linkapi.OnboardResponse, error)
+	Onboard(context.Context, linkapi.OnboardRequest) (linkapi.OnboardResponse, error)
 	// Forget stops managing devices the relay says are no longer this agent's.
 	Forget(ctx context.Context, serials []string) error
 	// RunTasks journals tasks from the task manager; CancelTasks cancels them.
@@ -149,7 +149,8 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var changed, inventory, check <-chan struct{}
+	var changed, inventory <-chan struct{}
+	var check <-chan time.Time   // the profile check's ticker; nil (never) without a fleet
 	checkDue := cfg.Fleet != nil // once the first report is in
 	if cfg.Fleet != nil {
 		changed, inventory = cfg.Fleet.Changed(), cfg.Fleet.InventoryChanged()
@@ -159,21 +160,7 @@ func reportLoop(ctx context.Context, cfg Config, hc *http.Client, up <-chan stru
 		}
 		ct := time.NewTicker(every)
 		defer ct.Stop()
-		tick := make(chan struct{}, 1)
-		check = tick
-		go func() { // ends with ctx
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-ct.C:
-					select {
-					case tick <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}()
+		check = ct.C
 	}
 	for {
 		full := true
@@ -291,17 +278,8 @@ func report(ctx context.Context, cfg Config, hc *http.Client) error {
 	return nil
 }
 
-// decodeBody reads a JSON request body from the relay, answering 400 when it does not
-// decode. Fields it does not know are ignored (pkg/edgelink/PROTOCOL.md, Versioning): a
-// relay newer than its agents may send more.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20))
-	if err := dec.Decode(v); err != nil {
-		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
-		return false
-	}
-	return true
-}
+// maxRelayBody bounds a request body from the relay (devices to onboard, tasks to run).
+const maxRelayBody = 16 << 20
 
 // linkURL turns the relay's https:// URL into the link's wss:// URL.
 func linkURL(relay string) (string, error) {
@@ -326,10 +304,10 @@ func handler(cfg Config) http.Handler {
 	if f := cfg.Fleet; f != nil {
 		mux.HandleFunc("POST "+linkapi.OnboardPath, func(w http.ResponseWriter, r *http.Request) {
 			var req linkapi.OnboardRequest
-			if !decodeBody(w, r, &req) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &req) {
 				return
 			}
-			resp, err := f.Onboard(req)
+			resp, err := f.Onboard(r.Context(), req)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
@@ -340,7 +318,7 @@ func handler(cfg Config) http.Handler {
 		})
 		mux.HandleFunc("POST "+linkapi.ForgetPath, func(w http.ResponseWriter, r *http.Request) {
 			var req linkapi.ForgetRequest
-			if !decodeBody(w, r, &req) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &req) {
 				return
 			}
 			if err := f.Forget(r.Context(), req.Serials); err != nil {
@@ -351,7 +329,7 @@ func handler(cfg Config) http.Handler {
 		})
 		mux.HandleFunc("POST "+linkapi.RunTasksPath, func(w http.ResponseWriter, r *http.Request) {
 			var tasks []taskengine.Task
-			if !decodeBody(w, r, &tasks) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &tasks) {
 				return
 			}
 			recs, err := f.RunTasks(tasks)
@@ -364,7 +342,7 @@ func handler(cfg Config) http.Handler {
 		})
 		mux.HandleFunc("POST "+linkapi.CancelTasksPath, func(w http.ResponseWriter, r *http.Request) {
 			var ids []string
-			if !decodeBody(w, r, &ids) {
+			if !linkapi.DecodeBody(w, r, maxRelayBody, &ids) {
 				return
 			}
 			if err := f.CancelTasks(ids); err != nil {

@@ -213,6 +213,19 @@ type Status struct {
 	Version string `json:"version"`
 }
 
+// DecodeBody reads the JSON body of a request that came over the link, within limit
+// bytes, and answers 400 when it does not decode; it tells whether it decoded. Fields it
+// does not know are ignored (pkg/edgelink/PROTOCOL.md, Versioning): the agent and the
+// relay are upgraded on their own schedules, and a newer one may send more.
+func DecodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	if err := dec.Decode(v); err != nil {
+		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 // StatusError is an answer over the link that is not 2xx.
 type StatusError struct {
 	Status string

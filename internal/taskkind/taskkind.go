@@ -36,7 +36,7 @@ type Artifact struct {
 	Release string `json:"release"` // release ID
 	SHA256  string `json:"sha256"`  // hex
 	Size    int64  `json:"size"`
-	// Signature is the relay's Ed25519 signature of the artifact (see package release).
+	// Signature is the relay's Ed25519 signature of the artifact (see package releasesig).
 	Signature []byte `json:"signature"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencamcloud/camcloud/internal/agent"
@@ -16,17 +17,28 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
 )
 
-// Setup adds what a run command needs to manage its devices (its flags) and returns the
-// function that, once the agent's identity is loaded, fills in cfg (Inventory or Fleet)
-// and returns what must run beside the link (nil for nothing) and what to close after.
-type Setup func(cmd *cobra.Command) func(ctx context.Context, dataDir string, cfg *agent.Config) (background func(context.Context) error, closeFn func(), err error)
+// Setup is how a run command manages its devices: its flags, and what it makes once
+// the agent's identity is loaded.
+type Setup interface {
+	// AddFlags adds the flags New reads.
+	AddFlags(f *pflag.FlagSet)
+	// New fills in cfg (Fleet, EdgeLink, GraphQL, ...) and returns what runs beside
+	// the link; it is closed once the link is down.
+	New(ctx context.Context, dataDir string, cfg *agent.Config) (Devices, error)
+}
+
+// Devices is what a Setup made: it runs beside the link until ctx ends (Run), and then
+// lets go of what it holds (Close).
+type Devices interface {
+	Run(ctx context.Context) error
+	Close() error
+}
 
 // Run is `KIND run`: keep the link to the relay up until stopped, with the devices setup
 // (when not nil) manages.
 func Run(kind, defaultData string, setup Setup) *cobra.Command {
 	var dataDir, logLevel, metricsListen string
 	var reportEvery, checkEvery time.Duration
-	var start func(ctx context.Context, dataDir string, cfg *agent.Config) (func(context.Context) error, func(), error)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Connect to the relay and serve it until stopped (Ctrl-C)",
@@ -46,20 +58,20 @@ something changes.`,
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl})).With("agent", id.AgentID)
 			cfg := agent.Config{Identity: id, Kind: kind, Logger: log, ReportEvery: reportEvery, CheckEvery: checkEvery}
-			var background func(context.Context) error
-			if start != nil {
-				bg, closeFn, err := start(cmd.Context(), dataDir, &cfg)
-				if err != nil {
+			var devices Devices
+			if setup != nil {
+				if devices, err = setup.New(cmd.Context(), dataDir, &cfg); err != nil {
 					return err
 				}
-				if closeFn != nil {
-					defer closeFn()
-				}
-				background = bg
+				defer func() {
+					if err := devices.Close(); err != nil {
+						log.Warn("closing the devices' store", "err", err)
+					}
+				}()
 			}
 			g, ctx := errgroup.WithContext(cmd.Context())
-			if background != nil {
-				g.Go(func() error { return background(ctx) })
+			if devices != nil {
+				g.Go(func() error { return devices.Run(ctx) })
 			}
 			if metricsListen != "" {
 				src, _ := cfg.Fleet.(agentmetrics.Source)
@@ -76,7 +88,7 @@ something changes.`,
 		},
 	}
 	if setup != nil {
-		start = setup(cmd)
+		setup.AddFlags(cmd.Flags())
 	}
 	cmd.Flags().StringVar(&dataDir, "data", defaultData, "data directory of this agent")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -81,10 +81,11 @@ type Manager struct {
 	changed   chan struct{}
 	inventory chan struct{} // a device was onboarded
 
-	mu    sync.Mutex
-	ctx   context.Context // Run's; onboarding tasks run under it
-	wg    sync.WaitGroup
-	conns map[string]*conn // by serial: one per device, for polls, tasks and EdgeLink
+	mu      sync.Mutex
+	running bool          // Run is under way; onboarding tasks may start
+	stopped chan struct{} // closed when Run's context ends: onboarding tasks stop
+	wg      sync.WaitGroup
+	conns   map[string]*conn // by serial: one per device, for polls, tasks and EdgeLink
 
 	discoveryChanged atomic.Bool
 
@@ -115,7 +116,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), conns: map[string]*conn{}}
+	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), stopped: make(chan struct{}), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), conns: map[string]*conn{}}
 	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	} else if len(failed) > 0 {
@@ -128,11 +129,15 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// Run runs the task engine and lets onboarding tasks run until ctx is done, then waits
-// for them to stop and closes the engine's journal.
+// Run runs the task engine and lets onboarding tasks run until ctx is done, then stops
+// them, waits for them and closes the engine's journal. A Manager runs once.
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
-	m.ctx = ctx
+	if m.running || isClosed(m.stopped) {
+		m.mu.Unlock()
+		return errors.New("fleet: Run called twice")
+	}
+	m.running = true
 	m.mu.Unlock()
 	if m.engine != nil {
 		_ = m.engine.Run(ctx)
@@ -140,6 +145,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	} else {
 		<-ctx.Done()
 	}
+	m.mu.Lock()
+	m.running = false
+	close(m.stopped)
+	m.mu.Unlock()
 	m.wg.Wait()
 	m.mu.Lock()
 	for _, c := range m.conns {
@@ -149,6 +158,15 @@ func (m *Manager) Run(ctx context.Context) error {
 	return nil
 }
 
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // Changed is signalled when there is something new to report (a task moved, a device
 // was onboarded).
 func (m *Manager) Changed() <-chan struct{} { return m.changed }
@@ -156,8 +174,15 @@ func (m *Manager) Changed() <-chan struct{} { return m.changed }
 // InventoryChanged is signalled when a device was onboarded: the inventory is due.
 func (m *Manager) InventoryChanged() <-chan struct{} { return m.inventory }
 
-// Notify tells the manager that discoveries changed.
-func (m *Manager) Notify() {
+// OnDiscovery takes a discovery event (discovery.Config.OnEvent): the discoveries
+// changed, and the next report to the relay sends them (agent.Fleet.Discovered).
+func (m *Manager) OnDiscovery(ev discovery.Event) {
+	m.cfg.Logger.Debug("discovery", "event", ev.Kind, "serial", ev.Device.Serial, "address", ev.Device.Addr)
+	m.discoveriesChanged()
+}
+
+// discoveriesChanged marks the discoveries as due for the relay.
+func (m *Manager) discoveriesChanged() {
 	m.discoveryChanged.Store(true)
 	m.notify()
 }

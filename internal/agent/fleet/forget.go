@@ -40,7 +40,7 @@ func (m *Manager) Forget(ctx context.Context, serials []string) error {
 		}
 		m.forgetConn(serial)
 	}
-	m.Notify() // it is only discovered now
+	m.discoveriesChanged() // it is only discovered now
 	select {
 	case m.inventory <- struct{}{}: // and the relay hears the inventory without it
 	default:

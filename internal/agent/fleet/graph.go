@@ -52,7 +52,7 @@ func (m *Manager) AddAddress(ctx context.Context, addr string) (linkapi.Discover
 	if err != nil {
 		return linkapi.DiscoveredDevice{}, err
 	}
-	m.Notify()
+	m.discoveriesChanged()
 	for _, found := range m.Discovered() {
 		if found.Serial == d.Serial {
 			return found, nil

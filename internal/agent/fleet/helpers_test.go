@@ -64,7 +64,7 @@ func startManager(t *testing.T, cfg Config) (*Manager, *devstore.Store) {
 	testtool.WaitFor(t, 10*time.Second, "the manager to run", func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		return m.ctx != nil
+		return m.running
 	})
 	return m, st
 }
@@ -72,7 +72,7 @@ func startManager(t *testing.T, cfg Config) (*Manager, *devstore.Store) {
 // onboardAndWait onboards one device with defaultProfile and returns its task as it ended.
 func onboardAndWait(t *testing.T, m *Manager, st *devstore.Store, serial, user, pass string) linkapi.TaskReport {
 	t.Helper()
-	resp, err := m.Onboard(linkapi.OnboardRequest{Devices: []linkapi.OnboardDevice{{Serial: serial, Username: user, Password: pass}},
+	resp, err := m.Onboard(context.Background(), linkapi.OnboardRequest{Devices: []linkapi.OnboardDevice{{Serial: serial, Username: user, Password: pass}},
 		Profile: defaultProfile})
 	if err != nil {
 		t.Fatal(err)

@@ -21,14 +21,20 @@ const ModeManaged = "managed"
 const MaxOnboard = 1000
 
 // Onboard starts one onboarding task per device and returns them as queued; they run in
-// the background (at most Config.Concurrency at once) and report each transition.
-func (m *Manager) Onboard(req linkapi.OnboardRequest) (linkapi.OnboardResponse, error) {
+// the background (at most Config.Concurrency at once) and report each transition. ctx is
+// the request's: the tasks keep its values but outlive it, until Run ends.
+func (m *Manager) Onboard(ctx context.Context, req linkapi.OnboardRequest) (linkapi.OnboardResponse, error) {
 	m.mu.Lock()
-	ctx := m.ctx
+	running := m.running
+	if running {
+		m.wg.Add(len(req.Devices)) // under mu: Run waits for these once it stops
+	}
 	m.mu.Unlock()
-	if ctx == nil || ctx.Err() != nil {
+	if !running {
 		return linkapi.OnboardResponse{}, errors.New("fleet: not running")
 	}
+	started := 0
+	defer func() { m.wg.Add(started - len(req.Devices)) }() // the tasks not started
 	if len(req.Devices) == 0 || len(req.Devices) > MaxOnboard {
 		return linkapi.OnboardResponse{}, fmt.Errorf("fleet: onboard 1 to %d devices, not %d", MaxOnboard, len(req.Devices))
 	}
@@ -56,19 +62,36 @@ func (m *Manager) Onboard(req linkapi.OnboardRequest) (linkapi.OnboardResponse, 
 			return resp, err
 		}
 		resp.Tasks = append(resp.Tasks, t.r)
-		m.wg.Add(1)
+		started++
 		go func() {
 			defer m.wg.Done()
+			tctx, cancel := m.untilStopped(ctx)
+			defer cancel()
 			select {
 			case m.sem <- struct{}{}:
-			case <-ctx.Done():
+			case <-m.stopped:
 				return // FailInterrupted ends it at the next start
 			}
 			defer func() { <-m.sem }()
-			m.onboardOne(ctx, t, d, req.Profile)
+			m.onboardOne(tctx, t, d, req.Profile)
 		}()
 	}
 	return resp, nil
+}
+
+// untilStopped is ctx without its end: it ends when Run stops instead, or when cancel is
+// called. The caller holds a count of m.wg, so the goroutine that watches Run is counted
+// there too and Run waits for it.
+func (m *Manager) untilStopped(ctx context.Context) (context.Context, context.CancelFunc) {
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.wg.Go(func() {
+		select {
+		case <-m.stopped:
+			cancel()
+		case <-tctx.Done():
+		}
+	})
+	return tctx, cancel
 }
 
 // onboardOne brings one device under management: reach it with the admin account and

@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/atomicfile"
-	"github.com/opencamcloud/camcloud/internal/relay/oak"
+	"github.com/opencamcloud/camcloud/internal/oak"
 )
 
 // Files in the data directory.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/atomicfile"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
-	"github.com/opencamcloud/camcloud/internal/release"
+	"github.com/opencamcloud/camcloud/internal/releasesig"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
 
@@ -53,7 +53,7 @@ func (a *Artifacts) Fetch(ctx context.Context, art taskkind.Artifact) (string, e
 	if err != nil {
 		return "", err
 	}
-	if !release.Verify(pub, art.SHA256, art.Size, art.Signature) {
+	if !releasesig.Verify(pub, art.SHA256, art.Size, art.Signature) {
 		return "", fmt.Errorf("%w: the relay's signature of %s does not verify", ErrBadArtifact, art.SHA256)
 	}
 	a.mu.Lock()
@@ -166,7 +166,7 @@ func (a *Artifacts) key(ctx context.Context) (ed25519.PublicKey, error) {
 	}
 	pinned := filepath.Join(a.dir, pinnedKeyFile)
 	if b, err := os.ReadFile(pinned); err == nil {
-		pub, err := release.ParsePublicKey(b)
+		pub, err := releasesig.ParsePublicKey(b)
 		if err != nil {
 			return nil, fmt.Errorf("artifacts: pinned key %s: %w", pinned, err)
 		}
@@ -190,7 +190,7 @@ func (a *Artifacts) key(ctx context.Context) (ed25519.PublicKey, error) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("artifacts: release key: %s %v", resp.Status, err)
 	}
-	pub, err := release.ParsePublicKey(b)
+	pub, err := releasesig.ParsePublicKey(b)
 	if err != nil {
 		return nil, err
 	}

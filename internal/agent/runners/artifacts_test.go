@@ -19,7 +19,7 @@ import (
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
-	"github.com/opencamcloud/camcloud/internal/release"
+	"github.com/opencamcloud/camcloud/internal/releasesig"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
 
@@ -44,7 +44,7 @@ func (f *fakeRelay) add(b []byte) taskkind.Artifact {
 	h := sha256.Sum256(b)
 	sha := hex.EncodeToString(h[:])
 	f.files[sha] = b
-	return taskkind.Artifact{Release: "rel_x", SHA256: sha, Size: int64(len(b)), Signature: release.Sign(f.key, sha, int64(len(b)))}
+	return taskkind.Artifact{Release: "rel_x", SHA256: sha, Size: int64(len(b)), Signature: releasesig.Sign(f.key, sha, int64(len(b)))}
 }
 
 // client is the agent's client to the relay over the link.
@@ -54,7 +54,7 @@ func (f *fakeRelay) client() *http.Client {
 		defer f.mu.Unlock()
 		switch {
 		case r.URL.Path == linkapi.ReleaseKeyPath:
-			_, _ = w.Write(release.MarshalPublicKey(f.key.Public().(ed25519.PublicKey)))
+			_, _ = w.Write(releasesig.MarshalPublicKey(f.key.Public().(ed25519.PublicKey)))
 		case strings.HasPrefix(r.URL.Path, linkapi.ArtifactPath):
 			b, ok := f.files[strings.TrimPrefix(r.URL.Path, linkapi.ArtifactPath)]
 			if !ok {
@@ -135,7 +135,7 @@ func TestReleaseKeyIsPinnedAcrossRestarts(t *testing.T) {
 	if len(names) != 2 || !slices.Contains(names, pinnedKeyFile) || !slices.Contains(names, one.SHA256) {
 		t.Fatalf("artifact directory holds %v, want the pinned key and the release file", names)
 	}
-	want := release.MarshalPublicKey(rl.key.Public().(ed25519.PublicKey))
+	want := releasesig.MarshalPublicKey(rl.key.Public().(ed25519.PublicKey))
 	if b, _ := os.ReadFile(filepath.Join(dir, pinnedKeyFile)); !bytes.Equal(b, want) {
 		t.Fatalf("pinned key is %q, want %q", b, want)
 	}

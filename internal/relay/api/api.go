@@ -22,9 +22,9 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
-	"github.com/opencamcloud/camcloud/internal/relay/catalog"
+	"github.com/opencamcloud/camcloud/internal/relay/modelcatalog"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
@@ -50,13 +50,13 @@ type Config struct {
 		DisconnectOrg(org string)
 	}
 	// Releases is the software catalog; nil: release routes answer 503.
-	Releases *releases.Catalog
+	Releases *releasefiles.Catalog
 	// Tasks is told when there is work for the task manager (a job created or cancelled).
 	Tasks interface{ Wake() }
 	// Audit records calls for the audit log (EdgeLink); nil: not recorded.
 	Audit interface{ Record(store.AuditEntry) }
 	// Catalog gives the static facts of device models; nil: the built-in catalog.
-	Catalog *catalog.Catalog
+	Catalog *modelcatalog.Catalog
 	// Ready tells /healthz whether to answer 200; nil: always ready.
 	Ready func() bool
 
@@ -133,7 +133,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Catalog == nil {
-		cfg.Catalog = catalog.Builtin()
+		cfg.Catalog = modelcatalog.Builtin()
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/oak"
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/profile"
-	"github.com/opencamcloud/camcloud/internal/relay/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 

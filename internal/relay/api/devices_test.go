@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
-	"github.com/opencamcloud/camcloud/internal/relay/oak"
+	"github.com/opencamcloud/camcloud/internal/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 

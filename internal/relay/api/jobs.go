@@ -12,7 +12,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
@@ -257,16 +257,17 @@ func (a *API) selectDevices(ctx context.Context, org string, body jobBody) ([]st
 // taskParams are a device's task parameters: for software, the release file that fits it.
 func (a *API) taskParams(ctx context.Context, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
 	out, err := taskmgr.TaskParams(ctx, a.cfg.Releases, kind, params, d)
+	var noRelease *releasefiles.NoReleaseError
+	var badParam *taskmgr.ParamError
 	switch {
 	case errors.Is(err, taskmgr.ErrArtifactGiven):
 		return nil, problem.Invalid("params.artifact", "the relay picks the release file; give the version only")
 	case errors.Is(err, taskmgr.ErrNoCatalog):
 		return nil, problem.New(problem.Unavailable, "this relay has no software catalog")
-	case errors.Is(err, releases.ErrNoRelease):
-		return nil, problem.Invalid("params.version", strings.TrimPrefix(err.Error(), "releases: ")+" in the release catalog")
-	case err != nil && strings.HasPrefix(err.Error(), "params."):
-		field, msg, _ := strings.Cut(err.Error(), ": ")
-		return nil, problem.Invalid(field, msg)
+	case errors.As(err, &noRelease):
+		return nil, problem.Invalid("params.version", "no such release: "+noRelease.What+" in the release catalog")
+	case errors.As(err, &badParam):
+		return nil, problem.Invalid(badParam.Field, badParam.Err.Error())
 	}
 	return out, err
 }

@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/problem"
 )
 
@@ -29,6 +31,38 @@ func TestWindowThatEndsWhenItStartsIsRefused(t *testing.T) {
 			p := checkProblem(t, res, 400)
 			if p.Type != problem.Validation.URI || len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != c.param {
 				t.Errorf("problem %s %+v, want %s", p.Type, p.InvalidParams, c.param)
+			}
+		})
+	}
+}
+
+// A software job the release catalog cannot serve is refused naming the parameter at
+// fault and what was looked for, before any task is made.
+func TestSoftwareJobWithoutReleaseNamesTheParameter(t *testing.T) {
+	r, tok, org := adminSetup(t)
+	var h struct{ ID string }
+	r.Do(t, "POST", "/api/v1/orgs/"+org+"/edgehosts", tok, map[string]any{"name": "site-1"}).JSON(t, &h)
+	const serial = "ACCC8E030001"
+	if _, err := r.Store.OnboardDevice(t.Context(), org, h.ID, serial, "usr_test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Store.ReportDevices(t.Context(), org, h.ID, []linkapi.DeviceReport{{Serial: serial, Model: "Q6135-LE", FirmwareVersion: "12.0.1", Reachable: true}}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, body, param, detail string
+	}{
+		{"no AXIS OS release", `{"kind":"firmware","params":{"version":"99.1.1"},"devices":["` + serial + `"]}`,
+			"params.version", "AXIS OS 99.1.1 for Q6135-LE"},
+		{"application without version", `{"kind":"app-install","params":{"name":"vmd"},"devices":["` + serial + `"]}`,
+			"params.version", "version"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := r.Do(t, "POST", "/api/v1/orgs/"+org+"/jobs", tok, c.body)
+			p := checkProblem(t, res, 400)
+			if p.Type != problem.Validation.URI || len(p.InvalidParams) == 0 || p.InvalidParams[0].Name != c.param || !strings.Contains(p.InvalidParams[0].Reason, c.detail) {
+				t.Errorf("problem %s %+v, want %s naming %q", p.Type, p.InvalidParams, c.param, c.detail)
 			}
 		})
 	}

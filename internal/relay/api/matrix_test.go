@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/oak"
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
-	"github.com/opencamcloud/camcloud/internal/relay/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/profile"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
@@ -66,11 +66,11 @@ func (a *API) addRelease(w http.ResponseWriter, r *http.Request) error {
 	rel, err := a.cfg.Releases.Add(r.Context(), rel, r.Body)
 	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig), errors.Is(err, releases.ErrTooLarge):
+	case errors.As(err, &tooBig), errors.Is(err, releasefiles.ErrTooLarge):
 		return problem.New(problem.TooLarge, "a release file may be at most 2 GiB")
 	case errors.Is(err, store.ErrExists):
 		return problem.New(problem.Conflict, "this release is already in the catalog")
-	case err != nil && strings.Contains(err.Error(), "empty file"):
+	case errors.Is(err, releasefiles.ErrEmpty):
 		return problem.New(problem.BadRequest, "send the release file as the request body")
 	case err != nil:
 		return err

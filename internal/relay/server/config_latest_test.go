@@ -59,7 +59,7 @@ func TestDeviceConfigResolvesLatestOS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l, err := newAgentLinks(ctx, st, slog.New(slog.DiscardHandler))
+	l, err := newAgentLinks(ctx, linksConfig{Store: st, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

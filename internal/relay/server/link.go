@@ -14,7 +14,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/api"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
@@ -24,22 +24,38 @@ import (
 // authenticated /api/v1/agent/link route, with each link's state written to the store so
 // the inventory shows which agents are connected and when they were last seen.
 type agentLinks struct {
-	relay *edgelink.Relay
-	st    *store.Store
-	log   *slog.Logger
-	ctx   context.Context // for store writes from link events; ends with Run
+	relay    *edgelink.Relay
+	st       *store.Store
+	log      *slog.Logger
+	releases *releasefiles.Catalog // serves artifacts to agents; nil: none
+	wake     waker                 // tells the task manager an agent reported or connected; nil: none
+	enforce  enforcer              // brings an agent's managed devices to their profiles; nil: none
 
 	orgs sync.Map // agent ID -> organization, learned when the agent authenticated
-
-	// Set before serving:
-	releases *releases.Catalog // serves artifacts to agents
-	wake     func()            // tells the task manager an agent reported or connected
-	// enforce brings an agent's managed devices to their profiles (the task manager).
-	enforce func(ctx context.Context, org, agentID string) (taskmgr.Enforcement, error)
 }
 
-func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*agentLinks, error) {
-	l := &agentLinks{st: st, log: log, ctx: ctx}
+// waker is the task manager's wake-up (taskmgr.Wakeup).
+type waker interface{ Wake() }
+
+// enforcer is the task manager's profile enforcement (taskmgr.Enforcer).
+type enforcer interface {
+	Enforce(ctx context.Context, org, agentID string) (taskmgr.Enforcement, error)
+}
+
+// linksConfig is what the relay's end of the agent links needs.
+type linksConfig struct {
+	Store    *store.Store
+	Releases *releasefiles.Catalog
+	Wake     waker
+	Enforce  enforcer
+	Logger   *slog.Logger
+}
+
+// newAgentLinks makes the relay's end of the agent links. ctx is for the store writes
+// link events make (a link coming up or going down); it should outlive the links.
+func newAgentLinks(ctx context.Context, cfg linksConfig) (*agentLinks, error) {
+	st := cfg.Store
+	l := &agentLinks{st: st, log: cfg.Logger, releases: cfg.Releases, wake: cfg.Wake, enforce: cfg.Enforce}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+linkapi.InventoryPath, l.inventory)
 	mux.HandleFunc("POST "+linkapi.DiscoveredPath, record(l, "discovered devices", true, st.SetDiscovered))
@@ -53,9 +69,10 @@ func newAgentLinks(ctx context.Context, st *store.Store, log *slog.Logger) (*age
 	mux.HandleFunc("POST "+linkapi.ProfileCheckPath, l.profileCheck)
 	mux.HandleFunc("GET "+linkapi.VMSListPath, l.vmsServers)
 	mux.HandleFunc("GET "+linkapi.ConfigPath, l.config)
-	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, OnEvent: l.onEvent, Logger: log})
+	r, err := edgelink.NewRelay(edgelink.RelayConfig{Handler: mux, Logger: cfg.Logger,
+		OnEvent: func(ev edgelink.Event) { l.onEvent(ctx, ev) }})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent links: %w", err)
 	}
 	l.relay = r
 	return l, nil
@@ -73,13 +90,13 @@ func (l *agentLinks) handler() http.Handler {
 	})
 }
 
-func (l *agentLinks) onEvent(ev edgelink.Event) {
+func (l *agentLinks) onEvent(ctx context.Context, ev edgelink.Event) {
 	org, ok := l.orgs.Load(ev.AgentID)
 	if !ok {
 		return
 	}
 	up := ev.Kind == edgelink.EventConnected
-	if err := l.st.SetAgentConnection(l.ctx, org.(string), ev.AgentID, up, ev.Time); err != nil && l.ctx.Err() == nil {
+	if err := l.st.SetAgentConnection(ctx, org.(string), ev.AgentID, up, ev.Time); err != nil && ctx.Err() == nil {
 		l.log.Warn("record agent link state", "agent", ev.AgentID, "connected", up, "err", err)
 	}
 	if up {
@@ -102,18 +119,8 @@ func (l *agentLinks) agentOrg(r *http.Request) (agentID, org string, ok bool) {
 	return agentID, o.(string), true
 }
 
-// decodeLink reads an agent's JSON body, within limit bytes.
-//
-// Fields it does not know are ignored (pkg/edgelink/PROTOCOL.md, Versioning): agents
-// are upgraded on their own schedule, and one newer than its relay may report more.
-func decodeLink(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	if err := dec.Decode(v); err != nil {
-		http.Error(w, r.URL.Path+": "+err.Error(), http.StatusBadRequest)
-		return false
-	}
-	return true
-}
+// maxAgentBody bounds a report from an agent (inventory, discoveries, task states).
+const maxAgentBody = 32 << 20
 
 // inventory records an agent's report of the devices it manages: an edge host's report
 // updates the organization's devices it manages and nothing else (store.ReportDevices),
@@ -126,11 +133,11 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var reports []linkapi.DeviceReport
-	if !decodeLink(w, r, 32<<20, &reports) {
+	if !linkapi.DecodeBody(w, r, maxAgentBody, &reports) {
 		return
 	}
 	ctx := r.Context()
-	if serial, isDevice := strings.CutPrefix(agentID, "dev_"); isDevice {
+	if serial, isDevice := store.AgentDevice(agentID); isDevice {
 		for _, rep := range reports {
 			if !strings.EqualFold(rep.Serial, serial) {
 				http.Error(w, "a device agent reports its own device only", http.StatusForbidden)
@@ -162,17 +169,23 @@ func (l *agentLinks) inventory(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(linkapi.InventoryAnswer{Forget: res.Forget})
 }
 
+// isDeviceAgent: the agent runs on a device, not on an edge host.
+func isDeviceAgent(agentID string) bool {
+	_, ok := store.AgentDevice(agentID)
+	return ok
+}
+
 // record is a handler for an agent's JSON report of type T, stored by save; with
 // edgeHostsOnly, agents on devices are refused.
 func record[T any](l *agentLinks, what string, edgeHostsOnly bool, save func(ctx context.Context, org, agentID string, v T) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		agentID, org, ok := l.agentOrg(r)
-		if !ok || edgeHostsOnly && strings.HasPrefix(agentID, "dev_") {
+		if !ok || edgeHostsOnly && isDeviceAgent(agentID) {
 			http.Error(w, what+": not accepted from this agent", http.StatusForbidden)
 			return
 		}
 		var v T
-		if !decodeLink(w, r, 32<<20, &v) {
+		if !linkapi.DecodeBody(w, r, maxAgentBody, &v) {
 			return
 		}
 		if err := save(r.Context(), org, agentID, v); err != nil {
@@ -208,7 +221,7 @@ func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]
 	list := func(cursor string) ([]store.Device, string, error) {
 		return l.st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID}, cursor, 1000)
 	}
-	if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
+	if serial, ok := store.AgentDevice(agentID); ok {
 		list = func(string) ([]store.Device, string, error) {
 			d, err := l.st.Device(ctx, org, serial)
 			return []store.Device{d}, "", err
@@ -255,7 +268,7 @@ func (l *agentLinks) deviceConfigs(ctx context.Context, org, agentID string) ([]
 
 func (l *agentLinks) wakeTasks() {
 	if l.wake != nil {
-		l.wake()
+		l.wake.Wake()
 	}
 }
 
@@ -287,7 +300,7 @@ func (l *agentLinks) profileCheck(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "profile check: not available", http.StatusForbidden)
 		return
 	}
-	res, err := l.enforce(r.Context(), org, agentID)
+	res, err := l.enforce.Enforce(r.Context(), org, agentID)
 	if err != nil {
 		l.log.Warn("profile check", "agent", agentID, "err", err)
 		http.Error(w, "profile check failed", http.StatusInternalServerError)
@@ -305,7 +318,7 @@ func (l *agentLinks) vmsServers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []linkapi.VMSServer{}
-	if !strings.HasPrefix(agentID, "dev_") {
+	if !isDeviceAgent(agentID) {
 		list, err := l.st.VMSServers(r.Context(), org, agentID)
 		if err != nil {
 			l.log.Warn("VMS servers", "agent", agentID, "err", err)

@@ -61,7 +61,7 @@ func startLinkSession(t testing.TB) *linkSession {
 	if _, _, err := st.ConsumeEnrollmentToken(ctx, token); err != nil { // enrolled: the relay serves it
 		t.Fatal(err)
 	}
-	l, err := newAgentLinks(ctx, st, slog.New(slog.DiscardHandler))
+	l, err := newAgentLinks(ctx, linksConfig{Store: st, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,10 +24,10 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/audit"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
-	"github.com/opencamcloud/camcloud/internal/relay/catalog"
 	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
+	"github.com/opencamcloud/camcloud/internal/relay/modelcatalog"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/web"
@@ -136,24 +136,31 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	models, err := catalog.Load(s.cfg.Catalog)
+	models, err := modelcatalog.Load(s.cfg.Catalog)
 	if err != nil {
 		return err
 	}
-	links, err := newAgentLinks(context.WithoutCancel(ctx), st, s.log)
+	cat, err := releasefiles.Open(s.cfg.DataDir, st)
+	if err != nil {
+		return err
+	}
+	// The agent links wake the task manager and ask it for profile enforcement, and the
+	// task manager reaches agents over the links: the wake-ups and the enforcement are
+	// made first, so that each part is whole when it is made.
+	wake := taskmgr.NewWakeup()
+	enforce, err := taskmgr.NewEnforcer(taskmgr.EnforcerConfig{Store: st, Releases: cat, Wakeup: wake, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	links, err := newAgentLinks(context.WithoutCancel(ctx), linksConfig{Store: st, Releases: cat, Wake: wake, Enforce: enforce, Logger: s.log})
 	if err != nil {
 		return err
 	}
 	defer links.close()
-	cat, err := releases.Open(s.cfg.DataDir, st)
+	mgr, err := taskmgr.New(taskmgr.Config{Store: st, Agents: links.relay.Transport(), Wakeup: wake, Logger: s.log, Now: s.now})
 	if err != nil {
 		return err
 	}
-	mgr, err := taskmgr.New(taskmgr.Config{Store: st, Agents: links.relay.Transport(), Releases: cat, Logger: s.log, Now: s.now})
-	if err != nil {
-		return err
-	}
-	links.releases, links.wake, links.enforce = cat, mgr.Wake, mgr.Enforce
 	auditLog := audit.New(st, s.log)
 	a, err := api.New(api.Config{
 		AgentLink: links.handler(), Agents: links.relay.Transport(), Links: links, Catalog: models, Releases: cat, Tasks: mgr, Audit: auditLog,

@@ -13,8 +13,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/oak"
 	"github.com/opencamcloud/camcloud/internal/profile"
-	"github.com/opencamcloud/camcloud/internal/relay/oak"
 )
 
 // DeviceStatus is how far a device is onboarded.
@@ -498,8 +498,18 @@ func (s *Store) VerifyDeviceProof(ctx context.Context, serial string, nonce, bin
 	return Device{}, ErrProof
 }
 
+// deviceAgentPrefix starts the agent ID of an agent on a device; edge hosts' IDs do not
+// have it.
+const deviceAgentPrefix = "dev_"
+
 // DeviceAgentID is the agent ID of the agent running on the device with this serial.
-func DeviceAgentID(serial string) string { return "dev_" + strings.ToUpper(serial) }
+func DeviceAgentID(serial string) string { return deviceAgentPrefix + strings.ToUpper(serial) }
+
+// AgentDevice is the serial of the device an agent runs on, and whether it runs on one
+// (the inverse of DeviceAgentID); an edge host runs on none.
+func AgentDevice(agentID string) (serial string, onDevice bool) {
+	return strings.CutPrefix(agentID, deviceAgentPrefix)
+}
 
 // MarkDeviceEnrolled records that the agent on the device enrolled (after
 // VerifyDeviceProof matched the organization's claim): the device becomes onboarded

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -174,7 +173,7 @@ func (s *Store) ConsumeEnrollmentToken(ctx context.Context, token string) (org, 
 func (s *Store) SetAgentConnection(ctx context.Context, org, agentID string, connected bool, at time.Time) error {
 	at = at.UTC()
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
+		if serial, ok := AgentDevice(agentID); ok {
 			var d Device
 			devices := tx.Bucket(bucketDevices)
 			if err := getJSON(devices, pair(org, serial), &d); err != nil || d.AgentID != agentID {
@@ -263,7 +262,7 @@ func (s *Store) MarkAllAgentsDisconnected(ctx context.Context) error {
 // edge host or a device locks its agent out even while its certificate is still valid.
 func (s *Store) CheckAgent(ctx context.Context, org, agentID string) error {
 	return s.view(ctx, func(tx *bolt.Tx) error {
-		if serial, ok := strings.CutPrefix(agentID, "dev_"); ok {
+		if serial, ok := AgentDevice(agentID); ok {
 			var d Device
 			if err := getJSON(tx.Bucket(bucketDevices), pair(org, serial), &d); err != nil || d.AgentID != agentID {
 				return cmpErr(err, ErrNotFound)

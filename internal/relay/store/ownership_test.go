@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
-	"github.com/opencamcloud/camcloud/internal/relay/oak"
 )
 
 // checked fails the test when the store's invariants do not hold.

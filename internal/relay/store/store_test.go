@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
-	"github.com/opencamcloud/camcloud/internal/relay/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 )
 

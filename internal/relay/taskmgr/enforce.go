@@ -3,13 +3,15 @@ package taskmgr
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
@@ -17,6 +19,36 @@ import (
 // EnforcedBy marks the jobs the task manager makes to bring managed devices to their
 // profiles.
 const EnforcedBy = "system:profile"
+
+// Enforcer turns the differences of managed devices from their profiles into jobs for
+// the Manager to roll out.
+type Enforcer struct {
+	st       *store.Store
+	releases *releasefiles.Catalog
+	log      *slog.Logger
+	wake     Wakeup
+}
+
+// EnforcerConfig is what an Enforcer needs.
+type EnforcerConfig struct {
+	Store *store.Store // required
+	// Releases picks release files; nil: software differences are skipped.
+	Releases *releasefiles.Catalog
+	// Wakeup is the Manager's (Config.Wakeup), woken when a job is made; nil: none.
+	Wakeup Wakeup
+	Logger *slog.Logger
+}
+
+// NewEnforcer makes an Enforcer.
+func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("taskmgr: EnforcerConfig.Store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Enforcer{st: cfg.Store, releases: cfg.Releases, log: cfg.Logger.With("component", "taskmgr"), wake: cfg.Wakeup}, nil
+}
 
 // Enforcement is what one profile check decided.
 type Enforcement struct {
@@ -32,21 +64,21 @@ type Enforcement struct {
 // maintenance window (at once without one). A device that already has such a task under
 // way gets no other; a difference no release file can fix is skipped with the reason.
 // Connected devices are left alone: the inventory shows them their differences.
-func (m *Manager) Enforce(ctx context.Context, org, agentID string) (Enforcement, error) {
-	st := m.cfg.Store
+func (e *Enforcer) Enforce(ctx context.Context, org, agentID string) (Enforcement, error) {
+	st := e.st
 	out := Enforcement{Skipped: map[string]string{}}
 	o, err := st.Org(ctx, org)
 	if err != nil {
 		return out, err
 	}
-	busy, err := m.busyDevices(ctx, org)
+	busy, err := e.busyDevices(ctx, org)
 	if err != nil {
 		return out, err
 	}
 	list := func(cursor string) ([]store.Device, string, error) {
 		return st.ListDevices(ctx, org, store.DeviceFilter{EdgeHost: agentID, Mode: store.ModeManaged}, cursor, 1000)
 	}
-	if serial, onDevice := strings.CutPrefix(agentID, "dev_"); onDevice {
+	if serial, onDevice := store.AgentDevice(agentID); onDevice {
 		list = func(string) ([]store.Device, string, error) { // the agent's own camera
 			d, err := st.Device(ctx, org, serial)
 			if err != nil || d.EffectiveMode() != store.ModeManaged {
@@ -69,7 +101,7 @@ func (m *Manager) Enforce(ctx context.Context, org, agentID string) (Enforcement
 				out.Skipped[d.Serial] = "a profile task is already under way"
 				continue
 			}
-			ts, why := m.tasksFor(ctx, d, agentID)
+			ts, why := e.tasksFor(ctx, d, agentID)
 			if why != "" {
 				out.Skipped[d.Serial] = why
 			}
@@ -88,15 +120,17 @@ func (m *Manager) Enforce(ctx context.Context, org, agentID string) (Enforcement
 	if err != nil {
 		return out, err
 	}
-	m.log.Info("profile enforcement", "org", org, "agent", agentID, "job", j.ID, "tasks", len(tasks), "skipped", len(out.Skipped))
-	m.Wake()
+	e.log.Info("profile enforcement", "org", org, "agent", agentID, "job", j.ID, "tasks", len(tasks), "skipped", len(out.Skipped))
+	if e.wake != nil {
+		e.wake.Wake()
+	}
 	out.Job, out.Tasks = j.ID, len(tasks)
 	return out, nil
 }
 
 // busyDevices are the devices with a profile task not ended.
-func (m *Manager) busyDevices(ctx context.Context, org string) (map[string]bool, error) {
-	jobs, err := m.cfg.Store.ActiveJobs(ctx)
+func (e *Enforcer) busyDevices(ctx context.Context, org string) (map[string]bool, error) {
+	jobs, err := e.st.ActiveJobs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +139,7 @@ func (m *Manager) busyDevices(ctx context.Context, org string) (map[string]bool,
 		if j.Org != org || j.CreatedBy != EnforcedBy {
 			continue
 		}
-		ts, err := m.cfg.Store.Tasks(ctx, org, store.TaskFilter{JobID: j.ID, NoTransitions: true}, 1<<30)
+		ts, err := e.st.Tasks(ctx, org, store.TaskFilter{JobID: j.ID, NoTransitions: true}, 1<<30)
 		if err != nil {
 			return nil, err
 		}
@@ -120,10 +154,10 @@ func (m *Manager) busyDevices(ctx context.Context, org string) (map[string]bool,
 
 // tasksFor turns a device's differences from its profile into tasks: AXIS OS first, then
 // applications, then settings (the agent runs a device's tasks one at a time, in order).
-func (m *Manager) tasksFor(ctx context.Context, d store.Device, agentID string) ([]store.Task, string) {
+func (e *Enforcer) tasksFor(ctx context.Context, d store.Device, agentID string) ([]store.Task, string) {
 	var prof profile.Profile
 	if d.Profile != "" {
-		prof, _ = m.cfg.Store.Profile(ctx, d.Org, d.Profile)
+		prof, _ = e.st.Profile(ctx, d.Org, d.Profile)
 	}
 	running := map[string]bool{}
 	for _, a := range prof.Apps {
@@ -142,7 +176,7 @@ func (m *Manager) tasksFor(ctx context.Context, d store.Device, agentID string) 
 			if prof.OSVersion == profile.LatestOS {
 				// The difference was computed against the newest release when the agent
 				// last fetched its configuration; one published since is newer still.
-				rels, err := m.cfg.Store.Releases(ctx)
+				rels, err := e.st.Releases(ctx)
 				if err != nil {
 					return nil, fmt.Sprintf("release catalog: %v", err)
 				}
@@ -175,7 +209,7 @@ func (m *Manager) tasksFor(ctx context.Context, d store.Device, agentID string) 
 	why := ""
 	for _, s := range steps {
 		raw, _ := json.Marshal(s.params)
-		params, err := TaskParams(ctx, m.cfg.Releases, s.kind, raw, d)
+		params, err := TaskParams(ctx, e.releases, s.kind, raw, d)
 		if err != nil {
 			why = fmt.Sprintf("%s: %v", s.kind, err)
 			continue

@@ -29,7 +29,11 @@ func TestProfileTaskNotDispatchedAfterDeviceLeftManaged(t *testing.T) {
 		{Serial: drifted, Reachable: true, Diff: diff}, {Serial: managed, Reachable: true, Diff: diff}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.m.Enforce(ctx, e.org, e.host)
+	enf, err := NewEnforcer(EnforcerConfig{Store: e.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := enf.Enforce(ctx, e.org, e.host)
 	if err != nil || res.Job == "" || res.Tasks != 2 {
 		t.Fatalf("enforce: %+v %v", res, err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
@@ -20,11 +20,12 @@ func TestEnforcementResolvesLatestOS(t *testing.T) {
 	const serial = "ACCC8E000001"
 	e := newEnv(t)
 	ctx := context.Background()
-	cat, err := releases.Open(t.TempDir(), e.st)
+	cat, err := releasefiles.Open(t.TempDir(), e.st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.m, err = New(Config{Store: e.st, Agents: e.agent, Releases: cat}); err != nil {
+	enf, err := NewEnforcer(EnforcerConfig{Store: e.st, Releases: cat})
+	if err != nil {
 		t.Fatal(err)
 	}
 	publish := func(version string) {
@@ -49,7 +50,7 @@ func TestEnforcementResolvesLatestOS(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish("12.11.90")
-	res, err := e.m.Enforce(ctx, e.org, e.host)
+	res, err := enf.Enforce(ctx, e.org, e.host)
 	if err != nil || res.Tasks != 1 {
 		t.Fatalf("enforce: %+v %v", res, err)
 	}

@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
+	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
@@ -18,14 +17,25 @@ var (
 	ErrNoCatalog = errors.New("no software catalog")
 )
 
+// ParamError is a task parameter that is wrong: Field names it as the caller wrote it
+// (params, params.version).
+type ParamError struct {
+	Field string
+	Err   error
+}
+
+func (e *ParamError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *ParamError) Unwrap() error { return e.Err }
+
 // TaskParams are a device's task parameters: for firmware and app-install, the release
 // file from the catalog that fits the device is added to what the caller gave.
-func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
+func TaskParams(ctx context.Context, cat *releasefiles.Catalog, kind string, params json.RawMessage, d store.Device) (json.RawMessage, error) {
 	switch kind {
 	case taskkind.Firmware:
 		var p taskkind.FirmwareParams
 		if err := json.Unmarshal(params, &p); err != nil {
-			return nil, fmt.Errorf("params: %w", err)
+			return nil, &ParamError{Field: "params", Err: err}
 		}
 		if p.Artifact.SHA256 != "" {
 			return nil, ErrArtifactGiven
@@ -37,15 +47,15 @@ func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params 
 		if err != nil {
 			return nil, err
 		}
-		p.Artifact = releases.Artifact(rel)
+		p.Artifact = releasefiles.Artifact(rel)
 		return json.Marshal(p)
 	case taskkind.AppInstall:
 		var p taskkind.AppParams
 		if err := json.Unmarshal(params, &p); err != nil {
-			return nil, fmt.Errorf("params: %w", err)
+			return nil, &ParamError{Field: "params", Err: err}
 		}
 		if p.Version == "" {
-			return nil, errors.New("params.version: the application version to install")
+			return nil, &ParamError{Field: "params.version", Err: errors.New("the application version to install")}
 		}
 		if p.Artifact != nil {
 			return nil, ErrArtifactGiven
@@ -57,7 +67,7 @@ func TaskParams(ctx context.Context, cat *releases.Catalog, kind string, params 
 		if err != nil {
 			return nil, err
 		}
-		art := releases.Artifact(rel)
+		art := releasefiles.Artifact(rel)
 		p.Artifact = &art
 		return json.Marshal(p)
 	}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
-	"github.com/opencamcloud/camcloud/internal/relay/releases"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
@@ -28,9 +27,9 @@ type Config struct {
 	Store *store.Store // required
 	// Agents reaches agents over their links (edgelink.Relay.Transport).
 	Agents http.RoundTripper // required
-	// Releases picks release files for profile enforcement; nil: software differences
-	// are skipped.
-	Releases *releases.Catalog
+	// Wakeup is what makes the manager look at the jobs at once (Wake); the parts that
+	// report changes may hold it before the manager exists. nil: the manager's own.
+	Wakeup Wakeup
 	// Tick is how often jobs are looked at without a wake-up (default 250 ms).
 	Tick time.Duration
 	// Redispatch: a task dispatched this long ago without word from its agent is given
@@ -45,7 +44,24 @@ type Manager struct {
 	cfg    Config
 	client *http.Client // to agents over their links
 	log    *slog.Logger
-	wake   chan struct{}
+	wake   Wakeup
+}
+
+// Wakeup carries wake-ups to a Manager: a job was created or cancelled, an agent
+// reported, an agent connected. It is made apart from the Manager because the agent
+// links report to it and the Manager reaches agents over those links.
+type Wakeup chan struct{}
+
+// NewWakeup makes a Wakeup for Config.Wakeup.
+func NewWakeup() Wakeup { return make(Wakeup, 1) }
+
+// Wake makes the manager look at the jobs now; wake-ups that come while one is pending
+// are one.
+func (w Wakeup) Wake() {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
 }
 
 // New makes a Manager; Run drives it.
@@ -65,18 +81,16 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Wakeup == nil {
+		cfg.Wakeup = NewWakeup()
+	}
 	client := &http.Client{Transport: cfg.Agents, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Manager{cfg: cfg, client: client, log: cfg.Logger.With("component", "taskmgr"), wake: make(chan struct{}, 1)}, nil
+	return &Manager{cfg: cfg, client: client, log: cfg.Logger.With("component", "taskmgr"), wake: cfg.Wakeup}, nil
 }
 
 // Wake makes the manager look at the jobs now (a job was created or cancelled, an agent
 // reported, an agent connected).
-func (m *Manager) Wake() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
+func (m *Manager) Wake() { m.wake.Wake() }
 
 // Run advances every active job until ctx is done.
 func (m *Manager) Run(ctx context.Context) error {

@@ -1,8 +1,8 @@
-// Package release is how the relay vouches for the software it distributes: it signs
+// Package releasesig is how the relay vouches for the software it distributes: it signs
 // each release artifact (its SHA-256 and size) with an Ed25519 key of its own, and agents
 // verify the signature and the hash before they give the file to a device, so that a
 // file altered in storage or on the way is never installed.
-package release
+package releasesig
 
 import (
 	"crypto/ed25519"

@@ -1,8 +1,8 @@
-// Package catalog is the relay's model catalog: per product, its family, warranty, end of
-// sale and support, and recommended AXIS OS, which the inventory shows beside what the
-// devices report. The relay loads a catalog file (relay serve --catalog); the one built
+// Package modelcatalog is the relay's model catalog: per product, its family, warranty,
+// end of sale and support, and recommended AXIS OS, which the inventory shows beside what
+// the devices report. The relay loads a catalog file (relay serve --catalog); the one built
 // in covers the models camsim simulates, with example dates.
-package catalog
+package modelcatalog
 
 import (
 	_ "embed"

@@ -1,4 +1,4 @@
-package releases
+package releasefiles
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/relay/store"
-	"github.com/opencamcloud/camcloud/internal/release"
+	"github.com/opencamcloud/camcloud/internal/releasesig"
 )
 
 func TestAddResolveOpen(t *testing.T) {
@@ -34,8 +34,8 @@ func TestAddResolveOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := release.ParsePublicKey(c.PublicKeyPEM())
-	if err != nil || !release.Verify(pub, r.SHA256, r.Size, r.Signature) || r.Size != int64(len(body)) {
+	pub, err := releasesig.ParsePublicKey(c.PublicKeyPEM())
+	if err != nil || !releasesig.Verify(pub, r.SHA256, r.Size, r.Signature) || r.Size != int64(len(body)) {
 		t.Fatalf("release %+v does not verify: %v", r, err)
 	}
 	if _, err := c.Add(ctx, store.Release{Kind: store.ReleaseOS, Version: "11.12.5", Products: []string{"P3265-V"}}, bytes.NewReader(body)); !errors.Is(err, store.ErrExists) {
@@ -140,7 +140,7 @@ func TestOpenRefusesANewKeyForSignedReleases(t *testing.T) {
 	if _, err := os.Stat(keyPath); err == nil {
 		t.Fatal("a new release key was written for a catalog signed with another")
 	}
-	if _, err := release.CreateKey(keyPath); err != nil { // another key than the catalog's
+	if _, err := releasesig.CreateKey(keyPath); err != nil { // another key than the catalog's
 		t.Fatal(err)
 	}
 	if _, err := Open(dir, c.st); err == nil || !strings.Contains(err.Error(), KeyFile) {

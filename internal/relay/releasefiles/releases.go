@@ -1,7 +1,8 @@
-// Package releases is the relay's software catalog: AXIS OS and ACAP release files kept
-// in the data directory by their SHA-256, each signed with the relay's release key
-// (package release) so that agents can check a file before giving it to a device.
-package releases
+// Package releasefiles is the relay's store of release files (its software catalog):
+// AXIS OS and ACAP files kept in the data directory by their SHA-256, each signed with the
+// relay's release key (package releasesig) so that agents can check a file before giving
+// it to a device.
+package releasefiles
 
 import (
 	"context"
@@ -19,7 +20,7 @@ import (
 	"sync"
 
 	"github.com/opencamcloud/camcloud/internal/relay/store"
-	"github.com/opencamcloud/camcloud/internal/release"
+	"github.com/opencamcloud/camcloud/internal/releasesig"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 )
 
@@ -35,7 +36,10 @@ const MaxSize = 2 << 30
 var (
 	// ErrTooLarge: the file is larger than MaxSize.
 	ErrTooLarge = errors.New("releases: file too large")
-	// ErrNoRelease: no release in the catalog fits.
+	// ErrEmpty: the release file has no bytes.
+	ErrEmpty = errors.New("releases: empty file")
+	// ErrNoRelease: no release in the catalog fits (Resolve says which with a
+	// *NoReleaseError).
 	ErrNoRelease = errors.New("releases: no such release")
 
 	shaRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -65,20 +69,20 @@ func Open(dataDir string, st *store.Store) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("releases: %w", err)
 	}
-	key, err := release.LoadKey(path)
+	key, err := releasesig.LoadKey(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && len(rels) > 0:
 		return nil, fmt.Errorf("releases: the release key %s is missing but the catalog holds %d releases signed with it: "+
 			"restore %s (0600) from a backup of the data directory; a new key would leave every release, and every agent that pinned the old key, unable to verify", path, len(rels), KeyFile)
 	case errors.Is(err, fs.ErrNotExist):
-		key, err = release.CreateKey(path)
+		key, err = releasesig.CreateKey(path)
 	}
 	if err != nil {
 		return nil, err
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	for _, r := range rels {
-		if !release.Verify(pub, r.SHA256, r.Size, r.Signature) {
+		if !releasesig.Verify(pub, r.SHA256, r.Size, r.Signature) {
 			return nil, fmt.Errorf("releases: the release key %s did not sign release %s (version %s): restore the %s the catalog was signed with from a backup of the data directory",
 				path, r.ID, r.Version, KeyFile)
 		}
@@ -102,7 +106,7 @@ func Open(dataDir string, st *store.Store) (*Catalog, error) {
 
 // PublicKeyPEM is the key agents verify signatures with.
 func (c *Catalog) PublicKeyPEM() []byte {
-	return release.MarshalPublicKey(c.key.Public().(ed25519.PublicKey))
+	return releasesig.MarshalPublicKey(c.key.Public().(ed25519.PublicKey))
 }
 
 // Add stores the file read from body as release r (its kind, name, version, products and
@@ -127,10 +131,10 @@ func (c *Catalog) Add(ctx context.Context, r store.Release, body io.Reader) (sto
 		return store.Release{}, ErrTooLarge
 	}
 	if n == 0 {
-		return store.Release{}, errors.New("releases: empty file")
+		return store.Release{}, ErrEmpty
 	}
 	r.SHA256, r.Size = hex.EncodeToString(h.Sum(nil)), n
-	r.Signature = release.Sign(c.key, r.SHA256, r.Size)
+	r.Signature = releasesig.Sign(c.key, r.SHA256, r.Size)
 	path := filepath.Join(c.dir, r.SHA256)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -195,8 +199,18 @@ func (c *Catalog) Resolve(ctx context.Context, kind, name, version, model string
 	if kind == store.ReleaseACAP {
 		what = "application " + name + " " + version + " for " + model
 	}
-	return store.Release{}, fmt.Errorf("%w: %s", ErrNoRelease, what)
+	return store.Release{}, &NoReleaseError{What: what}
 }
+
+// NoReleaseError is Resolve finding no release that fits; it is ErrNoRelease.
+type NoReleaseError struct {
+	What string // what was looked for, e.g. "AXIS OS 12.6.94 for P3265-LVE"
+}
+
+func (e *NoReleaseError) Error() string { return ErrNoRelease.Error() + ": " + e.What }
+
+// Is makes errors.Is(err, ErrNoRelease) hold.
+func (e *NoReleaseError) Is(target error) bool { return target == ErrNoRelease }
 
 // Artifact is what a task needs to fetch and check a release's file.
 func Artifact(r store.Release) taskkind.Artifact {

@@ -17,7 +17,8 @@
 // derived keys, which are enough to forge proofs for the claimed devices but not to learn
 // the OAKs themselves; the memory-hard derivation makes guessing them from a key slow.
 //
-// Both sides must use this package so that the derivation exists once.
+// The relay and the on-device agent both use this package, so the derivation exists once;
+// it belongs to neither side.
 package oak
 
 import (

@@ -1,4 +1,4 @@
-package release
+package releasesig
 
 import (
 	"crypto/ed25519"
