@@ -183,7 +183,9 @@ func TestOrganizationRequiresTwoFactor(t *testing.T) {
 	if p := checkProblem(t, res, http.StatusForbidden); p.Type != problem.TwoFactorRequired.URI || !strings.Contains(p.Detail, "two-step verification") {
 		t.Fatalf("member without 2FA: %+v", p)
 	}
-	var orgs struct{ Items []struct{ RequireTwoFactor bool } }
+	var orgs struct {
+		Items []struct{ RequireTwoFactor bool }
+	}
 	r.Do(t, "GET", "/api/v1/orgs", mtok, nil).JSON(t, &orgs)
 	if len(orgs.Items) != 1 || !orgs.Items[0].RequireTwoFactor {
 		t.Fatalf("orgs of the member: %+v", orgs)
