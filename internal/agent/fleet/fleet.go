@@ -83,9 +83,9 @@ type Manager struct {
 	changed   chan struct{}
 	inventory chan struct{} // a device was onboarded
 
+	admins  adminCreds // of onboarding tasks not yet started
 	mu      sync.Mutex
-	ctx     context.Context // Run's; onboarding tasks run under it
-	wg      sync.WaitGroup
+	ctx     context.Context         // Run's, once running
 	clients map[string]deviceClient // by serial
 	targets map[string]cachedTarget // EdgeLink targets by serial
 
@@ -97,8 +97,8 @@ type Manager struct {
 	relay  relayClient        // the link's client, once the link is made
 }
 
-// New makes a Manager; tasks that were running when the agent last stopped are failed,
-// since onboarding cannot resume without the admin password it never stored.
+// New makes a Manager and opens its task engine's journal (Config.TasksJournal), into
+// which it moves the onboarding tasks an older agent kept in the device store.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("fleet: Config.Store is required")
@@ -119,20 +119,14 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Now = time.Now
 	}
 	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), clients: map[string]deviceClient{}, targets: map[string]cachedTarget{}}
-	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
-	} else if len(failed) > 0 {
-		cfg.Logger.Warn("onboarding tasks interrupted by a restart marked failed", "tasks", len(failed))
-		m.notify()
-	}
 	if err := m.openEngine(); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
 	return m, nil
 }
 
-// Run runs the task engine and lets onboarding tasks run until ctx is done, then waits
-// for them to stop and closes the engine's journal.
+// Run runs the task engine (onboarding among its tasks) until ctx is done, then waits
+// for its tasks to stop and closes the engine's journal.
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.ctx = ctx
@@ -143,7 +137,6 @@ func (m *Manager) Run(ctx context.Context) error {
 	} else {
 		<-ctx.Done()
 	}
-	m.wg.Wait()
 	m.mu.Lock()
 	for _, c := range m.clients {
 		c.c.CloseIdleConnections()

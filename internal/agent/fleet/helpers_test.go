@@ -46,12 +46,16 @@ func finderFor(cams ...*camsim.Camera) fakeFinder {
 // startManager runs a Manager with cfg on a fresh store until the test ends.
 func startManager(t *testing.T, cfg Config) (*Manager, *devstore.Store) {
 	t.Helper()
-	st, err := devstore.OpenDir(t.TempDir())
+	dir := t.TempDir()
+	st, err := devstore.OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg.Store = st
+	if cfg.TasksJournal == "" {
+		cfg.InDataDir(dir)
+	}
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +85,9 @@ func onboardAndWait(t *testing.T, m *Manager, st *devstore.Store, serial, user, 
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		tk, err := st.Task(resp.Tasks[0].ID)
-		if err == nil && linkapi.Final(tk.State) {
-			return tk.TaskReport
+		r, err := m.engine.Get(resp.Tasks[0].ID)
+		if err == nil && r.State.Final() {
+			return report(r)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // A task whose agent-side history grew past maxTaskTransitions (many attempts, agent
@@ -19,22 +20,22 @@ func TestLongTaskHistoryStillRecordsTheResult(t *testing.T) {
 	now := c.Now()
 	var trs []linkapi.Transition
 	for i := range maxTaskTransitions {
-		trs = append(trs, linkapi.Transition{State: linkapi.TaskRunning, At: now.Add(time.Duration(i) * time.Second), Attempt: 1})
+		trs = append(trs, linkapi.Transition{State: taskstate.Running, At: now.Add(time.Duration(i) * time.Second), Attempt: 1})
 	}
-	running := linkapi.TaskReport{ID: "tsk_1", Attempt: 1, Kind: "firmware", Serial: "ACCC8E000001", State: linkapi.TaskRunning, Transitions: trs}
-	if err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{running}); err != nil {
+	running := linkapi.TaskReport{ID: "tsk_1", Attempt: 1, Kind: "firmware", Serial: "ACCC8E000001", State: taskstate.Running, Transitions: trs}
+	if _, err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{running}); err != nil {
 		t.Fatal(err)
 	}
 	done := running
-	done.State = linkapi.TaskSucceeded
-	last := linkapi.Transition{State: linkapi.TaskSucceeded, At: now.Add(time.Hour), Attempt: 1}
+	done.State = taskstate.Succeeded
+	last := linkapi.Transition{State: taskstate.Succeeded, At: now.Add(time.Hour), Attempt: 1}
 	done.Transitions = append(trs[:len(trs):len(trs)], last)
 	for range 2 { // the second time as after a reconnect: nothing changes
-		if err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{done}); err != nil {
+		if _, err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{done}); err != nil {
 			t.Fatal(err)
 		}
 		got := must[Task](t)(s.Task(ctx, org.ID, "tsk_1"))
-		if got.State != linkapi.TaskSucceeded {
+		if got.State != taskstate.Succeeded {
 			t.Fatalf("after a report of success with %d transitions: task %s", len(done.Transitions), got.State)
 		}
 		if n := len(got.Transitions); n != maxTaskTransitions || got.Transitions[0] != trs[1] || got.Transitions[n-1] != last {
@@ -66,17 +67,17 @@ func TestDeleteEdgeHostFailsItsUnfinishedTasks(t *testing.T) {
 	for _, tk := range must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{JobID: j.ID}, 10)) {
 		ids[tk.Serial] = tk.ID
 	}
-	for serial, state := range map[string]string{"ACCC8E000002": linkapi.TaskRunning, "ACCC8E000003": linkapi.TaskFailed,
-		"ACCC8E000004": linkapi.TaskSucceeded, "ACCC8E000005": linkapi.TaskRunning} {
-		must[Task](t)(s.UpdateTask(ctx, org.ID, ids[serial], func(tk *Task) error { tk.Move(state, "", c.Now()); return nil }))
+	for serial, state := range map[string]taskstate.State{"ACCC8E000002": taskstate.Running, "ACCC8E000003": taskstate.Failed,
+		"ACCC8E000004": taskstate.Succeeded, "ACCC8E000005": taskstate.Running} {
+		must[Task](t)(s.UpdateTask(ctx, org.ID, ids[serial], func(tk *Task) error { return tk.Move(state, "", c.Now()) }))
 	}
 	if err := s.DeleteEdgeHost(ctx, org.ID, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	for serial, want := range map[string]string{"ACCC8E000001": linkapi.TaskFailed, "ACCC8E000002": linkapi.TaskFailed,
-		"ACCC8E000003": linkapi.TaskFailed, "ACCC8E000004": linkapi.TaskSucceeded, "ACCC8E000005": linkapi.TaskRunning} {
+	for serial, want := range map[string]taskstate.State{"ACCC8E000001": taskstate.Failed, "ACCC8E000002": taskstate.Failed,
+		"ACCC8E000003": taskstate.Failed, "ACCC8E000004": taskstate.Succeeded, "ACCC8E000005": taskstate.Running} {
 		tk := must[Task](t)(s.Task(ctx, org.ID, ids[serial]))
-		ended := tk.EdgeHost == gone.ID && want == linkapi.TaskFailed
+		ended := tk.EdgeHost == gone.ID && want == taskstate.Failed
 		switch {
 		case tk.State != want:
 			t.Errorf("%s: %s, want %s", serial, tk.State, want)

@@ -12,6 +12,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // EnforcedBy marks the jobs the task manager makes to bring managed devices to their
@@ -110,7 +111,7 @@ func (m *Manager) busyDevices(ctx context.Context, org string) (map[string]bool,
 			return nil, err
 		}
 		for _, t := range ts {
-			if !linkapi.Final(t.State) || t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts {
+			if !t.State.Final() || t.State == taskstate.Failed && t.Attempt < t.MaxAttempts {
 				busy[t.Serial] = true
 			}
 		}
