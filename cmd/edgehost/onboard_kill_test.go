@@ -191,4 +191,3 @@ func bucketsOf(t *testing.T, path string) []string {
 	}
 	return out
 }
-
