@@ -60,6 +60,11 @@ func (m *Manager) RunTasks(tasks []taskengine.Task) ([]taskengine.Record, error)
 	if m.engine == nil {
 		return nil, errors.New("fleet: this agent runs no tasks")
 	}
+	for _, t := range tasks {
+		if t.Kind == taskkind.Onboard { // made by Onboard only, with its credentials
+			return nil, fmt.Errorf("fleet: task %s: %w %q", t.ID, taskengine.ErrUnknownKind, t.Kind)
+		}
+	}
 	return m.engine.SubmitAll(tasks)
 }
 

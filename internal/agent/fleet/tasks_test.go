@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,5 +106,18 @@ func TestDeviceStoreTasksMoveToTheJournal(t *testing.T) {
 	}
 	if left, _ := m.PendingTasks(); len(left) != 0 {
 		t.Errorf("pending after the acknowledgement: %+v", left)
+	}
+}
+
+// Onboarding tasks are made by Onboard only, which holds their admin credentials: the
+// task manager cannot dispatch one.
+func TestDispatchedOnboardingIsRefused(t *testing.T) {
+	m, _ := startManager(t, Config{})
+	_, err := m.RunTasks([]taskengine.Task{{ID: "tsk_1", Attempt: 1, Kind: taskkind.Onboard, Serial: "ACCC8E000001"}})
+	if !errors.Is(err, taskengine.ErrUnknownKind) {
+		t.Fatalf("dispatching an onboarding task: %v", err)
+	}
+	if recs, _ := m.TaskRecords(); len(recs) != 0 {
+		t.Fatalf("journaled: %+v", recs)
 	}
 }
