@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // InventoryPath takes an agent's inventory report (agent -> relay): POST, a JSON array of
@@ -95,25 +96,14 @@ type DeviceConfig struct {
 // answered 204. Reports are idempotent: the relay keeps the latest of each task ID.
 const TasksPath = "/v1/tasks"
 
-// Task states: queued and dispatched at the relay, the rest at the agent.
-const (
-	TaskQueued     = "queued"
-	TaskDispatched = "dispatched"
-	TaskAccepted   = "accepted"
-	TaskRunning    = "running"
-	TaskSucceeded  = "succeeded"
-	TaskFailed     = "failed"
-	TaskCancelled  = "cancelled"
-	TaskExpired    = "expired"
-)
-
-// TaskReport is a task and its every transition.
+// TaskReport is a task and its every transition: the task as the link carries it, agent
+// to relay, and as the relay shows it. Its states are package taskstate's.
 type TaskReport struct {
 	ID          string          `json:"id"`
 	Attempt     int             `json:"attempt,omitempty"`
 	Kind        string          `json:"kind"` // onboard, firmware, ...
 	Serial      string          `json:"serial"`
-	State       string          `json:"state"`
+	State       taskstate.State `json:"state"`
 	Detail      string          `json:"detail,omitempty"`
 	Result      json.RawMessage `json:"result,omitempty"`
 	CreatedBy   string          `json:"createdBy"` // "agent" for tasks the agent created itself
@@ -122,15 +112,10 @@ type TaskReport struct {
 
 // Transition is one state change of a task.
 type Transition struct {
-	State   string    `json:"state"`
-	At      time.Time `json:"at"`
-	Detail  string    `json:"detail,omitempty"`
-	Attempt int       `json:"attempt,omitempty"`
-}
-
-// Final reports whether a task state ends an attempt.
-func Final(state string) bool {
-	return state == TaskSucceeded || state == TaskFailed || state == TaskCancelled || state == TaskExpired
+	State   taskstate.State `json:"state"`
+	At      time.Time       `json:"at"`
+	Detail  string          `json:"detail,omitempty"`
+	Attempt int             `json:"attempt,omitempty"`
 }
 
 // EdgeLinkPrefix is where an agent takes EdgeLink requests (relay -> agent): any method,

@@ -26,6 +26,10 @@ const (
 	RotateAccount = "rotate-account" // give the agent's VAPIX account a new password
 )
 
+// Onboard is the kind of task an edge host makes for itself when an admin asks it to
+// onboard a device (linkapi.OnboardPath): never a job's, so not among Kinds.
+const Onboard = "onboard"
+
 // Kinds lists every kind.
 func Kinds() []string {
 	return []string{Firmware, AppInstall, AppStart, AppStop, AppRemove, Params, Overlay, Restart, RotateAccount}

@@ -234,6 +234,36 @@ func (e *Engine) Cancel(id string) error {
 	return nil
 }
 
+// Adopt journals an ended task's record made elsewhere (by an older store of the
+// program's tasks), as it stands, Reported included, unless the journal has a task of
+// that ID already: adopting the same records again, after a crash, changes nothing. It
+// reports whether the record was journaled. A task that has not ended is refused: the
+// engine would run it, and its runner was never given it.
+func (e *Engine) Adopt(r Record) (bool, error) {
+	if r.ID == "" || !r.State.Final() {
+		return false, fmt.Errorf("%w: adopt %q in state %q: only ended tasks", ErrInvalid, r.ID, r.State)
+	}
+	adopted := false
+	out, err := e.j.update(r.ID, func(cur *Record, exists bool) (bool, error) {
+		adopted = false
+		if exists {
+			return false, nil
+		}
+		*cur = r
+		cur.Seq = 0
+		adopted = true
+		return true, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("taskengine: journal %s: %w", r.ID, err)
+	}
+	if adopted {
+		e.track(out)
+		e.changed()
+	}
+	return adopted, nil
+}
+
 // Get returns a task's record.
 func (e *Engine) Get(id string) (Record, error) { return e.j.get(id) }
 

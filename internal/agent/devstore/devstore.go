@@ -1,7 +1,8 @@
-// Package devstore is an edge host's own record of the devices it manages and of the
-// tasks it created, in bbolt in its data directory: each device's address, the VAPIX
-// account the agent made on it (password sealed by package secrets, never in clear), its
-// profile and mode; and each task with its transitions and whether the relay has it yet.
+// Package devstore is an edge host's own record of the devices it manages, in bbolt in
+// its data directory: each device's address, the VAPIX account the agent made on it
+// (password sealed by package secrets, never in clear), its profile and mode. Tasks are
+// journaled by the task engine (pkg/taskengine), not here; a store an older agent wrote
+// may still hold onboarding tasks, which LegacyTasks hands over once.
 package devstore
 
 import (
@@ -9,20 +10,22 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 )
 
+var bucketDevices = []byte("devices")
+
+// The buckets where older agents kept their onboarding tasks (see LegacyTasks).
 var (
-	bucketDevices    = []byte("devices")
-	bucketTasks      = []byte("tasks")
-	bucketUnreported = []byte("tasks_unreported") // IDs of tasks whose latest state the relay lacks
+	bucketLegacyTasks      = []byte("tasks")
+	bucketLegacyUnreported = []byte("tasks_unreported") // IDs of tasks whose latest state the relay lacked
 )
 
 // ErrNotFound: no such device or task.
@@ -44,8 +47,9 @@ type Device struct {
 	OnboardedAt   time.Time       `json:"onboardedAt"`
 }
 
-// Task is a task the agent created, with whether the relay acknowledged its latest state.
-type Task struct {
+// LegacyTask is an onboarding task as an older agent kept it here, with whether the
+// relay acknowledged its latest state.
+type LegacyTask struct {
 	linkapi.TaskReport
 	Reported bool `json:"reported"`
 }
@@ -59,7 +63,7 @@ type Store struct {
 // Files of the store in an agent's data directory.
 const (
 	KeyFile = "device-key" // seals the device credentials (0600)
-	DBFile  = "devices.db" // the devices and the tasks the agent made
+	DBFile  = "devices.db" // the devices
 )
 
 // OpenDir opens the store of an agent's data directory: DBFile, with passwords sealed
@@ -79,12 +83,8 @@ func Open(path string, box *secrets.Box) (*Store, error) {
 		return nil, fmt.Errorf("devstore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketUnreported} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := tx.CreateBucketIfNotExists(bucketDevices)
+		return err
 	})
 	if err != nil {
 		db.Close()
@@ -191,111 +191,43 @@ func (s *Store) Pending(d Device) (string, error) {
 	return string(p), nil
 }
 
-// PutTask records a task's state, to be reported to the relay.
-func (s *Store) PutTask(t linkapi.TaskReport) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketUnreported).Put([]byte(t.ID), []byte{1}); err != nil {
-			return err
-		}
-		return put(tx.Bucket(bucketTasks), t.ID, Task{TaskReport: t})
-	})
-}
-
-// Task returns a stored task.
-func (s *Store) Task(id string) (Task, error) {
-	var t Task
-	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bucketTasks), id, &t) })
-	return t, err
-}
-
-// Tasks lists tasks by ID; only those the relay does not have yet when unreported.
-func (s *Store) Tasks(unreported bool) ([]linkapi.TaskReport, error) {
-	var out []linkapi.TaskReport
+// LegacyTasks lists the onboarding tasks an older agent kept in this store, by ID (none
+// in a store this version made). The caller journals them where tasks are kept now, then
+// drops them here (DropLegacyTasks). A task whose latest state the relay had not
+// acknowledged comes back with Reported false.
+func (s *Store) LegacyTasks() ([]LegacyTask, error) {
+	var out []LegacyTask
 	err := s.db.View(func(tx *bolt.Tx) error {
-		tasks := tx.Bucket(bucketTasks)
-		if unreported {
-			return tx.Bucket(bucketUnreported).ForEach(func(k, _ []byte) error {
-				var t Task
-				if err := get(tasks, string(k), &t); err != nil {
-					return err
-				}
-				if !t.Reported {
-					out = append(out, t.TaskReport)
-				}
-				return nil
-			})
+		b := tx.Bucket(bucketLegacyTasks)
+		if b == nil {
+			return nil
 		}
-		return tasks.ForEach(func(_, v []byte) error {
-			var t Task
+		unreported := tx.Bucket(bucketLegacyUnreported)
+		return b.ForEach(func(k, v []byte) error {
+			var t LegacyTask
 			if err := json.Unmarshal(v, &t); err != nil {
-				return err
+				return fmt.Errorf("devstore: task %s: %w", k, err)
 			}
-			if !unreported || !t.Reported {
-				out = append(out, t.TaskReport)
+			if unreported != nil && unreported.Get(k) != nil {
+				t.Reported = false
 			}
+			out = append(out, t)
 			return nil
 		})
 	})
 	return out, err
 }
 
-// MarkReported records that the relay acknowledged these task reports; a task that
-// changed since is left to be reported again.
-func (s *Store) MarkReported(reports []linkapi.TaskReport) error {
+// DropLegacyTasks removes the buckets of an older agent's tasks (LegacyTasks).
+func (s *Store) DropLegacyTasks() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		for _, r := range reports {
-			var t Task
-			if err := get(b, r.ID, &t); err != nil {
-				continue
-			}
-			if t.State == r.State && len(t.Transitions) == len(r.Transitions) {
-				t.Reported = true
-				if err := put(b, r.ID, t); err != nil {
-					return err
-				}
-				if err := tx.Bucket(bucketUnreported).Delete([]byte(r.ID)); err != nil {
-					return err
-				}
+		for _, name := range [][]byte{bucketLegacyTasks, bucketLegacyUnreported} {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return fmt.Errorf("devstore: drop %s: %w", name, err)
 			}
 		}
 		return nil
 	})
-}
-
-// FailInterrupted ends tasks that were running when the agent stopped and cannot resume
-// (onboarding needs the admin password, which is never stored).
-func (s *Store) FailInterrupted(now time.Time) ([]linkapi.TaskReport, error) {
-	var failed []linkapi.TaskReport
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		var ids []string
-		if err := b.ForEach(func(k, _ []byte) error { ids = append(ids, string(k)); return nil }); err != nil {
-			return err
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			var t Task
-			if err := get(b, id, &t); err != nil {
-				return err
-			}
-			if linkapi.Final(t.State) {
-				continue
-			}
-			const why = "the agent restarted before the task ended; onboard the device again"
-			t.State, t.Detail, t.Reported = linkapi.TaskFailed, why, false
-			t.Transitions = append(t.Transitions, linkapi.Transition{State: linkapi.TaskFailed, At: now, Detail: why})
-			if err := put(b, id, t); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketUnreported).Put([]byte(id), []byte{1}); err != nil {
-				return err
-			}
-			failed = append(failed, t.TaskReport)
-		}
-		return nil
-	})
-	return failed, err
 }
 
 func get(b *bolt.Bucket, key string, v any) error {

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 func open(t *testing.T, dir string) *Store {
@@ -56,52 +60,92 @@ func TestDevicePasswordIsSealedAtRest(t *testing.T) {
 	}
 }
 
-func TestTasksAreReportedUntilAcknowledged(t *testing.T) {
-	s := open(t, t.TempDir())
-	defer s.Close()
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	task := linkapi.TaskReport{ID: "t1", Kind: "onboard", Serial: "ACCC8E000001", State: linkapi.TaskRunning,
-		Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: now}, {State: linkapi.TaskRunning, At: now}}}
-	if err := s.PutTask(task); err != nil {
+// writeLegacyTasks writes onboarding tasks into a closed store's file as older agents
+// kept them: a tasks bucket, and the IDs of those the relay lacked in tasks_unreported.
+func writeLegacyTasks(t *testing.T, path string, tasks []LegacyTask, unreported ...string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sent, _ := s.Tasks(true)
-	// The task moves on while its report is in flight: the acknowledgement of the old
-	// state must not hide the new one.
-	task.State = linkapi.TaskSucceeded
-	task.Transitions = append(task.Transitions, linkapi.Transition{State: linkapi.TaskSucceeded, At: now})
-	if err := s.PutTask(task); err != nil {
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("tasks"))
+		if err != nil {
+			return err
+		}
+		u, err := tx.CreateBucketIfNotExists([]byte("tasks_unreported"))
+		if err != nil {
+			return err
+		}
+		for _, tk := range tasks {
+			if err := put(b, tk.ID, tk); err != nil {
+				return err
+			}
+		}
+		for _, id := range unreported {
+			if err := u.Put([]byte(id), []byte{1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
-	}
-	if err := s.MarkReported(sent); err != nil {
-		t.Fatal(err)
-	}
-	if left, _ := s.Tasks(true); len(left) != 1 || left[0].State != linkapi.TaskSucceeded {
-		t.Fatalf("unreported after a stale acknowledgement: %+v", left)
-	}
-	left, _ := s.Tasks(true)
-	if err := s.MarkReported(left); err != nil {
-		t.Fatal(err)
-	}
-	if left, _ := s.Tasks(true); len(left) != 0 {
-		t.Fatalf("still unreported: %+v", left)
-	}
-	if all, _ := s.Tasks(false); len(all) != 1 {
-		t.Fatalf("tasks: %+v", all)
 	}
 }
 
-func TestInterruptedTasksFail(t *testing.T) {
-	s := open(t, t.TempDir())
-	defer s.Close()
-	now := time.Now()
-	_ = s.PutTask(linkapi.TaskReport{ID: "a", State: linkapi.TaskRunning, Transitions: []linkapi.Transition{{State: linkapi.TaskRunning, At: now}}})
-	_ = s.PutTask(linkapi.TaskReport{ID: "b", State: linkapi.TaskSucceeded, Transitions: []linkapi.Transition{{State: linkapi.TaskSucceeded, At: now}}})
-	failed, err := s.FailInterrupted(now)
-	if err != nil || len(failed) != 1 || failed[0].ID != "a" || failed[0].State != linkapi.TaskFailed || failed[0].Detail == "" {
-		t.Fatalf("failed %+v, %v", failed, err)
+// buckets lists the buckets of a closed store's file.
+func buckets(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if b, _ := s.Task("b"); b.State != linkapi.TaskSucceeded {
-		t.Fatalf("a finished task changed: %+v", b)
+	defer db.Close()
+	var out []string
+	_ = db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error { out = append(out, string(name)); return nil })
+	})
+	return out
+}
+
+// An older agent's onboarding tasks are handed over once, with whether the relay had
+// their latest state, and then dropped: the store keeps devices only.
+func TestLegacyTasksAreHandedOverAndDropped(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.db")
+	open(t, dir).Close()
+	if got := buckets(t, path); !slices.Equal(got, []string{"devices"}) {
+		t.Fatalf("a new store has buckets %v, want devices only", got)
+	}
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	running := LegacyTask{TaskReport: linkapi.TaskReport{ID: "t1", Kind: "onboard", Serial: "ACCC8E000001", State: taskstate.Running,
+		Transitions: []linkapi.Transition{{State: taskstate.Queued, At: now}, {State: taskstate.Running, At: now}}}}
+	done := LegacyTask{TaskReport: linkapi.TaskReport{ID: "t2", Kind: "onboard", Serial: "ACCC8E000002", State: taskstate.Succeeded,
+		Transitions: []linkapi.Transition{{State: taskstate.Succeeded, At: now}}}, Reported: true}
+	writeLegacyTasks(t, path, []LegacyTask{running, done}, "t1")
+
+	s := open(t, dir)
+	got, err := s.LegacyTasks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "t1" || got[0].Reported || got[0].State != taskstate.Running || len(got[0].Transitions) != 2 ||
+		got[1].ID != "t2" || !got[1].Reported || got[1].State != taskstate.Succeeded {
+		t.Fatalf("legacy tasks: %+v", got)
+	}
+	if err := s.DropLegacyTasks(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LegacyTasks(); err != nil || len(got) != 0 {
+		t.Fatalf("after the drop: %+v, %v", got, err)
+	}
+	if err := s.DropLegacyTasks(); err != nil {
+		t.Fatalf("dropping again: %v", err)
+	}
+	s.Close()
+	if got := buckets(t, path); !slices.Equal(got, []string{"devices"}) {
+		t.Fatalf("after the drop the store has buckets %v, want devices only", got)
 	}
 }

@@ -81,10 +81,10 @@ type Manager struct {
 	changed   chan struct{}
 	inventory chan struct{} // a device was onboarded
 
+	admins  adminCreds // of onboarding tasks not yet started
 	mu      sync.Mutex
-	running bool          // Run is under way; onboarding tasks may start
-	stopped chan struct{} // closed when Run's context ends: onboarding tasks stop
-	wg      sync.WaitGroup
+	running bool             // Run is under way; onboarding tasks may be submitted
+	ran     bool             // Run was called: a Manager runs once
 	conns   map[string]*conn // by serial: one per device, for polls, tasks and EdgeLink
 
 	discoveryChanged atomic.Bool
@@ -95,8 +95,8 @@ type Manager struct {
 	relay  relayClient        // the link's client, once the link is made
 }
 
-// New makes a Manager; tasks that were running when the agent last stopped are failed,
-// since onboarding cannot resume without the admin password it never stored.
+// New makes a Manager and opens its task engine's journal (Config.TasksJournal), into
+// which it moves the onboarding tasks an older agent kept in the device store.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("fleet: Config.Store is required")
@@ -116,28 +116,22 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), stopped: make(chan struct{}), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), conns: map[string]*conn{}}
-	if failed, err := cfg.Store.FailInterrupted(cfg.Now().UTC()); err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
-	} else if len(failed) > 0 {
-		cfg.Logger.Warn("onboarding tasks interrupted by a restart marked failed", "tasks", len(failed))
-		m.notify()
-	}
+	m := &Manager{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), changed: make(chan struct{}, 1), inventory: make(chan struct{}, 1), conns: map[string]*conn{}}
 	if err := m.openEngine(); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
 	return m, nil
 }
 
-// Run runs the task engine and lets onboarding tasks run until ctx is done, then stops
-// them, waits for them and closes the engine's journal. A Manager runs once.
+// Run runs the task engine (onboarding among its tasks) until ctx is done, then waits
+// for its tasks to stop and closes the engine's journal.
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
-	if m.running || isClosed(m.stopped) {
+	if m.ran {
 		m.mu.Unlock()
 		return errors.New("fleet: Run called twice")
 	}
-	m.running = true
+	m.ran, m.running = true, true
 	m.mu.Unlock()
 	if m.engine != nil {
 		_ = m.engine.Run(ctx)
@@ -147,24 +141,11 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	m.running = false
-	close(m.stopped)
-	m.mu.Unlock()
-	m.wg.Wait()
-	m.mu.Lock()
 	for _, c := range m.conns {
 		c.c.CloseIdleConnections()
 	}
 	m.mu.Unlock()
 	return nil
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }
 
 // Changed is signalled when there is something new to report (a task moved, a device

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -37,7 +37,7 @@ func TestForget(t *testing.T) {
 	cams := camsimtest.Start(t, 2).Cameras()
 	m, st := startManager(t, Config{Finder: finderFor(cams...)})
 	for _, c := range cams {
-		if tk := onboardAndWait(t, m, st, c.Info().Serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+		if tk := onboardAndWait(t, m, st, c.Info().Serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
 			t.Fatal(tk.Detail)
 		}
 	}

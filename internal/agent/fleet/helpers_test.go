@@ -47,12 +47,16 @@ func finderFor(cams ...*camsim.Camera) fakeFinder {
 // startManager runs a Manager with cfg on a fresh store until the test ends.
 func startManager(t *testing.T, cfg Config) (*Manager, *devstore.Store) {
 	t.Helper()
-	st, err := devstore.OpenDir(t.TempDir())
+	dir := t.TempDir()
+	st, err := devstore.OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg.Store = st
+	if cfg.TasksJournal == "" {
+		cfg.InDataDir(dir)
+	}
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +83,12 @@ func onboardAndWait(t *testing.T, m *Manager, st *devstore.Store, serial, user, 
 	}
 	var rep linkapi.TaskReport
 	testtool.WaitFor(t, 10*time.Second, "the onboarding to end", func() bool {
-		tk, err := st.Task(resp.Tasks[0].ID)
-		rep = tk.TaskReport
-		return err == nil && linkapi.Final(tk.State)
+		r, err := m.engine.Get(resp.Tasks[0].ID)
+		if err != nil || !r.State.Final() {
+			return false
+		}
+		rep = report(r)
+		return true
 	})
 	return rep
 }

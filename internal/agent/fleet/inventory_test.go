@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
-	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
@@ -40,7 +40,7 @@ func TestHungDeviceIsBoundedByConfigTimeout(t *testing.T) {
 	good := camsimtest.Start(t, 1).Cameras()[0]
 	// One device polled at a time, as when every slot is taken by a hung device.
 	m, st := startManager(t, Config{Finder: finderFor(good), Timeout: 200 * time.Millisecond, Concurrency: 1})
-	if tk := onboardAndWait(t, m, st, good.Info().Serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+	if tk := onboardAndWait(t, m, st, good.Info().Serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
 		t.Fatal(tk.Detail)
 	}
 	const hung = "ACCC8E0000FF"

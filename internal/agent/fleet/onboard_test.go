@@ -11,7 +11,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/agent/account"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
-	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -23,13 +23,13 @@ func TestReonboardedDeviceIsPolledWithNewPassword(t *testing.T) {
 	cam := camsimtest.Start(t, 1).Cameras()[0]
 	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
 	serial := cam.Info().Serial
-	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
 		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
 	}
 	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
 		t.Fatal("not reachable after onboarding")
 	}
-	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
 		t.Fatalf("re-onboarding: %s %s", tk.State, tk.Detail)
 	}
 	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
@@ -60,7 +60,7 @@ func TestFailedOnboardingLeavesNoManagedDevice(t *testing.T) {
 	user, pass := operatorOnly(t, cam)
 	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
 	serial := cam.Info().Serial
-	if tk := onboardAndWait(t, m, st, serial, user, pass); tk.State != linkapi.TaskFailed {
+	if tk := onboardAndWait(t, m, st, serial, user, pass); tk.State != taskstate.Failed {
 		t.Fatalf("onboarding with an operator account: %s %s", tk.State, tk.Detail)
 	}
 	if d, err := st.Device(serial); !errors.Is(err, devstore.ErrNotFound) {
@@ -83,10 +83,10 @@ func TestFailedReonboardingKeepsWorkingPassword(t *testing.T) {
 	user, pass := operatorOnly(t, cam)
 	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
 	serial := cam.Info().Serial
-	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
 		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
 	}
-	if tk := onboardAndWait(t, m, st, serial, user, pass); tk.State != linkapi.TaskFailed {
+	if tk := onboardAndWait(t, m, st, serial, user, pass); tk.State != taskstate.Failed {
 		t.Fatalf("re-onboarding with an operator account: %s %s", tk.State, tk.Detail)
 	}
 	m.mu.Lock()
@@ -107,7 +107,7 @@ func TestPendingPasswordTheDeviceTookIsUsed(t *testing.T) {
 	cam := camsimtest.Start(t, 1).Cameras()[0]
 	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
 	serial := cam.Info().Serial
-	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != linkapi.TaskSucceeded {
+	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
 		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
 	}
 	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
@@ -147,7 +147,7 @@ func TestOnboardingRefusedByDialControl(t *testing.T) {
 	}
 	before := total()
 	tk := onboardAndWait(t, m, st, cam.Info().Serial, camsimtest.User, camsimtest.Password)
-	if tk.State != linkapi.TaskFailed || !strings.Contains(tk.Detail, "is not for devices") {
+	if tk.State != taskstate.Failed || !strings.Contains(tk.Detail, "is not for devices") {
 		t.Fatalf("onboarding at a refused address: %s %s", tk.State, tk.Detail)
 	}
 	if after := total(); after != before {

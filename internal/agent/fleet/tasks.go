@@ -11,6 +11,8 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/runners"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/taskkind"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
@@ -24,9 +26,11 @@ func (m *Manager) openEngine() error {
 	if err != nil {
 		return err
 	}
+	run := runners.New(runners.Config{Devices: m, Artifacts: arts, RebootWait: m.cfg.RebootWait})
+	run[taskkind.Onboard] = taskengine.RunnerFunc(m.onboard)
 	e, err := taskengine.Open(taskengine.Config{
 		Journal:     m.cfg.TasksJournal,
-		Runners:     runners.New(runners.Config{Devices: m, Artifacts: arts, RebootWait: m.cfg.RebootWait}),
+		Runners:     run,
 		Concurrency: m.cfg.TaskConcurrency,
 		OnChange:    m.notify,
 		Logger:      m.cfg.Logger,
@@ -36,6 +40,11 @@ func (m *Manager) openEngine() error {
 		return err
 	}
 	m.engine = e
+	if err := m.migrateTasks(); err != nil {
+		_ = e.Close()
+		m.engine = nil
+		return fmt.Errorf("move the device store's tasks to the task journal: %w", err)
+	}
 	return nil
 }
 
@@ -51,6 +60,11 @@ func (m *Manager) RunTasks(tasks []taskengine.Task) ([]taskengine.Record, error)
 	if m.engine == nil {
 		return nil, errors.New("fleet: this agent runs no tasks")
 	}
+	for _, t := range tasks {
+		if t.Kind == taskkind.Onboard { // made by Onboard only, with its credentials
+			return nil, fmt.Errorf("fleet: task %s: %w %q", t.ID, taskengine.ErrUnknownKind, t.Kind)
+		}
+	}
 	return m.engine.SubmitAll(tasks)
 }
 
@@ -60,6 +74,7 @@ func (m *Manager) CancelTasks(ids []string) error {
 		return nil
 	}
 	for _, id := range ids {
+		m.admins.take(id) // an onboarding cancelled before it started needs them no more
 		if err := m.engine.Cancel(id); err != nil && !errors.Is(err, taskengine.ErrNotFound) {
 			return err
 		}
@@ -67,17 +82,16 @@ func (m *Manager) CancelTasks(ids []string) error {
 	return nil
 }
 
-// PendingTasks lists task states the relay has not acknowledged: onboarding tasks and
-// the task engine's.
+// PendingTasks lists task states the relay has not acknowledged.
 func (m *Manager) PendingTasks() ([]linkapi.TaskReport, error) {
-	out, err := m.cfg.Store.Tasks(true)
-	if err != nil || m.engine == nil {
-		return out, err
+	if m.engine == nil {
+		return nil, nil
 	}
 	recs, err := m.engine.Unreported()
 	if err != nil {
 		return nil, err
 	}
+	out := make([]linkapi.TaskReport, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, report(r))
 	}
@@ -86,9 +100,6 @@ func (m *Manager) PendingTasks() ([]linkapi.TaskReport, error) {
 
 // TasksReported records the relay's acknowledgement of reports.
 func (m *Manager) TasksReported(reports []linkapi.TaskReport) error {
-	if err := m.cfg.Store.MarkReported(reports); err != nil {
-		return err
-	}
 	if m.engine == nil {
 		return nil
 	}
@@ -103,15 +114,22 @@ func (m *Manager) TasksReported(reports []linkapi.TaskReport) error {
 func report(r taskengine.Record) linkapi.TaskReport {
 	trs := make([]linkapi.Transition, len(r.Transitions))
 	for i, t := range r.Transitions {
-		trs[i] = linkapi.Transition{State: string(t.State), At: t.At, Detail: t.Detail, Attempt: t.Attempt}
+		trs[i] = linkapi.Transition{State: linkState(t.State), At: t.At, Detail: t.Detail, Attempt: t.Attempt}
 	}
-	out := linkapi.TaskReport{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial, State: string(r.State),
+	out := linkapi.TaskReport{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial, State: linkState(r.State),
 		Detail: r.Detail, Result: r.Result, Transitions: trs}
-	if strings.HasPrefix(r.ID, localTaskPrefix) {
+	if strings.HasPrefix(r.ID, localTaskPrefix) || r.Kind == taskkind.Onboard {
 		out.CreatedBy = "agent"
 	}
 	return out
 }
+
+// linkState and engineState map the task engine's states to the link's (package
+// taskstate) and back: the engine's are the link's accepted and after, of the same
+// names. (Queued is found in tasks an older agent journaled in the device store.)
+func linkState(s taskengine.State) taskstate.State { return taskstate.State(s) }
+
+func engineState(s taskstate.State) taskengine.State { return taskengine.State(s) }
 
 // Client is a VAPIX client with the agent's account on a managed device, at its
 // current address (runners.Devices).

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // Limits of a job.
@@ -134,7 +134,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 		a.cfg.Tasks.Wake()
 	}
 	w.Header().Set("Location", "/api/v1/orgs/"+p.Org+"/jobs/"+job.ID)
-	return writeJSON(w, http.StatusCreated, viewJob(job, map[string]int{linkapi.TaskQueued: len(tasks)}))
+	return writeJSON(w, http.StatusCreated, viewJob(job, map[string]int{taskstate.Queued.String(): len(tasks)}))
 }
 
 func checkPolicy(j store.Job) error {
@@ -280,7 +280,7 @@ func (a *API) jobCounts(ctx context.Context, j store.Job) (map[string]int, error
 	}
 	c := map[string]int{}
 	for _, t := range ts {
-		c[t.State]++
+		c[t.State.String()]++
 	}
 	return c, nil
 }
@@ -386,9 +386,3 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 }
-
-// taskStates lists the task states, for validating filters.
-var taskStates = []string{linkapi.TaskQueued, linkapi.TaskDispatched, linkapi.TaskAccepted, linkapi.TaskRunning,
-	linkapi.TaskSucceeded, linkapi.TaskFailed, linkapi.TaskCancelled, linkapi.TaskExpired}
-
-func validTaskState(s string) bool { return s == "" || slices.Contains(taskStates, s) }

@@ -117,8 +117,12 @@ func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 	// Only onboarding tasks of the devices asked for count: an edge host cannot answer
 	// with a task for a device nobody asked it to take over.
 	resp.Tasks = slices.DeleteFunc(resp.Tasks, func(t linkapi.TaskReport) bool { return !seen[strings.ToUpper(t.Serial)] })
-	if err := a.store.PutOnboardTasks(ctx, p.Org, host.ID, p.Subject(), resp.Tasks); err != nil {
+	refused, err := a.store.PutOnboardTasks(ctx, p.Org, host.ID, p.Subject(), resp.Tasks)
+	if err != nil {
 		return err
+	}
+	for _, r := range refused {
+		a.log.WarnContext(ctx, "onboarding task refused", "edgehost", host.ID, "task", r.ID, "err", r.Err)
 	}
 	a.log.InfoContext(ctx, "onboarding started", "edgehost", host.ID, "devices", len(body.Devices), "profile", prof.Name, "by", p.Subject())
 	out := make([]taskView, 0, len(resp.Tasks))

@@ -60,7 +60,12 @@ func newAgentLinks(ctx context.Context, cfg linksConfig) (*agentLinks, error) {
 	mux.HandleFunc("POST "+linkapi.InventoryPath, l.inventory)
 	mux.HandleFunc("POST "+linkapi.DiscoveredPath, record(l, "discovered devices", true, st.SetDiscovered))
 	mux.HandleFunc("POST "+linkapi.TasksPath, record(l, "tasks", false, func(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) error {
-		err := st.PutTasks(ctx, org, agentID, reports)
+		refused, err := st.PutTasks(ctx, org, agentID, reports)
+		// A refused report is answered like the others: the agent would only send it
+		// again, and it stays refused.
+		for _, r := range refused {
+			l.log.Warn("task report refused", "agent", agentID, "task", r.ID, "attempt", r.Attempt, "err", r.Err)
+		}
 		l.wakeTasks()
 		return err
 	}))

@@ -9,6 +9,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // What authorizes a request is read through decodeCache; every change to it must show
@@ -123,33 +124,32 @@ func TestCachedTaskReadsFollowWrites(t *testing.T) {
 		{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: "ACCC8E000001"}, EdgeHost: "eh_1"},
 		{TaskReport: linkapi.TaskReport{Kind: "restart", Serial: "ACCC8E000002"}, EdgeHost: "eh_1"},
 	}))
-	states := func() map[string]string {
+	states := func() map[string]taskstate.State {
 		t.Helper()
 		ts := must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{JobID: j.ID, NoTransitions: true}, 100))
-		out := map[string]string{}
+		out := map[string]taskstate.State{}
 		for _, tk := range ts {
 			out[tk.Serial] = tk.State
 		}
 		return out
 	}
 	ts := must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{JobID: j.ID, NoTransitions: true}, 100))
-	if got := states(); got["ACCC8E000001"] != linkapi.TaskQueued || got["ACCC8E000002"] != linkapi.TaskQueued {
+	if got := states(); got["ACCC8E000001"] != taskstate.Queued || got["ACCC8E000002"] != taskstate.Queued {
 		t.Fatalf("new job: %v", got)
 	}
 	first := ts[0]
 	must[Task](t)(s.UpdateTask(ctx, org.ID, first.ID, func(tk *Task) error {
-		tk.Move(linkapi.TaskDispatched, "", c.Now())
-		return nil
+		return tk.Move(taskstate.Dispatched, "", c.Now())
 	}))
-	if got := states(); got[first.Serial] != linkapi.TaskDispatched {
+	if got := states(); got[first.Serial] != taskstate.Dispatched {
 		t.Errorf("after dispatch: %v", got)
 	}
-	report := linkapi.TaskReport{ID: first.ID, Kind: "restart", Serial: first.Serial, Attempt: 1, State: linkapi.TaskSucceeded,
-		Transitions: []linkapi.Transition{{State: linkapi.TaskSucceeded, At: c.Now(), Attempt: 1}}}
-	if err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{report}); err != nil {
+	report := linkapi.TaskReport{ID: first.ID, Kind: "restart", Serial: first.Serial, Attempt: 1, State: taskstate.Succeeded,
+		Transitions: []linkapi.Transition{{State: taskstate.Succeeded, At: c.Now(), Attempt: 1}}}
+	if _, err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{report}); err != nil {
 		t.Fatal(err)
 	}
-	if got := states(); got[first.Serial] != linkapi.TaskSucceeded {
+	if got := states(); got[first.Serial] != taskstate.Succeeded {
 		t.Errorf("after the agent's report: %v", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // A firmware task's success shows in the inventory at once, with the version the task
@@ -25,28 +26,28 @@ func TestFirmwareSuccessUpdatesInventory(t *testing.T) {
 	must[ReportResult](t)(s.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: serial, Reachable: true, FirmwareVersion: "11.11.1",
 		Diff: []profile.Change{{Kind: "os", Want: "11.11.9", Have: "11.11.1"}, {Kind: "overlay", Want: "Lobby"}}}}))
 
-	report := func(agent, id, state, version string) {
+	report := func(agent, id string, state taskstate.State, version string) {
 		t.Helper()
 		res, _ := json.Marshal(map[string]any{"version": version, "uploaded": true})
 		r := linkapi.TaskReport{ID: id, Attempt: 1, Kind: "firmware", Serial: serial, State: state,
 			Transitions: []linkapi.Transition{{State: state, At: c.Now(), Attempt: 1}}}
-		if state == linkapi.TaskSucceeded {
+		if state == taskstate.Succeeded {
 			r.Result = res
 		}
-		if err := s.PutTasks(ctx, org.ID, agent, []linkapi.TaskReport{r}); err != nil {
-			t.Fatal(err)
+		if refused, err := s.PutTasks(ctx, org.ID, agent, []linkapi.TaskReport{r}); err != nil || len(refused) > 0 {
+			t.Fatalf("report %s: refused %v, %v", id, refused, err)
 		}
 	}
 	firmware := func() Device {
 		t.Helper()
 		return must[Device](t)(s.Device(ctx, org.ID, serial))
 	}
-	report(h.ID, "tsk_fail", linkapi.TaskFailed, "11.11.9")
-	report(other.ID, "tsk_other", linkapi.TaskSucceeded, "11.11.7")
+	report(h.ID, "tsk_fail", taskstate.Failed, "11.11.9")
+	report(other.ID, "tsk_other", taskstate.Succeeded, "11.11.7")
 	if d := firmware(); d.FirmwareVersion != "11.11.1" {
 		t.Fatalf("firmware %s after a failed task and another edge host's report, want 11.11.1", d.FirmwareVersion)
 	}
-	report(h.ID, "tsk_ok", linkapi.TaskSucceeded, "11.11.9")
+	report(h.ID, "tsk_ok", taskstate.Succeeded, "11.11.9")
 	d := firmware()
 	if d.FirmwareVersion != "11.11.9" {
 		t.Errorf("firmware %s right after the upgrade succeeded, want 11.11.9", d.FirmwareVersion)

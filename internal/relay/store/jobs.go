@@ -7,6 +7,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // Job states.
@@ -76,7 +78,9 @@ func (s *Store) CreateJob(ctx context.Context, j Job, tasks []Task) (Job, error)
 		for i := range tasks {
 			t := &tasks[i]
 			t.ID, t.JobID, t.Org, t.Attempt, t.CreatedBy, t.Seq = newID(prefixTask), j.ID, j.Org, 1, j.CreatedBy, i
-			t.Move("queued", "", now)
+			if err := t.Move(taskstate.Queued, "", now); err != nil {
+				return err
+			}
 			if err := putTask(tx, *t); err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 func TestModesAndDrift(t *testing.T) {
@@ -95,24 +96,24 @@ func TestProfilesAndTasks(t *testing.T) {
 	_, hash := auth.NewSecret(auth.PrefixEnrollmentToken)
 	h := must[EdgeHost](t)(s.CreateEdgeHost(ctx, org.ID, "site-1", hash, c.Now().Add(time.Hour)))
 	now := c.Now()
-	running := linkapi.TaskReport{ID: "tsk_1", Kind: "onboard", Serial: "ACCC8E000001", State: linkapi.TaskRunning,
-		Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: now}, {State: linkapi.TaskRunning, At: now}}}
+	running := linkapi.TaskReport{ID: "tsk_1", Kind: "onboard", Serial: "ACCC8E000001", State: taskstate.Running,
+		Transitions: []linkapi.Transition{{State: taskstate.Queued, At: now}, {State: taskstate.Running, At: now}}}
 	done := running
-	done.State = linkapi.TaskSucceeded
-	done.Transitions = append(done.Transitions[:2:2], linkapi.Transition{State: linkapi.TaskSucceeded, At: now})
+	done.State = taskstate.Succeeded
+	done.Transitions = append(done.Transitions[:2:2], linkapi.Transition{State: taskstate.Succeeded, At: now})
 	for _, batch := range [][]linkapi.TaskReport{{running}, {done}, {running}, {done}} { // repeats and a stale one
-		if err := s.PutTasks(ctx, org.ID, h.ID, batch); err != nil {
+		if _, err := s.PutTasks(ctx, org.ID, h.ID, batch); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ts := must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{}, 100))
-	if len(ts) != 1 || ts[0].State != linkapi.TaskSucceeded || len(ts[0].Transitions) != 3 || ts[0].EdgeHost != h.ID {
+	if len(ts) != 1 || ts[0].State != taskstate.Succeeded || len(ts[0].Transitions) != 3 || ts[0].EdgeHost != h.ID {
 		t.Fatalf("tasks: %+v", ts)
 	}
-	if err := s.PutTasks(ctx, org.ID, "eh_other", []linkapi.TaskReport{{ID: "tsk_1", State: linkapi.TaskFailed, Transitions: make([]linkapi.Transition, 9)}}); err != nil {
+	if _, err := s.PutTasks(ctx, org.ID, "eh_other", []linkapi.TaskReport{{ID: "tsk_1", State: taskstate.Failed, Transitions: make([]linkapi.Transition, 9)}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := must[Task](t)(s.Task(ctx, org.ID, "tsk_1")); got.State != linkapi.TaskSucceeded {
+	if got := must[Task](t)(s.Task(ctx, org.ID, "tsk_1")); got.State != taskstate.Succeeded {
 		t.Fatalf("another agent overwrote a task: %+v", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/oak"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // checked fails the test when the store's invariants do not hold.
@@ -126,14 +127,14 @@ func TestReportsNeitherAddNorMoveDevices(t *testing.T) {
 	}
 	onboarded := func(h EdgeHost, task string) {
 		t.Helper()
-		queued := linkapi.TaskReport{ID: task, Kind: "onboard", Serial: serial, State: linkapi.TaskQueued, CreatedBy: "agent",
-			Transitions: []linkapi.Transition{{State: linkapi.TaskQueued, At: c.Now()}}}
-		if err := s.PutOnboardTasks(ctx, org.ID, h.ID, u.ID, []linkapi.TaskReport{queued}); err != nil {
+		queued := linkapi.TaskReport{ID: task, Kind: "onboard", Serial: serial, State: taskstate.Queued, CreatedBy: "agent",
+			Transitions: []linkapi.Transition{{State: taskstate.Queued, At: c.Now()}}}
+		if _, err := s.PutOnboardTasks(ctx, org.ID, h.ID, u.ID, []linkapi.TaskReport{queued}); err != nil {
 			t.Fatal(err)
 		}
 		done := queued
-		done.State, done.Transitions = linkapi.TaskSucceeded, append(done.Transitions, linkapi.Transition{State: linkapi.TaskSucceeded, At: c.Now()})
-		if err := s.PutTasks(ctx, org.ID, h.ID, []linkapi.TaskReport{done}); err != nil {
+		done.State, done.Transitions = taskstate.Succeeded, append(done.Transitions, linkapi.Transition{State: taskstate.Succeeded, At: c.Now()})
+		if _, err := s.PutTasks(ctx, org.ID, h.ID, []linkapi.TaskReport{done}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -146,8 +147,8 @@ func TestReportsNeitherAddNorMoveDevices(t *testing.T) {
 		t.Fatalf("a report added a device: %v", err)
 	}
 	// An onboarding the agent reports on its own, not asked for, proves nothing.
-	if err := s.PutTasks(ctx, org.ID, h1.ID, []linkapi.TaskReport{{ID: "tsk_self", Kind: "onboard", Serial: serial, State: linkapi.TaskSucceeded, CreatedBy: "agent",
-		Transitions: []linkapi.Transition{{State: linkapi.TaskSucceeded, At: c.Now()}}}}); err != nil {
+	if _, err := s.PutTasks(ctx, org.ID, h1.ID, []linkapi.TaskReport{{ID: "tsk_self", Kind: "onboard", Serial: serial, State: taskstate.Succeeded, CreatedBy: "agent",
+		Transitions: []linkapi.Transition{{State: taskstate.Succeeded, At: c.Now()}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Device(ctx, org.ID, serial); !errors.Is(err, ErrNotFound) {

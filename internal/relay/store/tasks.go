@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/taskkind"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // Task is a task as the relay knows it: what the task manager decided (queued,
@@ -42,29 +45,43 @@ type Task struct {
 	OnboardBy string `json:"onboardBy,omitempty"`
 }
 
-// Move records a transition the task manager makes.
-func (t *Task) Move(state, detail string, at time.Time) {
+// Move records a transition the task manager makes. A move the table of task states
+// does not allow (taskstate.Check) is refused with a *taskstate.MoveError, the task
+// unchanged.
+func (t *Task) Move(state taskstate.State, detail string, at time.Time) error {
+	if err := taskstate.Check(t.State, state); err != nil {
+		return fmt.Errorf("task %s: %w", t.ID, err)
+	}
 	t.State, t.Detail, t.UpdatedAt = state, detail, at
 	t.Transitions = append(t.Transitions, linkapi.Transition{State: state, At: at, Detail: detail, Attempt: t.Attempt})
+	return nil
 }
 
 // merge takes an agent's report of the task's current attempt: its transitions are added
 // (once each, however often the report comes) and its state becomes the task's. A report
-// of an earlier attempt adds its transitions only.
-func (t *Task) merge(r linkapi.TaskReport, now time.Time) bool {
+// of an earlier attempt adds its transitions only. A report of the current attempt whose
+// state the task may not move to (taskstate.Check) is refused with the error, the task
+// unchanged.
+func (t *Task) merge(r linkapi.TaskReport, now time.Time) (bool, error) {
 	r = normalize(r)
 	seen := map[linkapi.Transition]bool{}
 	for _, tr := range t.Transitions {
 		seen[tr] = true
 	}
-	added := false
+	var fresh []linkapi.Transition
 	for _, tr := range r.Transitions {
 		if !seen[tr] {
 			seen[tr] = true
-			t.Transitions = append(t.Transitions, tr)
-			added = true
+			fresh = append(fresh, tr)
 		}
 	}
+	added := len(fresh) > 0
+	if r.Attempt == t.Attempt && added {
+		if err := taskstate.Check(t.State, r.State); err != nil {
+			return false, err
+		}
+	}
+	t.Transitions = append(t.Transitions, fresh...)
 	if r.Attempt == t.Attempt && added {
 		t.State, t.Detail = r.State, r.Detail
 		if r.Result != nil {
@@ -74,7 +91,7 @@ func (t *Task) merge(r linkapi.TaskReport, now time.Time) bool {
 	if added {
 		t.UpdatedAt = now
 	}
-	return added
+	return added, nil
 }
 
 // normalize gives a report of an agent's own task (which has no attempts) attempt 1, and
@@ -141,16 +158,28 @@ func (s *Store) readTask(tx *bolt.Tx, org, id string, log bool) (Task, error) {
 // maxTaskTransitions bounds what one task keeps: its most recent transitions.
 const maxTaskTransitions = 200
 
+// Refused is a task report the store did not record: the move it asks for is not in the
+// table of task states (an ended task reported running, a state nobody knows). The task
+// stays as it was; the caller logs it.
+type Refused struct {
+	ID      string
+	Attempt int
+	Err     error // a *taskstate.MoveError
+}
+
 // PutTasks records task reports of an agent. Reports are deduplicated by task ID,
 // attempt and transition: repeats after reconnects change nothing. A report of a task
-// the relay does not have is a task the agent created itself (onboarding).
+// the relay does not have is a task the agent created itself (onboarding). Reports that
+// ask for a move the task's state does not allow are not recorded, and returned.
 //
 // A report with a longer history than the relay keeps is recorded all the same, with its
 // most recent transitions: the agent takes any report it sent as acknowledged, so one
 // skipped here would leave the task in its last recorded state for good.
-func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) error {
+func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) ([]Refused, error) {
 	now := s.now().UTC()
-	return s.batch(ctx, func(tx *bolt.Tx) error {
+	var refused []Refused
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		refused = nil // batch may run this again
 		for _, r := range reports {
 			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 {
 				continue
@@ -160,76 +189,99 @@ func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []lin
 				// them again on every repeat of the report.
 				r.Transitions = r.Transitions[n-maxTaskTransitions:]
 			}
-			if err := putTaskReport(tx, org, agentID, r, "", now); err != nil {
+			bad, err := putTaskReport(tx, org, agentID, r, "", now)
+			if err != nil {
 				return err
+			}
+			if bad != nil {
+				refused = append(refused, Refused{ID: r.ID, Attempt: r.Attempt, Err: bad})
 			}
 		}
 		return nil
 	})
+	return refused, err
 }
 
 // PutOnboardTasks records the onboarding tasks an edge host answered an admin's request
 // with (PutTasks), each marked with who asked (by), so that its success makes the device
 // the organization's (OnboardDevice). The agent may have reported a task already.
-func (s *Store) PutOnboardTasks(ctx context.Context, org, agentID, by string, reports []linkapi.TaskReport) error {
+//
+// A report asking for a move its task's state does not allow is not recorded (see
+// PutTasks), and returned.
+func (s *Store) PutOnboardTasks(ctx context.Context, org, agentID, by string, reports []linkapi.TaskReport) ([]Refused, error) {
 	now := s.now().UTC()
-	return s.batch(ctx, func(tx *bolt.Tx) error {
+	var refused []Refused
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		refused = nil // batch may run this again
 		for _, r := range reports {
-			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 || r.Kind != "onboard" {
+			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 || r.Kind != taskkind.Onboard {
 				continue
 			}
-			if err := putTaskReport(tx, org, agentID, r, by, now); err != nil {
+			bad, err := putTaskReport(tx, org, agentID, r, by, now)
+			if err != nil {
 				return err
+			}
+			if bad != nil {
+				refused = append(refused, Refused{ID: r.ID, Attempt: r.Attempt, Err: bad})
 			}
 		}
 		return nil
 	})
+	return refused, err
 }
 
 // putTaskReport merges one task report of an agent; onboardBy, when set, marks the task
 // as an onboarding an admin asked for. An onboarding task so marked that reaches
 // succeeded onboards its device (onboardDevice); one refused there is audited and the
-// report recorded all the same.
-func putTaskReport(tx *bolt.Tx, org, agentID string, r linkapi.TaskReport, onboardBy string, now time.Time) error {
+// report recorded all the same. A report asking for a move the task's state does not
+// allow is not recorded: refused says why, and err is nil.
+func putTaskReport(tx *bolt.Tx, org, agentID string, r linkapi.TaskReport, onboardBy string, now time.Time) (refused, err error) {
 	t, err := getTask(tx, org, r.ID, true)
 	wasSucceeded := false
 	switch {
 	case err == ErrNotFound:
+		if bad := taskstate.Check(taskstate.None, r.State); bad != nil {
+			return bad, nil
+		}
 		t = Task{TaskReport: normalize(r), Org: org, EdgeHost: agentID, UpdatedAt: now}
 	case err != nil:
-		return err
+		return nil, err
 	case t.EdgeHost != agentID:
-		return nil // not this agent's task
+		return nil, nil // not this agent's task
 	default:
-		wasSucceeded = t.State == linkapi.TaskSucceeded && t.OnboardBy != ""
+		wasSucceeded = t.State == taskstate.Succeeded && t.OnboardBy != ""
 		marked := onboardBy != "" && t.OnboardBy == ""
-		if !t.merge(r, now) && !marked {
-			return nil
+		added, bad := t.merge(r, now)
+		if bad != nil {
+			return bad, nil
+		}
+		if !added && !marked {
+			return nil, nil
 		}
 	}
-	if onboardBy != "" && t.OnboardBy == "" && t.Kind == "onboard" && t.CreatedBy == "agent" {
+	if onboardBy != "" && t.OnboardBy == "" && t.Kind == taskkind.Onboard && t.CreatedBy == "agent" {
 		t.OnboardBy = onboardBy
 	}
 	if len(t.Transitions) > maxTaskTransitions {
 		t.Transitions = t.Transitions[len(t.Transitions)-maxTaskTransitions:]
 	}
 	if err := putTask(tx, t); err != nil {
-		return err
+		return nil, err
 	}
 	if err := applyFirmwareResult(tx, org, agentID, t); err != nil {
-		return err
+		return nil, err
 	}
-	if t.OnboardBy == "" || t.Kind != "onboard" || t.State != linkapi.TaskSucceeded || wasSucceeded {
-		return nil
+	if t.OnboardBy == "" || t.Kind != taskkind.Onboard || t.State != taskstate.Succeeded || wasSucceeded {
+		return nil, nil
 	}
 	switch _, err := onboardDevice(tx, org, agentID, t.Serial, t.OnboardBy, now); {
 	case errors.Is(err, ErrClaimedElsewhere):
-		return appendAuditTx(tx, AuditEntry{At: now, Org: org, Principal: t.OnboardBy, Action: AuditDeviceProven, Serial: t.Serial,
+		return nil, appendAuditTx(tx, AuditEntry{At: now, Org: org, Principal: t.OnboardBy, Action: AuditDeviceProven, Serial: t.Serial,
 			Status: 409, Detail: "onboarding through edge host " + agentID + " succeeded, but another organization proved the device is its own first"})
 	case err != nil && !errors.Is(err, ErrBadSerial):
-		return err
+		return nil, err
 	}
-	return nil
+	return nil, nil
 }
 
 // applyFirmwareResult puts the AXIS OS version a succeeded firmware task reports into
@@ -237,7 +289,7 @@ func putTaskReport(tx *bolt.Tx, org, agentID string, r linkapi.TaskReport, onboa
 // the agent's next poll of the device, which can be a minute later. Only the agent that
 // manages the device changes it, as with its inventory reports.
 func applyFirmwareResult(tx *bolt.Tx, org, agentID string, t Task) error {
-	if t.Kind != "firmware" || t.State != linkapi.TaskSucceeded || len(t.Result) == 0 {
+	if t.Kind != taskkind.Firmware || t.State != taskstate.Succeeded || len(t.Result) == 0 {
 		return nil
 	}
 	var res struct {
@@ -328,12 +380,14 @@ func failAgentTasks(tx *bolt.Tx, org, agentID, detail string, now time.Time) err
 		} else if err != nil {
 			return err
 		}
-		retry := t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts
-		if ended := linkapi.Final(t.State) && !retry; t.EdgeHost != agentID || ended {
+		retry := t.State == taskstate.Failed && t.Attempt < t.MaxAttempts
+		if ended := t.State.Final() && !retry; t.EdgeHost != agentID || ended {
 			continue
 		}
 		t.MaxAttempts = t.Attempt
-		t.Move(linkapi.TaskFailed, detail, now)
+		if err := t.Move(taskstate.Failed, detail, now); err != nil {
+			return err
+		}
 		if err := putTask(tx, t); err != nil {
 			return err
 		}
@@ -354,7 +408,8 @@ func (s *Store) Task(ctx context.Context, org, id string) (Task, error) {
 
 // TaskFilter selects tasks; empty fields match everything.
 type TaskFilter struct {
-	Serial, State, Kind, JobID string
+	Serial, Kind, JobID string
+	State               taskstate.State
 	// NoTransitions leaves the transitions out, for readers that do not need them.
 	NoTransitions bool
 }

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // A task whose agent-side history grew past maxTaskTransitions (many attempts, agent
@@ -19,22 +21,22 @@ func TestLongTaskHistoryStillRecordsTheResult(t *testing.T) {
 	now := c.Now()
 	var trs []linkapi.Transition
 	for i := range maxTaskTransitions {
-		trs = append(trs, linkapi.Transition{State: linkapi.TaskRunning, At: now.Add(time.Duration(i) * time.Second), Attempt: 1})
+		trs = append(trs, linkapi.Transition{State: taskstate.Running, At: now.Add(time.Duration(i) * time.Second), Attempt: 1})
 	}
-	running := linkapi.TaskReport{ID: "tsk_1", Attempt: 1, Kind: "firmware", Serial: "ACCC8E000001", State: linkapi.TaskRunning, Transitions: trs}
-	if err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{running}); err != nil {
+	running := linkapi.TaskReport{ID: "tsk_1", Attempt: 1, Kind: "firmware", Serial: "ACCC8E000001", State: taskstate.Running, Transitions: trs}
+	if _, err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{running}); err != nil {
 		t.Fatal(err)
 	}
 	done := running
-	done.State = linkapi.TaskSucceeded
-	last := linkapi.Transition{State: linkapi.TaskSucceeded, At: now.Add(time.Hour), Attempt: 1}
+	done.State = taskstate.Succeeded
+	last := linkapi.Transition{State: taskstate.Succeeded, At: now.Add(time.Hour), Attempt: 1}
 	done.Transitions = append(trs[:len(trs):len(trs)], last)
 	for range 2 { // the second time as after a reconnect: nothing changes
-		if err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{done}); err != nil {
+		if _, err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{done}); err != nil {
 			t.Fatal(err)
 		}
 		got := must[Task](t)(s.Task(ctx, org.ID, "tsk_1"))
-		if got.State != linkapi.TaskSucceeded {
+		if got.State != taskstate.Succeeded {
 			t.Fatalf("after a report of success with %d transitions: task %s", len(done.Transitions), got.State)
 		}
 		if n := len(got.Transitions); n != maxTaskTransitions || got.Transitions[0] != trs[1] || got.Transitions[n-1] != last {
@@ -66,17 +68,17 @@ func TestDeleteEdgeHostFailsItsUnfinishedTasks(t *testing.T) {
 	for _, tk := range must[[]Task](t)(s.Tasks(ctx, org.ID, TaskFilter{JobID: j.ID}, 10)) {
 		ids[tk.Serial] = tk.ID
 	}
-	for serial, state := range map[string]string{"ACCC8E000002": linkapi.TaskRunning, "ACCC8E000003": linkapi.TaskFailed,
-		"ACCC8E000004": linkapi.TaskSucceeded, "ACCC8E000005": linkapi.TaskRunning} {
-		must[Task](t)(s.UpdateTask(ctx, org.ID, ids[serial], func(tk *Task) error { tk.Move(state, "", c.Now()); return nil }))
+	for serial, state := range map[string]taskstate.State{"ACCC8E000002": taskstate.Running, "ACCC8E000003": taskstate.Failed,
+		"ACCC8E000004": taskstate.Succeeded, "ACCC8E000005": taskstate.Running} {
+		must[Task](t)(s.UpdateTask(ctx, org.ID, ids[serial], func(tk *Task) error { return tk.Move(state, "", c.Now()) }))
 	}
 	if err := s.DeleteEdgeHost(ctx, org.ID, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	for serial, want := range map[string]string{"ACCC8E000001": linkapi.TaskFailed, "ACCC8E000002": linkapi.TaskFailed,
-		"ACCC8E000003": linkapi.TaskFailed, "ACCC8E000004": linkapi.TaskSucceeded, "ACCC8E000005": linkapi.TaskRunning} {
+	for serial, want := range map[string]taskstate.State{"ACCC8E000001": taskstate.Failed, "ACCC8E000002": taskstate.Failed,
+		"ACCC8E000003": taskstate.Failed, "ACCC8E000004": taskstate.Succeeded, "ACCC8E000005": taskstate.Running} {
 		tk := must[Task](t)(s.Task(ctx, org.ID, ids[serial]))
-		ended := tk.EdgeHost == gone.ID && want == linkapi.TaskFailed
+		ended := tk.EdgeHost == gone.ID && want == taskstate.Failed
 		switch {
 		case tk.State != want:
 			t.Errorf("%s: %s, want %s", serial, tk.State, want)
@@ -85,5 +87,72 @@ func TestDeleteEdgeHostFailsItsUnfinishedTasks(t *testing.T) {
 		case !ended && tk.MaxAttempts != 3:
 			t.Errorf("%s: max attempts %d, want 3", serial, tk.MaxAttempts)
 		}
+	}
+}
+
+// A report that asks for a move the table of task states does not allow (an ended task
+// reported running again) is refused and returned, the stored task unchanged; the
+// other reports of the batch are recorded.
+func TestIllegalReportedMoveIsRefused(t *testing.T) {
+	ctx := context.Background()
+	s, c := open(t)
+	u := must[User](t)(s.CreateUser(ctx, "a@example.com", "h"))
+	org := must[Org](t)(s.CreateOrg(ctx, "A", u.ID))
+	now := c.Now()
+	tr := func(st taskstate.State, sec int) linkapi.Transition {
+		return linkapi.Transition{State: st, At: now.Add(time.Duration(sec) * time.Second), Attempt: 1}
+	}
+	done := linkapi.TaskReport{ID: "tsk_1", Attempt: 1, Kind: "restart", Serial: "ACCC8E000001", State: taskstate.Succeeded,
+		Transitions: []linkapi.Transition{tr(taskstate.Accepted, 0), tr(taskstate.Running, 1), tr(taskstate.Succeeded, 2)}}
+	if refused, err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{done}); err != nil || len(refused) != 0 {
+		t.Fatalf("a legal report: refused %v, %v", refused, err)
+	}
+	stored := must[Task](t)(s.Task(ctx, org.ID, "tsk_1"))
+
+	again := done
+	again.State = taskstate.Running
+	again.Transitions = append(done.Transitions[:3:3], tr(taskstate.Running, 3))
+	other := linkapi.TaskReport{ID: "tsk_2", Attempt: 1, Kind: "restart", Serial: "ACCC8E000002", State: taskstate.Running,
+		Transitions: []linkapi.Transition{tr(taskstate.Running, 0)}}
+	unknown := linkapi.TaskReport{ID: "tsk_3", Attempt: 1, Kind: "restart", Serial: "ACCC8E000003", State: "done",
+		Transitions: []linkapi.Transition{{State: "done", At: now, Attempt: 1}}}
+	refused, err := s.PutTasks(ctx, org.ID, "eh_1", []linkapi.TaskReport{again, other, unknown})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 2 || refused[0].ID != "tsk_1" || refused[1].ID != "tsk_3" {
+		t.Fatalf("refused %+v, want tsk_1 (succeeded -> running) and tsk_3 (unknown state)", refused)
+	}
+	var me *taskstate.MoveError
+	if !errors.As(refused[0].Err, &me) || me.From != taskstate.Succeeded || me.To != taskstate.Running {
+		t.Errorf("refusal of tsk_1: %v", refused[0].Err)
+	}
+	got := must[Task](t)(s.Task(ctx, org.ID, "tsk_1"))
+	if got.State != taskstate.Succeeded || len(got.Transitions) != len(stored.Transitions) || !got.UpdatedAt.Equal(stored.UpdatedAt) {
+		t.Errorf("after the refused report the task is %s with %d transitions (was %s with %d)",
+			got.State, len(got.Transitions), stored.State, len(stored.Transitions))
+	}
+	if tk, err := s.Task(ctx, org.ID, "tsk_2"); err != nil || tk.State != taskstate.Running {
+		t.Errorf("the legal report of the batch: %+v, %v", tk.State, err)
+	}
+	if _, err := s.Task(ctx, org.ID, "tsk_3"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a task of an unknown state was stored: %v", err)
+	}
+}
+
+// The task manager's own moves are checked against the same table.
+func TestIllegalMoveIsRefused(t *testing.T) {
+	tk := Task{TaskReport: linkapi.TaskReport{ID: "tsk_1", Attempt: 1}}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, st := range []taskstate.State{taskstate.Queued, taskstate.Dispatched, taskstate.Succeeded} {
+		if err := tk.Move(st, "", at); err != nil {
+			t.Fatalf("move to %s: %v", st, err)
+		}
+	}
+	if err := tk.Move(taskstate.Queued, "", at); err == nil {
+		t.Fatal("succeeded -> queued allowed")
+	}
+	if tk.State != taskstate.Succeeded || len(tk.Transitions) != 3 {
+		t.Fatalf("a refused move changed the task: %s, %d transitions", tk.State, len(tk.Transitions))
 	}
 }

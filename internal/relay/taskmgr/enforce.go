@@ -14,6 +14,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // EnforcedBy marks the jobs the task manager makes to bring managed devices to their
@@ -144,7 +145,7 @@ func (e *Enforcer) busyDevices(ctx context.Context, org string) (map[string]bool
 			return nil, err
 		}
 		for _, t := range ts {
-			if !linkapi.Final(t.State) || t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts {
+			if !t.State.Final() || t.State == taskstate.Failed && t.Attempt < t.MaxAttempts {
 				busy[t.Serial] = true
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 // A profile task waits for the maintenance window; meanwhile the device drifts and drops
@@ -60,7 +61,7 @@ func TestProfileTaskNotDispatchedAfterDeviceLeftManaged(t *testing.T) {
 			if len(given) != 1 || given[0] == tk.ID {
 				t.Fatalf("gave %v: the profile task %s of a device now in connected mode among them", given, tk.ID)
 			}
-			if tk.State != linkapi.TaskCancelled || tk.Detail != noLongerManaged {
+			if tk.State != taskstate.Cancelled || tk.Detail != noLongerManaged {
 				t.Errorf("the drifted device's task is %s (%q), want cancelled (%q)", tk.State, tk.Detail, noLongerManaged)
 			}
 		case managed:

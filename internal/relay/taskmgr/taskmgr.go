@@ -18,6 +18,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
 )
@@ -125,12 +126,22 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
+// move moves a task, which the pass found in a state it may leave that way; a move the
+// table of task states refuses is logged and leaves the task as it is, the other tasks
+// of the update going ahead.
+func (m *Manager) move(t *store.Task, to taskstate.State, detail string, now time.Time) error {
+	if err := t.Move(to, detail, now); err != nil {
+		m.log.Error("task move refused", "task", t.ID, "job", t.JobID, "err", err)
+	}
+	return nil
+}
+
 // minGap spaces passes that wake-ups start.
 const minGap = 20 * time.Millisecond
 
 // inFlight are the states of a task given to an agent and not ended.
-func inFlight(state string) bool {
-	return state == linkapi.TaskDispatched || state == linkapi.TaskAccepted || state == linkapi.TaskRunning
+func inFlight(state taskstate.State) bool {
+	return state == taskstate.Dispatched || state == taskstate.Accepted || state == taskstate.Running
 }
 
 // advance takes one step of a job: retries, cancellation, the abort rule, new starts
@@ -145,27 +156,26 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 	// Failed attempts that may be retried are queued again, after the backoff.
 	var retry []string
 	for _, t := range tasks {
-		if t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts && !j.Cancelled && !j.Aborted {
+		if t.State == taskstate.Failed && t.Attempt < t.MaxAttempts && !j.Cancelled && !j.Aborted {
 			retry = append(retry, t.ID)
 		}
 	}
 	err = m.updateTasks(ctx, j.Org, tasks, retry, func(t *store.Task) error {
-		if t.State != linkapi.TaskFailed || t.Attempt >= t.MaxAttempts {
+		if t.State != taskstate.Failed || t.Attempt >= t.MaxAttempts {
 			return nil
 		}
 		detail := t.Detail
 		t.Attempt++
 		// DispatchedAt stays: the failed attempt's start still counts for maxPerMinute.
 		t.NotBefore, t.CancelSent = now.Add(t.Backoff), false
-		t.Move(linkapi.TaskQueued, fmt.Sprintf("retry %d of %d after: %s", t.Attempt-1, t.MaxAttempts-1, detail), now)
-		return nil
+		return m.move(t, taskstate.Queued, fmt.Sprintf("retry %d of %d after: %s", t.Attempt-1, t.MaxAttempts-1, detail), now)
 	})
 	if err != nil {
 		return err
 	}
 	failed := 0
 	for _, t := range tasks {
-		if t.State == linkapi.TaskFailed || t.State == linkapi.TaskExpired {
+		if t.State == taskstate.Failed || t.State == taskstate.Expired {
 			failed++ // for good: retries were queued above
 		}
 	}
@@ -194,9 +204,9 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 	var silent []store.Task
 	for _, t := range tasks {
 		switch {
-		case t.State == linkapi.TaskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
+		case t.State == taskstate.Queued && !t.Deadline.IsZero() && now.After(t.Deadline):
 			expired = append(expired, t.ID)
-		case t.State == linkapi.TaskDispatched && now.Sub(t.DispatchedAt) > m.cfg.Redispatch:
+		case t.State == taskstate.Dispatched && now.Sub(t.DispatchedAt) > m.cfg.Redispatch:
 			silent = append(silent, t)
 		}
 	}
@@ -204,11 +214,10 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		m.dispatch(ctx, j, silent, now)
 	}
 	err = m.updateTasks(ctx, j.Org, tasks, expired, func(t *store.Task) error {
-		if t.State != linkapi.TaskQueued {
+		if t.State != taskstate.Queued {
 			return nil // its agent reported it since this pass read it
 		}
-		t.Move(linkapi.TaskExpired, "the deadline passed before the task could start", now)
-		return nil
+		return m.move(t, taskstate.Expired, "the deadline passed before the task could start", now)
 	})
 	if err != nil {
 		return err
@@ -228,7 +237,7 @@ func (m *Manager) advance(ctx context.Context, j store.Job) error {
 		if !t.DispatchedAt.IsZero() && now.Sub(t.DispatchedAt) < time.Minute {
 			lastMinute++
 		}
-		if t.State == linkapi.TaskQueued {
+		if t.State == taskstate.Queued {
 			queued = append(queued, t)
 		}
 	}
@@ -301,13 +310,13 @@ func (m *Manager) stillManaged(ctx context.Context, j store.Job, tasks, ready []
 	}
 	var ids []string
 	for _, t := range tasks {
-		if t.State == linkapi.TaskQueued && left[t.Serial] {
+		if t.State == taskstate.Queued && left[t.Serial] {
 			ids = append(ids, t.ID)
 		}
 	}
 	err := m.updateTasks(ctx, j.Org, tasks, ids, func(t *store.Task) error {
-		if t.State == linkapi.TaskQueued {
-			t.Move(linkapi.TaskCancelled, noLongerManaged, now)
+		if t.State == taskstate.Queued {
+			return m.move(t, taskstate.Cancelled, noLongerManaged, now)
 		}
 		return nil
 	})
@@ -381,15 +390,15 @@ func (m *Manager) stopTasks(ctx context.Context, j store.Job, tasks []store.Task
 	var queued []string
 	for _, t := range tasks {
 		switch {
-		case t.State == linkapi.TaskQueued:
+		case t.State == taskstate.Queued:
 			queued = append(queued, t.ID)
 		case cancelRunning && inFlight(t.State) && !t.CancelSent:
 			byAgent[t.EdgeHost] = append(byAgent[t.EdgeHost], t.ID)
 		}
 	}
 	err := m.updateTasks(ctx, j.Org, tasks, queued, func(t *store.Task) error {
-		if t.State == linkapi.TaskQueued {
-			t.Move(linkapi.TaskCancelled, why, now)
+		if t.State == taskstate.Queued {
+			return m.move(t, taskstate.Cancelled, why, now)
 		}
 		return nil
 	})
@@ -453,8 +462,8 @@ func (m *Manager) dispatch(ctx context.Context, j store.Job, tasks []store.Task,
 					return nil
 				}
 				t.DispatchedAt = now
-				if t.State == linkapi.TaskQueued {
-					t.Move(linkapi.TaskDispatched, "", now)
+				if t.State == taskstate.Queued {
+					return m.move(t, taskstate.Dispatched, "", now)
 				}
 				return nil
 			})
@@ -477,11 +486,11 @@ func (m *Manager) finishIfDone(ctx context.Context, j store.Job, tasks []store.T
 	}
 	allOK := true
 	for _, t := range tasks {
-		retry := t.State == linkapi.TaskFailed && t.Attempt < t.MaxAttempts && !j.Cancelled && !j.Aborted
-		if !linkapi.Final(t.State) || retry {
+		retry := t.State == taskstate.Failed && t.Attempt < t.MaxAttempts && !j.Cancelled && !j.Aborted
+		if !t.State.Final() || retry {
 			return nil
 		}
-		allOK = allOK && t.State == linkapi.TaskSucceeded
+		allOK = allOK && t.State == taskstate.Succeeded
 	}
 	now := m.cfg.Now().UTC()
 	_, err = m.cfg.Store.UpdateJob(ctx, j.Org, j.ID, func(j *store.Job) error {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
 )
@@ -119,15 +120,15 @@ func (e *env) step(t *testing.T, j store.Job) store.Job {
 }
 
 // report is the agent's word on a task's first attempt.
-func (e *env) report(t *testing.T, id, state string) {
+func (e *env) report(t *testing.T, id string, state taskstate.State) {
 	t.Helper()
 	e.reportAttempt(t, id, 1, state)
 }
 
-func (e *env) reportAttempt(t *testing.T, id string, attempt int, state string) {
+func (e *env) reportAttempt(t *testing.T, id string, attempt int, state taskstate.State) {
 	t.Helper()
 	now := time.Now()
-	err := e.st.PutTasks(context.Background(), e.org, e.host, []linkapi.TaskReport{{ID: id, Attempt: attempt, State: state,
+	_, err := e.st.PutTasks(context.Background(), e.org, e.host, []linkapi.TaskReport{{ID: id, Attempt: attempt, State: state,
 		Transitions: []linkapi.Transition{{State: "accepted", At: now, Attempt: attempt}, {State: state, At: now, Attempt: attempt}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func TestMaxPerMinuteCountsEveryStart(t *testing.T) {
 		resp, err := e.agent.RoundTrip(r)
 		given := e.agent.take()
 		for _, id := range given {
-			e.report(t, id, linkapi.TaskAccepted)
+			e.report(t, id, taskstate.Accepted)
 		}
 		e.agent.mu.Lock()
 		e.agent.given = append(e.agent.given, given...)
@@ -237,7 +238,7 @@ func TestMaxPerMinuteCountsRetries(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("first step gave %v", first)
 	}
-	e.report(t, first[0], linkapi.TaskFailed) // fails at once; retried with no backoff
+	e.report(t, first[0], taskstate.Failed) // fails at once; retried with no backoff
 	e.step(t, j)
 	if got := e.agent.take(); len(got) != 0 {
 		t.Fatalf("maxPerMinute 1: started %v within the minute of the first start", got)
@@ -253,13 +254,13 @@ func TestMaxPerMinuteRetryWaitsForItsFirstStartToCount(t *testing.T) {
 	var started []string
 	e.step(t, j)
 	started = append(started, e.agent.take()...)
-	e.report(t, ids["ACCC8E00000A/restart"], linkapi.TaskFailed) // retried with no backoff
+	e.report(t, ids["ACCC8E00000A/restart"], taskstate.Failed) // retried with no backoff
 	for range 3 {
 		e.step(t, j)
 		given := e.agent.take()
 		for _, id := range given {
 			tk, _ := e.st.Task(context.Background(), e.org, id)
-			e.reportAttempt(t, id, tk.Attempt, linkapi.TaskSucceeded)
+			e.reportAttempt(t, id, tk.Attempt, taskstate.Succeeded)
 		}
 		started = append(started, given...)
 	}
@@ -285,11 +286,11 @@ func TestExpiryDoesNotOverwriteAnAgentReport(t *testing.T) {
 	var once sync.Once
 	// advance reads the clock right after it read the job's tasks: the report lands then.
 	e.m.cfg.Now = func() time.Time {
-		once.Do(func() { e.report(t, id, linkapi.TaskSucceeded) })
+		once.Do(func() { e.report(t, id, taskstate.Succeeded) })
 		return time.Now()
 	}
 	e.step(t, j)
-	if tk, _ := e.st.Task(ctx, e.org, id); tk.State != linkapi.TaskSucceeded {
+	if tk, _ := e.st.Task(ctx, e.org, id); tk.State != taskstate.Succeeded {
 		t.Fatalf("the agent reported success, the relay recorded %s", tk.State)
 	}
 }
