@@ -13,9 +13,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -49,36 +51,46 @@ func New() (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console files: %w", err)
 	}
-	rename := map[string]string{}
+	raw := map[string][]byte{} // by the name under assets/
 	err = fs.WalkDir(sub, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		b, err := fs.ReadFile(sub, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		name := strings.TrimPrefix(p, "assets/")
-		ext := path.Ext(name)
-		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
-		rename[name] = hashed
-		c.assets[hashed] = newAsset(b, mime.TypeByExtension(ext), true)
-		return nil
+		raw[strings.TrimPrefix(p, "assets/")] = b
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("console assets: %w", err)
 	}
-	// Modules import each other by plain names ("./api.js"): rewrite those too.
-	for hashed, a := range c.assets {
-		if !strings.HasSuffix(hashed, ".js") {
-			continue
+	// Modules import each other, so a module's URL must change when any module it
+	// imports does, or a browser would keep an old module that imports a name that is
+	// gone: every module's URL carries the hash of all of them.
+	modules := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		if path.Ext(name) == ".js" {
+			fmt.Fprintf(modules, "%s\x00%d\x00", name, len(raw[name]))
+			modules.Write(raw[name])
 		}
-		b := a.body
-		for from, to := range rename {
-			b = bytes.ReplaceAll(b, []byte(`"./`+from+`"`), []byte(`"./`+to+`"`))
+	}
+	rename := map[string]string{}
+	for name, b := range raw {
+		sum := sha256.Sum256(b)
+		if path.Ext(name) == ".js" {
+			copy(sum[:], modules.Sum(nil))
 		}
-		c.assets[hashed] = newAsset(b, a.contentType, true)
+		ext := path.Ext(name)
+		rename[name] = strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+	}
+	for name, b := range raw {
+		if path.Ext(name) == ".js" {
+			// Modules import each other by plain names ("./lib.js"): point them at the
+			// hashed URLs.
+			for from, to := range rename {
+				b = bytes.ReplaceAll(b, []byte(`"./`+from+`"`), []byte(`"./`+to+`"`))
+			}
+		}
+		c.assets[rename[name]] = newAsset(b, mime.TypeByExtension(path.Ext(name)), true)
 	}
 	idx, err := fs.ReadFile(sub, "index.html")
 	if err != nil {

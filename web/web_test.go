@@ -71,8 +71,23 @@ func TestConsoleServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if js, _ := io.ReadAll(zr); !strings.Contains(string(js), "/api/v1/auth/token") {
-		t.Fatal("gzipped app.js does not decode to the application")
+	js, _ := io.ReadAll(zr)
+	// Every module app.js imports is served under the hashed name it is imported by.
+	imported := regexp.MustCompile(`from "\./([a-z]+\.[0-9a-f]{12}\.js)"`).FindAllSubmatch(js, -1)
+	if len(imported) < 4 {
+		t.Fatalf("gzipped app.js does not decode to the application's router: %d imports", len(imported))
+	}
+	var all string
+	for _, name := range imported {
+		res := get(t, h, "/ui/assets/"+string(name[1]), nil)
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("module %s that app.js imports: %d", name[1], res.StatusCode)
+		}
+		all += string(b)
+	}
+	if !strings.Contains(all, "/api/v1/auth/token") {
+		t.Fatal("no module signs in")
 	}
 	if res := get(t, h, string(m), map[string]string{"If-None-Match": res.Header.Get("ETag")}); res.StatusCode != http.StatusNotModified {
 		t.Fatalf("revalidation: %d", res.StatusCode)
