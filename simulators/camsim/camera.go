@@ -15,6 +15,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/simulators/mdns"
 	"github.com/opencamcloud/camcloud/simulators/media"
+	"github.com/opencamcloud/camcloud/simulators/porthold"
 	"github.com/opencamcloud/camcloud/simulators/ssdp"
 )
 
@@ -62,6 +63,7 @@ type Camera struct {
 	img      imageCache          // last snapshot (snapshot.go)
 	ann      *mdns.Announcement  // guarded by mu
 	upnp     *ssdp.Advertisement // guarded by mu
+	held     *porthold.Hold      // the camera's ports while it is down; guarded by mu
 	now      func() time.Time
 
 	// clockOffset is how far the camera's clock is from the host's (time.cgi
@@ -245,6 +247,8 @@ func (c *Camera) boot() error {
 	c.bootID = newUUID()
 	c.bootAt = c.now()
 	c.logf("INFO", "systemd[1]", "Startup finished; AXIS OS %s, boot %s", c.st.Firmware.Version, c.bootID)
+	c.held.Release() // right before listening on them again
+	c.held = nil
 	c.netMu.Lock()
 	addr := c.addr
 	c.netMu.Unlock()
@@ -311,7 +315,8 @@ func portTaken(addr string, err error) string {
 }
 
 // halt stops answering: the listener closes (connections are refused), open connections
-// are finished or dropped, event streams end.
+// are finished or dropped, event streams end. Unless the camera is closing for good, it
+// keeps its ports (porthold) until it boots again, as a real camera keeps its address.
 func (c *Camera) halt() {
 	c.mu.Lock()
 	srv, ln, ann, upnp := c.srv, c.ln, c.ann, c.upnp
@@ -336,6 +341,27 @@ func (c *Camera) halt() {
 	c.stopHTTPS()
 	c.storageHalt()
 	c.events.closeAll()
+	c.holdPorts()
+}
+
+// holdPorts keeps the ports of a camera that is down (rebooting, powered off) reserved;
+// a closed camera frees them.
+func (c *Camera) holdPorts() {
+	c.netMu.Lock()
+	tcp := []string{c.addr}
+	c.netMu.Unlock()
+	c.https.mu.Lock()
+	tcp = append(tcp, c.https.addr)
+	c.https.mu.Unlock()
+	rtspTCP, udp := c.rtsp.Ports()
+	tcp = append(tcp, rtspTCP...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held.Release()
+	c.held = nil
+	if !c.closed && !c.up {
+		c.held = porthold.Ports(tcp, udp)
+	}
 }
 
 // Reboot restarts the camera: it stops answering for the reboot delay, then boots. It
@@ -393,6 +419,10 @@ func (c *Camera) Close() error {
 	c.mu.Unlock()
 	c.halt()
 	c.wg.Wait()
+	c.mu.Lock()
+	c.held.Release()
+	c.held = nil
+	c.mu.Unlock()
 	return nil
 }
 

@@ -180,6 +180,22 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
+// Ports are the TCP (RTSP) and UDP (RTP, RTCP) addresses the server listens on or, after
+// Close, listened on last and takes again at Start.
+func (s *Server) Ports() (tcp, udp []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	host, port, err := net.SplitHostPort(s.addr)
+	if err != nil || port == "0" {
+		return nil, nil
+	}
+	tcp = []string{s.addr}
+	if s.udpPort != 0 {
+		udp = []string{net.JoinHostPort(host, strconv.Itoa(s.udpPort)), net.JoinHostPort(host, strconv.Itoa(s.udpPort+1))}
+	}
+	return tcp, udp
+}
+
 // URL is the stream's rtsp:// URL.
 func (s *Server) URL() string { return "rtsp://" + s.Addr() + StreamPath }
 
