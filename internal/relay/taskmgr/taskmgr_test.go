@@ -296,7 +296,8 @@ func TestExpiryDoesNotOverwriteAnAgentReport(t *testing.T) {
 }
 
 // Cancelling a large job is one pass of the manager, which every other job waits for: it
-// must not take a transaction (and a batch delay) per task.
+// must not take a transaction (a batch delay and a sync on a real disk) per task. What
+// the pass asks of the store is counted, not timed, so a loaded machine cannot fail it.
 func TestCancelLargeJobIsQuick(t *testing.T) {
 	var serials []string
 	var tasks [][2]string
@@ -312,13 +313,14 @@ func TestCancelLargeJobIsQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	before := e.st.Writes()
 	j = e.step(t, j)
-	took := time.Since(start)
-	t.Logf("cancel pass over 2000 queued tasks: %s, job %s", took, j.State)
-	// A transaction per task costs at least the store's 2 ms batch delay each: 4 s.
-	if took > 2*time.Second {
-		t.Fatalf("one pass took %s", took)
+	// The tasks in one transaction, then the job's end; a few more would do no harm,
+	// one per task would.
+	writes := e.st.Writes() - before
+	t.Logf("cancel pass over 2000 queued tasks: %d write transactions", writes)
+	if writes > 4 {
+		t.Fatalf("the cancel pass over 2000 queued tasks took %d write transactions", writes)
 	}
 	if j.State != store.JobCancelled {
 		t.Fatalf("job %s after the cancel pass", j.State)
