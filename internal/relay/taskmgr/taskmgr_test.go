@@ -129,7 +129,7 @@ func (e *env) reportAttempt(t *testing.T, id string, attempt int, state taskstat
 	t.Helper()
 	now := time.Now()
 	_, err := e.st.PutTasks(context.Background(), e.org, e.host, []linkapi.TaskReport{{ID: id, Attempt: attempt, State: state,
-		Transitions: []linkapi.Transition{{State: "accepted", At: now, Attempt: attempt}, {State: state, At: now, Attempt: attempt}}}})
+		Transitions: []linkapi.Transition{{State: taskstate.Accepted, At: now, Attempt: attempt}, {State: state, At: now, Attempt: attempt}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,13 +151,13 @@ func TestADevicesTasksGoOneAtATimeInOrder(t *testing.T) {
 	if got := e.agent.take(); len(got) != 0 {
 		t.Fatalf("gave %v while the device's first task runs", got)
 	}
-	e.report(t, ids["ACCC8E00000A/firmware"], "succeeded")
+	e.report(t, ids["ACCC8E00000A/firmware"], taskstate.Succeeded)
 	e.step(t, j)
 	if got := e.agent.take(); len(got) != 1 || got[0] != ids["ACCC8E00000A/params"] {
 		t.Fatalf("after the firmware: %v", got)
 	}
-	e.report(t, ids["ACCC8E00000A/params"], "succeeded")
-	e.report(t, ids["ACCC8E00000B/restart"], "succeeded")
+	e.report(t, ids["ACCC8E00000A/params"], taskstate.Succeeded)
+	e.report(t, ids["ACCC8E00000B/restart"], taskstate.Succeeded)
 	if j = e.step(t, j); j.State != store.JobSucceeded {
 		t.Fatalf("job %s", j.State)
 	}
@@ -179,7 +179,7 @@ func TestAbortRuleAndWindow(t *testing.T) {
 		t.Fatalf("gave %d tasks, at most 2 in flight", len(first))
 	}
 	for _, id := range first {
-		e.report(t, id, "failed")
+		e.report(t, id, taskstate.Failed)
 	}
 	if j = e.step(t, j); !j.Aborted || j.State != store.JobAborted {
 		t.Fatalf("after 2 failures: aborted %v, state %s", j.Aborted, j.State)
@@ -187,7 +187,7 @@ func TestAbortRuleAndWindow(t *testing.T) {
 	if got := e.agent.take(); len(got) != 0 {
 		t.Fatalf("started %v after the abort", got)
 	}
-	if tk, _ := e.st.Task(context.Background(), e.org, ids[serials[9]+"/restart"]); tk.State != "cancelled" {
+	if tk, _ := e.st.Task(context.Background(), e.org, ids[serials[9]+"/restart"]); tk.State != taskstate.Cancelled {
 		t.Fatalf("a task not started is %s, want cancelled", tk.State)
 	}
 
