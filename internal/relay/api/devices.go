@@ -173,35 +173,23 @@ func (a *API) viewDevice(vw *viewer, d store.Device) deviceView {
 }
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	for k := range q {
-		switch k {
-		case "status", "model", "group", "mode", "edgehost", "connected", "limit", "cursor":
-		default:
-			return problem.Invalid(k, "unknown query parameter; use status, model, group, mode, edgehost, connected, limit, cursor")
-		}
+	q, err := query(r, "status", "model", "group", "mode", "edgehost", "connected", "limit", "cursor")
+	if err != nil {
+		return err
 	}
 	var f store.DeviceFilter
-	if s := q.Get("status"); s != "" {
-		st, err := store.ParseDeviceStatus(s)
-		if err != nil {
-			return problem.Invalid("status", "must be registered, claimed or onboarded")
-		}
-		f.Status = st
+	if f.Status, _, err = queryValue(q, "status", store.ParseDeviceStatus, "must be registered, claimed or onboarded"); err != nil {
+		return err
 	}
-	if s := q.Get("mode"); s != "" {
-		m, err := store.ParseMode(s)
-		if err != nil {
-			return problem.Invalid("mode", "must be managed, connected or standalone")
-		}
-		f.Mode = m
+	if f.Mode, _, err = queryValue(q, "mode", store.ParseMode, "must be managed, connected or standalone"); err != nil {
+		return err
 	}
-	if s := q.Get("connected"); s != "" {
-		c, err := strconv.ParseBool(s)
-		if err != nil {
-			return problem.Invalid("connected", "must be true or false")
-		}
-		f.Connected = &c
+	connected, set, err := queryValue(q, "connected", strconv.ParseBool, "must be true or false")
+	if err != nil {
+		return err
+	}
+	if set {
+		f.Connected = &connected
 	}
 	f.Model, f.Group, f.EdgeHost = q.Get("model"), q.Get("group"), q.Get("edgehost")
 	limit, err := pageLimit(q.Get("limit"))

@@ -6,30 +6,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	for k := range q {
-		switch k {
-		case "serial", "state", "kind", "job", "limit":
-		default:
-			return problem.Invalid(k, "unknown query parameter; use serial, state, kind, job, limit")
-		}
+	q, err := query(r, "serial", "state", "kind", "job", "limit")
+	if err != nil {
+		return err
 	}
-	var state taskstate.State
-	if q.Get("state") != "" {
-		var err error
-		if state, err = taskstate.Parse(q.Get("state")); err != nil {
-			names := make([]string, 0, len(taskstate.All()))
-			for _, s := range taskstate.All() {
-				names = append(names, s.String())
-			}
-			return problem.Invalid("state", "one of "+strings.Join(names, ", "))
-		}
+	names := make([]string, 0, len(taskstate.All()))
+	for _, s := range taskstate.All() {
+		names = append(names, s.String())
+	}
+	state, _, err := queryValue(q, "state", taskstate.Parse, "one of "+strings.Join(names, ", "))
+	if err != nil {
+		return err
 	}
 	limit, err := pageLimit(q.Get("limit"))
 	if err != nil {
