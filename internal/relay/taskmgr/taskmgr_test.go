@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/relay/store/storetest"
 	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
@@ -59,34 +59,13 @@ type env struct {
 
 func newEnv(t *testing.T, serials ...string) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(filepath.Join(t.TempDir(), "relay.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	u, _ := st.CreateUser(ctx, "a@example.com", "h")
-	o, _ := st.CreateOrg(ctx, "A", u.ID)
-	h, err := st.CreateEdgeHost(ctx, o.ID, "site", [32]byte{1}, time.Now().Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reps []linkapi.DeviceReport
-	for _, s := range serials {
-		reps = append(reps, linkapi.DeviceReport{Serial: s, Reachable: true})
-		if _, err := st.OnboardDevice(ctx, o.ID, h.ID, s, u.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := st.ReportDevices(ctx, o.ID, h.ID, reps); err != nil {
-		t.Fatal(err)
-	}
+	o := storetest.NewOrg(t, storetest.Reachable(serials...)...)
 	a := &fakeAgent{}
-	m, err := New(Config{Store: st, Agents: a})
+	m, err := New(Config{Store: o.Store, Agents: a})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{st: st, m: m, agent: a, org: o.ID, host: h.ID}
+	return &env{st: o.Store, m: m, agent: a, org: o.Org, host: o.Host}
 }
 
 func (e *env) job(t *testing.T, pol store.Policy, retry int, tasks ...[2]string) (store.Job, map[string]string) {
