@@ -150,8 +150,14 @@ func TestCancelWhileStopped(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := start(t, Config{Journal: journal, Runners: map[string]Runner{"wait": runner}})
-	time.Sleep(100 * time.Millisecond) // a spell in which a resumed run would start
+	s := start(t, Config{Journal: journal, Runners: map[string]Runner{"wait": runner, "noop": RunnerFunc(
+		func(context.Context, Task, func(string)) (json.RawMessage, error) { return nil, nil })}})
+	// A later task of the same device starts only after a resumed t would have: once it
+	// ended, t had its chance to run again.
+	if _, err := s.e.Submit(Task{ID: "later", Attempt: 1, Kind: "noop", Serial: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	testtool.WaitFor(t, 10*time.Second, "the later task to succeed", func() bool { return state(t, s.e, "later") == Succeeded })
 	if st := state(t, s.e, "t"); st != Cancelled || runs.Load() != 1 {
 		t.Fatalf("after a restart the task is %s and ran %d times, want cancelled and once", st, runs.Load())
 	}
