@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
+	"github.com/opencamcloud/camcloud/internal/cli"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
@@ -21,21 +20,12 @@ func newEnrollCommand() *cobra.Command {
 		Short: "Enroll the agent of a claimed camera by proving its owner authentication key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var missing []error
-			for name, v := range map[string]string{"--relay": relay, "--ca": caFile, "--device": device, "--device-user": user, "--device-password": password} {
-				if v == "" {
-					missing = append(missing, fmt.Errorf("%s is required", name))
-				}
-			}
-			if err := errors.Join(missing...); err != nil {
+			if err := cli.RequireFlags(cmd, "relay", "ca", "device", "device-user", "device-password"); err != nil {
 				return err
 			}
-			if _, err := identity.Load(dataDir); err == nil && !force {
-				return fmt.Errorf("%s already holds an enrolled identity; use --force to replace it", dataDir)
-			}
-			caPEM, err := os.ReadFile(caFile)
+			caPEM, err := identity.ReadCA(dataDir, caFile, force)
 			if err != nil {
-				return fmt.Errorf("--ca: %w", err)
+				return err
 			}
 			cam, err := vapix.New(vapix.Config{BaseURL: device, User: user, Password: password})
 			if err != nil {

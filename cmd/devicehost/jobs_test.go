@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -43,9 +45,9 @@ func TestJobsAndEdgeLinkOnTheCamera(t *testing.T) {
 	var j struct{ ID, State string }
 	res.JSON(t, &j)
 	testtool.WaitFor(t, 30*time.Second, "the job to succeed", func() bool {
-		var got struct{ State string }
+		var got api.JobView
 		r.Do(t, http.MethodGet, "/api/v1/orgs/"+org+"/jobs/"+j.ID, tok, nil).JSON(t, &got)
-		return got.State == "succeeded"
+		return got.State == store.JobSucceeded
 	})
 	if cam.FirmwareVersion() != "12.30.9" || cam.Counters().FirmwareUploads != 1 {
 		t.Fatalf("camera runs %s after %d uploads", cam.FirmwareVersion(), cam.Counters().FirmwareUploads)

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/opencamcloud/camcloud/internal/agent/identity"
+	"github.com/opencamcloud/camcloud/internal/cli"
 )
 
 func newEnrollCommand() *cobra.Command {
@@ -21,21 +20,12 @@ one-time token to the relay, and stores the signed client certificate, the key (
 and the relay's CA in --data. The token works once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var missing []error
-			for name, v := range map[string]string{"--relay": relay, "--token": token, "--ca": caFile} {
-				if v == "" {
-					missing = append(missing, fmt.Errorf("%s is required", name))
-				}
-			}
-			if err := errors.Join(missing...); err != nil {
+			if err := cli.RequireFlags(cmd, "relay", "token", "ca"); err != nil {
 				return err
 			}
-			if _, err := identity.Load(dataDir); err == nil && !force {
-				return fmt.Errorf("%s already holds an enrolled identity; use --force to replace it", dataDir)
-			}
-			caPEM, err := os.ReadFile(caFile)
+			caPEM, err := identity.ReadCA(dataDir, caFile, force)
 			if err != nil {
-				return fmt.Errorf("--ca: %w", err)
+				return err
 			}
 			id, err := identity.EnrollEdgeHost(cmd.Context(), relay, caPEM, token)
 			if err != nil {

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
@@ -77,9 +79,9 @@ func TestGraphQLThroughTheRelayAndLocally(t *testing.T) {
 	}
 	testtool.WaitFor(t, 10*time.Second, "the overlay on the camera and the task at the relay", func() bool {
 		ov := ro.fleet.Cameras()[0].State().Overlays
-		var task struct{ State, CreatedBy string }
+		var task api.TaskView
 		ro.r.Do(t, http.MethodGet, ro.orgPath("/tasks/"+ran.RunTask.ID), ro.token, nil).JSON(t, &task)
-		return len(ov) == 1 && ov[0].Text == "Lobby" && task.State == "succeeded" && task.CreatedBy == "agent"
+		return len(ov) == 1 && ov[0].Text == "Lobby" && task.State == taskstate.Succeeded && task.CreatedBy == "agent"
 	})
 	if a := ro.graphql(t, ro.token, `mutation { runTask(serial: "`+serial+`", kind: "firmware", params: "{\"version\":\"12.0.1\"}") { id } }`); len(a.Errors) == 0 || !strings.Contains(a.Errors[0].Message, "job at the relay") {
 		t.Fatalf("a firmware task made locally: %+v", a.Errors)

@@ -46,16 +46,27 @@ func listenLocalAPI(addr, tokenPath string, api http.Handler) (*localAPI, error)
 
 func (l *localAPI) addr() string { return l.ln.Addr().String() }
 
-// serve serves until ctx is done.
+// serve serves until ctx is done, then shuts the server down (letting requests under
+// way finish, for a few seconds at most) and returns once it has.
 func (l *localAPI) serve(ctx context.Context) error {
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	served := make(chan struct{}) // closed by serve when Serve returned
+	shutDown := make(chan struct{})
+	go func() { // owned by serve, which waits for it
+		defer close(shutDown)
+		select {
+		case <-ctx.Done():
+		case <-served: // Serve failed on its own: nothing to shut down
+			return
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = l.srv.Shutdown(sctx)
 	}()
-	if err := l.srv.Serve(l.ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	err := l.srv.Serve(l.ln)
+	close(served)
+	<-shutDown
+	if !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("local GraphQL API: %w", err)
 	}
 	return nil
 }

@@ -1,39 +1,67 @@
 package main
 
 import (
-	"os"
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
-// The GraphQL token gives admin access to the agent: its file ends up private whatever
-// mode an older or restored copy had, and a token it holds is kept.
-func TestGraphQLTokenFileIsPrivate(t *testing.T) {
+// Stopping the local API lets a request under way finish, and serve returns only once
+// the server has shut down: nothing of it outlives the edge host's Run.
+func TestLocalAPIStopsCleanly(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(entered)
+		<-release
+		_, _ = io.WriteString(w, `{"data":{}}`)
+	})
 	dir := t.TempDir()
-	old := filepath.Join(dir, "graphql-token")
-	if err := os.WriteFile(old, []byte("tok\n"), 0o644); err != nil {
+	l, err := listenLocalAPI("127.0.0.1:0", filepath.Join(dir, graphTokenFile), slow)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_ = os.Chmod(old, 0o644) // whatever the umask
-	empty := filepath.Join(dir, "empty-token")
-	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+	token, err := loadOrCreateToken(filepath.Join(dir, graphTokenFile))
+	if err != nil {
 		t.Fatal(err)
 	}
-	_ = os.Chmod(empty, 0o644)
-	for _, p := range []string{old, empty, filepath.Join(dir, "new-token")} {
-		tok, err := loadOrCreateToken(p)
-		if err != nil || tok == "" {
-			t.Fatalf("%s: %q %v", p, tok, err)
-		}
-		if p == old && tok != "tok" {
-			t.Errorf("the token in %s was replaced by %q", p, tok)
-		}
-		fi, err := os.Stat(p)
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.serve(ctx) }()
+
+	answered := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+l.addr()+"/graphql", strings.NewReader(`{"query":"{}"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Fatal(err)
+			answered <- "error: " + err.Error()
+			return
 		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v, want 0600", p, fi.Mode().Perm())
-		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answered <- string(b)
+	}()
+	<-entered
+	stop()
+	select {
+	case err := <-served:
+		t.Fatalf("serve returned (%v) while a request was under way", err)
+	case <-time.After(50 * time.Millisecond): // a spell in which an early return would show
+	}
+	close(release)
+	if err := <-served; err != nil {
+		t.Fatalf("serve after a stop: %v", err)
+	}
+	if got := <-answered; got != `{"data":{}}` {
+		t.Fatalf("the request under way got %q", got)
+	}
+	if c, err := net.Dial("tcp", l.addr()); err == nil {
+		c.Close()
+		t.Fatal("the local API still accepts connections after serve returned")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
@@ -27,11 +29,11 @@ func TestManagedDevicesFollowTheirProfile(t *testing.T) {
 	if res := ro.r.Do(t, http.MethodPut, ro.orgPath("/profiles/default"), ro.token, map[string]any{"osVersion": version, "default": true}); res.Status != http.StatusOK {
 		t.Fatalf("profile: %d %s", res.Status, res.Body)
 	}
-	var jobs listOf[jobJSON]
+	var jobs listOf[api.JobView]
 	testtool.WaitFor(t, 20*time.Second, "the relay makes the profile's tasks", func() bool {
-		jobs = listOf[jobJSON]{}
+		jobs = listOf[api.JobView]{}
 		ro.r.Do(t, http.MethodGet, ro.orgPath("/jobs"), ro.token, nil).JSON(t, &jobs)
-		return len(jobs.Items) == 1 && jobs.Items[0].Counts["queued"] == n
+		return len(jobs.Items) == 1 && jobs.Items[0].Counts[taskstate.Queued] == n
 	})
 	time.Sleep(time.Second) // a spell in which no camera may be upgraded: the window is closed
 	for _, c := range ro.fleet.Cameras() {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
 
@@ -33,7 +35,7 @@ func BenchmarkRollout(b *testing.B) {
 			"policy": map[string]any{"maxInFlight": inFlight}})
 		j := ro.waitJob(b, id, 10*time.Minute)
 		elapsed := time.Since(start)
-		if j.State != "succeeded" {
+		if j.State != store.JobSucceeded {
 			b.Fatalf("rollout %s: %v", j.State, j.Counts)
 		}
 		b.ReportMetric(elapsed.Seconds(), "s")
@@ -48,18 +50,18 @@ func BenchmarkRollout(b *testing.B) {
 			if os.Getenv("ROLLOUT_DEBUG") != "" {
 				b.Logf("%s: %+v", tk.Serial, tk.Transitions)
 			}
-			at := map[string]time.Time{}
+			at := map[taskstate.State]time.Time{}
 			for _, tr := range tk.Transitions {
 				if _, seen := at[tr.State]; !seen {
 					at[tr.State] = tr.At
 				}
 			}
-			if at["dispatched"].IsZero() || at["running"].IsZero() || at["succeeded"].IsZero() {
+			if at[taskstate.Dispatched].IsZero() || at[taskstate.Running].IsZero() || at[taskstate.Succeeded].IsZero() {
 				continue // an agent report not merged yet
 			}
 			counted++
-			toRun += at["running"].Sub(at["dispatched"])
-			onDevice += at["succeeded"].Sub(at["running"])
+			toRun += at[taskstate.Running].Sub(at[taskstate.Dispatched])
+			onDevice += at[taskstate.Succeeded].Sub(at[taskstate.Running])
 		}
 		b.ReportMetric(float64(toRun.Milliseconds())/float64(counted), "dispatch-to-run-ms/task")
 		b.ReportMetric(float64(onDevice.Milliseconds())/float64(counted), "running-ms/task")

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -78,40 +81,24 @@ func (ro *rollout) publish(t testing.TB, version string) {
 	}
 }
 
-type jobJSON struct {
-	ID     string         `json:"id"`
-	State  string         `json:"state"`
-	Reason string         `json:"reason"`
-	Counts map[string]int `json:"counts"`
-}
-
-type taskJSON struct {
-	Serial, State, Detail string
-	Attempt               int
-	Transitions           []struct {
-		State, Detail string
-		At            time.Time
-	}
-}
-
 func (ro *rollout) createJob(t testing.TB, body map[string]any) string {
 	t.Helper()
 	res := ro.r.Do(t, http.MethodPost, ro.orgPath("/jobs"), ro.token, body)
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create job: %d %s", res.Status, res.Body)
 	}
-	var j jobJSON
+	var j api.JobView
 	res.JSON(t, &j)
 	return j.ID
 }
 
-func (ro *rollout) waitJob(t testing.TB, id string, within time.Duration) jobJSON {
+func (ro *rollout) waitJob(t testing.TB, id string, within time.Duration) api.JobView {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		var j jobJSON
+		var j api.JobView
 		ro.r.Do(t, http.MethodGet, ro.orgPath("/jobs/"+id), ro.token, nil).JSON(t, &j)
-		if j.State != "running" {
+		if j.State != store.JobRunning {
 			return j
 		}
 		if time.Now().After(deadline) {
@@ -121,11 +108,11 @@ func (ro *rollout) waitJob(t testing.TB, id string, within time.Duration) jobJSO
 	}
 }
 
-func (ro *rollout) tasks(t testing.TB, job string) map[string]taskJSON {
+func (ro *rollout) tasks(t testing.TB, job string) map[string]api.TaskView {
 	t.Helper()
-	var l listOf[taskJSON]
+	var l listOf[api.TaskView]
 	ro.r.Do(t, http.MethodGet, ro.orgPath("/tasks?limit=1000&job="+job), ro.token, nil).JSON(t, &l)
-	out := map[string]taskJSON{}
+	out := map[string]api.TaskView{}
 	for _, tk := range l.Items {
 		out[tk.Serial] = tk
 	}
@@ -146,7 +133,7 @@ func TestRolloutRetriesAndAborts(t *testing.T) {
 		"policy": map[string]any{"maxInFlight": 50}, "retry": map[string]any{"maxAttempts": 3, "backoffSeconds": 0}})
 	j := ro.waitJob(t, id, 3*time.Minute)
 	tasks := ro.tasks(t, id)
-	if len(tasks) != n || j.Counts["succeeded"]+j.Counts["failed"] != n {
+	if len(tasks) != n || j.Counts[taskstate.Succeeded]+j.Counts[taskstate.Failed] != n {
 		t.Fatalf("job %s ended %s with counts %v over %d tasks", id, j.State, j.Counts, len(tasks))
 	}
 	retried := 0
@@ -157,11 +144,11 @@ func TestRolloutRetriesAndAborts(t *testing.T) {
 			t.Errorf("camera %s received %d images in %d attempts", c.Info().Serial, uploads, tk.Attempt)
 		}
 		switch tk.State {
-		case "succeeded":
+		case taskstate.Succeeded:
 			if v := c.FirmwareVersion(); v != "12.20.1" {
 				t.Errorf("camera %s: task succeeded, camera runs %s", c.Info().Serial, v)
 			}
-		case "failed":
+		case taskstate.Failed:
 			if tk.Attempt != 3 || c.FirmwareVersion() == "12.20.1" {
 				t.Errorf("camera %s: failed after %d attempts, runs %s", c.Info().Serial, tk.Attempt, c.FirmwareVersion())
 			}
@@ -185,11 +172,11 @@ func TestRolloutRetriesAndAborts(t *testing.T) {
 	j = ro.waitJob(t, id, 3*time.Minute)
 	started := 0
 	for _, tk := range ro.tasks(t, id) {
-		if tk.State != "cancelled" {
+		if tk.State != taskstate.Cancelled {
 			started++
 		}
 	}
-	if j.State != "aborted" || j.Counts["failed"] < n/10 || j.Counts["cancelled"] == 0 || started >= n {
+	if j.State != store.JobAborted || j.Counts[taskstate.Failed] < n/10 || j.Counts[taskstate.Cancelled] == 0 || started >= n {
 		t.Fatalf("job %s: %s (%s), counts %v, %d of %d started", id, j.State, j.Reason, j.Counts, started, n)
 	}
 	t.Logf("second rollout: %s (%s), %v", j.State, j.Reason, j.Counts)
@@ -234,9 +221,9 @@ func TestRolloutSurvivesKilledEdgeHost(t *testing.T) {
 	id = ro.createJob(t, map[string]any{"kind": "firmware", "params": map[string]any{"version": "12.20.3"}, "all": true,
 		"policy": map[string]any{"maxInFlight": 8}})
 	testtool.WaitFor(t, time.Minute, "the rollout under way", func() bool {
-		var j jobJSON
+		var j api.JobView
 		ro.r.Do(t, http.MethodGet, ro.orgPath("/jobs/"+id), ro.token, nil).JSON(t, &j)
-		return j.Counts["running"]+j.Counts["succeeded"] > 0
+		return j.Counts[taskstate.Running]+j.Counts[taskstate.Succeeded] > 0
 	})
 	ro.r.Restart(t)
 	ro.token = ro.r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
@@ -246,10 +233,10 @@ func TestRolloutSurvivesKilledEdgeHost(t *testing.T) {
 
 // checkExactlyOnce: every task of the job succeeded, every camera runs version and has
 // received exactly uploads images in all.
-func checkExactlyOnce(t *testing.T, ro *rollout, job string, j jobJSON, version string, uploads int64) {
+func checkExactlyOnce(t *testing.T, ro *rollout, job string, j api.JobView, version string, uploads int64) {
 	t.Helper()
 	tasks := ro.tasks(t, job)
-	if j.State != "succeeded" || j.Counts["succeeded"] != len(ro.fleet.Cameras()) || len(tasks) != len(ro.fleet.Cameras()) {
+	if j.State != store.JobSucceeded || j.Counts[taskstate.Succeeded] != len(ro.fleet.Cameras()) || len(tasks) != len(ro.fleet.Cameras()) {
 		t.Fatalf("job %s: %s, counts %v", job, j.State, j.Counts)
 	}
 	for _, c := range ro.fleet.Cameras() {
@@ -257,7 +244,7 @@ func checkExactlyOnce(t *testing.T, ro *rollout, job string, j jobJSON, version 
 			tk := tasks[c.Info().Serial]
 			var steps []string
 			for _, tr := range tk.Transitions {
-				steps = append(steps, tr.State+" "+tr.Detail)
+				steps = append(steps, tr.State.String()+" "+tr.Detail)
 			}
 			t.Errorf("camera %s: %d images received (want %d), runs %s; task: %s", c.Info().Serial, got, uploads, c.FirmwareVersion(), strings.Join(steps, " | "))
 		}

@@ -130,22 +130,9 @@ func findOrg(ctx context.Context, st *store.Store, org string) (string, error) {
 }
 
 func newResetPasswordCommand() *cobra.Command {
-	var dir, email string
-	cmd := &cobra.Command{
-		Use:   "reset-password",
-		Short: "Set a new password for a user and end all their sessions",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openData(dir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+	return newUserAdminCommand("reset-password", "Set a new password for a user and end all their sessions",
+		func(cmd *cobra.Command, st *store.Store, u store.User) error {
 			ctx := cmd.Context()
-			u, err := st.UserByEmail(ctx, email)
-			if err != nil {
-				return fmt.Errorf("user %q: %w", email, err)
-			}
 			password, generated := passwordFromEnv()
 			hash, err := auth.NewHasher(auth.DefaultParams, 1).Hash(ctx, password)
 			if err != nil {
@@ -155,23 +142,34 @@ func newResetPasswordCommand() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "password of %s reset; their tokens are revoked\n", email)
+			fmt.Fprintf(out, "password of %s reset; their tokens are revoked\n", u.Email)
 			if generated {
 				fmt.Fprintf(out, "password: %s (shown only once)\n", password)
 			}
 			return nil
-		},
-	}
-	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")
-	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address")
-	return cmd
+		})
 }
 
 func newDeleteUserCommand() *cobra.Command {
+	return newUserAdminCommand("delete-user", "Delete a user, their memberships and every token of theirs",
+		func(cmd *cobra.Command, st *store.Store, u store.User) error {
+			if err := st.DeleteUser(cmd.Context(), u.ID); errors.Is(err, store.ErrLastAdmin) {
+				return fmt.Errorf("%s is the last admin of an organization; make someone else admin first", u.Email)
+			} else if err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "deleted user %s; their tokens are revoked\n", u.Email)
+			return err
+		})
+}
+
+// newUserAdminCommand is an admin command on one user, named by --email, in the store of
+// --data (which the relay must not have open).
+func newUserAdminCommand(use, short string, do func(cmd *cobra.Command, st *store.Store, u store.User) error) *cobra.Command {
 	var dir, email string
 	cmd := &cobra.Command{
-		Use:   "delete-user",
-		Short: "Delete a user, their memberships and every token of theirs",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := openData(dir)
@@ -183,13 +181,7 @@ func newDeleteUserCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("user %q: %w", email, err)
 			}
-			if err := st.DeleteUser(cmd.Context(), u.ID); errors.Is(err, store.ErrLastAdmin) {
-				return fmt.Errorf("%s is the last admin of an organization; make someone else admin first", email)
-			} else if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted user %s; their tokens are revoked\n", email)
-			return err
+			return do(cmd, st, u)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")

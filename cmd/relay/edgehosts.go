@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 func newEdgeHostsCommand() *cobra.Command {
@@ -162,12 +165,7 @@ relay tasks list --kind onboard, or wait for them with --wait.`,
 			}
 			b, _ := json.Marshal(body)
 			var tasks struct {
-				Items []struct {
-					ID     string `json:"id"`
-					Serial string `json:"serial"`
-					State  string `json:"state"`
-					Detail string `json:"detail"`
-				} `json:"items"`
+				Items []api.TaskView `json:"items"`
 			}
 			path := "/api/v1/orgs/" + url.PathEscape(orgID) + "/edgehosts/" + url.PathEscape(host) + "/onboard"
 			if err := cl.do(cmd, "POST", path, bytes.NewReader(b), "application/json", &tasks); err != nil {
@@ -187,7 +185,7 @@ relay tasks list --kind onboard, or wait for them with --wait.`,
 			failed := 0
 			for _, t := range tasks.Items {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Serial, t.State, t.Detail)
-				if wait && t.State != "succeeded" {
+				if wait && t.State != taskstate.Succeeded {
 					failed++
 				}
 			}
@@ -248,16 +246,15 @@ func newListEdgeHostsCommand() *cobra.Command {
 
 // waitTask polls a task until it is in an end state, or the command's context ends
 // (Ctrl-C).
-func waitTask(cmd *cobra.Command, cl *apiClient, org, id string) (taskItem, error) {
+func waitTask(cmd *cobra.Command, cl *apiClient, org, id string) (api.TaskView, error) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		var t taskItem
+		var t api.TaskView
 		if err := cl.do(cmd, "GET", orgPath(org, "tasks", id), nil, "", &t); err != nil {
 			return t, err
 		}
-		switch t.State {
-		case "succeeded", "failed", "cancelled", "expired":
+		if t.State.Final() {
 			return t, nil
 		}
 		select {

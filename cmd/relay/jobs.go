@@ -15,18 +15,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-)
 
-type jobItem struct {
-	ID        string         `json:"id"`
-	Kind      string         `json:"kind"`
-	State     string         `json:"state"`
-	Reason    string         `json:"reason"`
-	Tasks     int            `json:"tasks"`
-	Counts    map[string]int `json:"counts"`
-	CreatedAt time.Time      `json:"createdAt"`
-	CreatedBy string         `json:"createdBy"`
-}
+	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
+)
 
 func newJobsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "jobs", Short: "Rollouts: tasks over many devices (firmware, apps, settings)"}
@@ -85,7 +78,7 @@ it ends; Ctrl-C stops following, not the job.`,
 			body["policy"] = policy
 			body["retry"] = map[string]int{"maxAttempts": attempts + 1, "backoffSeconds": backoff}
 			b, _ := json.Marshal(body)
-			var j jobItem
+			var j api.JobView
 			if err := cl.do(cmd, "POST", "/api/v1/orgs/"+url.PathEscape(orgID)+"/jobs", bytes.NewReader(b), "application/json", &j); err != nil {
 				return err
 			}
@@ -126,7 +119,7 @@ func followJob(cmd *cobra.Command, cl *apiClient, org, id string) error {
 	defer body.Close()
 	out := cmd.OutOrStdout()
 	tty := isTerminal(out)
-	var last jobItem
+	var last api.JobView
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -134,7 +127,7 @@ func followJob(cmd *cobra.Command, cl *apiClient, org, id string) error {
 		if !ok {
 			continue
 		}
-		var j jobItem // fresh: decoding into the last one would keep states no longer counted
+		var j api.JobView // fresh: decoding into the last one would keep states no longer counted
 		if err := json.Unmarshal([]byte(data), &j); err != nil {
 			continue
 		}
@@ -152,17 +145,22 @@ func followJob(cmd *cobra.Command, cl *apiClient, org, id string) error {
 	if err := sc.Err(); err != nil && cmd.Context().Err() == nil {
 		return err
 	}
-	if last.State != "" && last.State != "running" {
+	if last.State != "" && last.State != store.JobRunning {
 		fmt.Fprintf(out, "job %s %s%s\n", last.ID, last.State, map[bool]string{true: ": " + last.Reason, false: ""}[last.Reason != ""])
-		if last.State != "succeeded" {
+		if last.State != store.JobSucceeded {
 			return fmt.Errorf("job %s ended %s", last.ID, last.State)
 		}
 	}
 	return nil
 }
 
-func progressLine(j jobItem) string {
-	done := j.Counts["succeeded"] + j.Counts["failed"] + j.Counts["cancelled"] + j.Counts["expired"]
+func progressLine(j api.JobView) string {
+	done := 0
+	for s, n := range j.Counts {
+		if s.Final() {
+			done += n
+		}
+	}
 	const width = 30
 	fill := 0
 	if j.Tasks > 0 {
@@ -200,7 +198,7 @@ func newJobsListCommand() *cobra.Command {
 				return err
 			}
 			var page struct {
-				Items []jobItem `json:"items"`
+				Items []api.JobView `json:"items"`
 			}
 			if err := cl.do(cmd, "GET", "/api/v1/orgs/"+url.PathEscape(orgID)+"/jobs", nil, "", &page); err != nil {
 				return err
@@ -208,7 +206,7 @@ func newJobsListCommand() *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "JOB\tKIND\tSTATE\tTASKS\tSUCCEEDED\tFAILED\tCREATED")
 			for _, j := range page.Items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Kind, j.State, j.Tasks, j.Counts["succeeded"], j.Counts["failed"], j.CreatedAt.Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Kind, j.State, j.Tasks, j.Counts[taskstate.Succeeded], j.Counts[taskstate.Failed], j.CreatedAt.Format(time.RFC3339))
 			}
 			return tw.Flush()
 		},
@@ -238,17 +236,12 @@ func newJobsShowCommand() *cobra.Command {
 					return err
 				}
 			}
-			var j jobItem
+			var j api.JobView
 			if err := cl.do(cmd, "GET", "/api/v1/orgs/"+url.PathEscape(orgID)+"/jobs/"+url.PathEscape(args[0]), nil, "", &j); err != nil {
 				return err
 			}
 			var tasks struct {
-				Items []struct {
-					Serial  string `json:"serial"`
-					State   string `json:"state"`
-					Attempt int    `json:"attempt"`
-					Detail  string `json:"detail"`
-				} `json:"items"`
+				Items []api.TaskView `json:"items"`
 			}
 			if err := cl.do(cmd, "GET", "/api/v1/orgs/"+url.PathEscape(orgID)+"/tasks?limit=1000&job="+url.QueryEscape(j.ID), nil, "", &tasks); err != nil {
 				return err
@@ -287,7 +280,7 @@ func newJobsCancelCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var j jobItem
+			var j api.JobView
 			if err := cl.do(cmd, "POST", "/api/v1/orgs/"+url.PathEscape(orgID)+"/jobs/"+url.PathEscape(args[0])+"/cancel", nil, "", &j); err != nil {
 				return err
 			}

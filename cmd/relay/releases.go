@@ -9,19 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-)
 
-type releaseItem struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Name      string    `json:"name,omitempty"`
-	Version   string    `json:"version"`
-	Products  []string  `json:"products,omitempty"`
-	Track     string    `json:"track,omitempty"`
-	SHA256    string    `json:"sha256"`
-	Size      int64     `json:"size"`
-	CreatedAt time.Time `json:"createdAt"`
-}
+	"github.com/opencamcloud/camcloud/internal/relay/api"
+)
 
 func newReleasesCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -42,14 +32,14 @@ func newReleasesCommand() *cobra.Command {
 				return err
 			}
 			var page struct {
-				Items []releaseItem `json:"items"`
+				Items []api.ReleaseView `json:"items"`
 			}
 			if err := cl.do(cmd, "GET", "/api/v1/releases", nil, "", &page); err != nil {
 				return err
 			}
 			if asJSON {
 				if page.Items == nil {
-					page.Items = []releaseItem{}
+					page.Items = []api.ReleaseView{}
 				}
 				return printJSON(cmd.OutOrStdout(), page.Items)
 			}
@@ -96,7 +86,7 @@ install it by version: relay jobs create --kind firmware --params '{"version":".
 					q.Set(k, v)
 				}
 			}
-			var r releaseItem
+			var r api.ReleaseView
 			if err := cl.do(cmd, "POST", "/api/v1/releases?"+q.Encode(), f, "application/octet-stream", &r); err != nil {
 				return err
 			}

@@ -3,22 +3,14 @@ package main
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-)
 
-type taskItem struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Serial    string    `json:"serial"`
-	State     string    `json:"state"`
-	Attempt   int       `json:"attempt"`
-	JobID     string    `json:"jobId,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-	EdgeHost  string    `json:"edgeHost,omitempty"`
-	UpdatedAt time.Time `json:"updatedAt,omitzero"`
-}
+	"github.com/opencamcloud/camcloud/internal/relay/api"
+	"github.com/opencamcloud/camcloud/internal/taskstate"
+)
 
 func newTasksCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "tasks", Short: "Tasks: one piece of work on one device (onboarding, a job's step)"}
@@ -36,14 +28,14 @@ a task's every transition and what its runner reported.`,
 				}
 			}
 			var page struct {
-				Items []taskItem `json:"items"`
+				Items []api.TaskView `json:"items"`
 			}
 			if err := cl.do(cmd, "GET", orgPath(org, "tasks")+"?"+q.Encode(), nil, "", &page); err != nil {
 				return err
 			}
 			if asJSON {
 				if page.Items == nil {
-					page.Items = []taskItem{}
+					page.Items = []api.TaskView{}
 				}
 				return printJSON(cmd.OutOrStdout(), page.Items)
 			}
@@ -56,7 +48,7 @@ a task's every transition and what its runner reported.`,
 	f := list.Flags()
 	f.StringVar(&job, "job", "", "only the tasks of this job (ID)")
 	f.StringVar(&serial, "serial", "", "only the tasks of this device")
-	f.StringVar(&state, "state", "", "only tasks in this state: queued, dispatched, accepted, running, succeeded, failed, cancelled or expired")
+	f.StringVar(&state, "state", "", "only tasks in this state: "+stateNames())
 	f.StringVar(&kind, "kind", "", "only tasks of this kind (onboard, firmware, overlay, ...)")
 	f.IntVar(&limit, "limit", 100, "at most this many tasks (1 to 1000)")
 	show := newOrgCommand("show TASK", "Show one task: its parameters, result and every transition",
@@ -66,4 +58,14 @@ a task's every transition and what its runner reported.`,
 		})
 	cmd.AddCommand(list, show)
 	return cmd
+}
+
+// stateNames lists the task states for --state's help.
+func stateNames() string {
+	all := taskstate.All()
+	names := make([]string, len(all))
+	for i, s := range all {
+		names[i] = s.String()
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

@@ -8,6 +8,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -162,4 +163,16 @@ func RejectUnknownSubcommands(root *cobra.Command) {
 		}
 		return fmt.Errorf("%s (its commands: %s; see %s --help)", msg, strings.Join(names, ", "), cmd.CommandPath())
 	}
+}
+
+// RequireFlags reports, in one error, every named flag of cmd that is empty once flags,
+// environment and config file are applied.
+func RequireFlags(cmd *cobra.Command, names ...string) error {
+	var missing []error
+	for _, n := range names {
+		if f := cmd.Flags().Lookup(n); f == nil || f.Value.String() == "" {
+			missing = append(missing, fmt.Errorf("--%s is required", n))
+		}
+	}
+	return errors.Join(missing...)
 }

@@ -112,3 +112,20 @@ func TestUnknownSubcommandOfAGroupFails(t *testing.T) {
 		t.Errorf("things alone: %v\n%s", err, out.String())
 	}
 }
+
+// Every required flag left empty is named at once, so one try shows all that is missing.
+func TestRequireFlagsNamesEveryMissingOne(t *testing.T) {
+	cmd := &cobra.Command{Use: "enroll"}
+	var a, b, c string
+	cmd.Flags().StringVar(&a, "relay", "", "")
+	cmd.Flags().StringVar(&b, "token", "", "")
+	cmd.Flags().StringVar(&c, "ca", "ca.pem", "")
+	if err := cmd.Flags().Parse([]string{"--relay", "https://relay.example"}); err != nil {
+		t.Fatal(err)
+	}
+	err := RequireFlags(cmd, "relay", "token", "ca", "data")
+	if err == nil || !strings.Contains(err.Error(), "--token is required") || !strings.Contains(err.Error(), "--data is required") ||
+		strings.Contains(err.Error(), "--relay") || strings.Contains(err.Error(), "--ca") {
+		t.Fatalf("RequireFlags: %v", err)
+	}
+}

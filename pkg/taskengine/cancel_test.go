@@ -81,10 +81,12 @@ func TestCancelWhileStartingIsNotLost(t *testing.T) {
 
 // TestCancelRightAfterSubmit cancels each of 200 tasks 0 to 1.8 ms after submitting
 // it, as a relay does that dispatches a task and cancels it at once: the cancel lands
-// before, during or after the start, and every task must end cancelled.
+// before, during or after the start, and every task must end cancelled. The runner
+// takes 2 s unless cancelled, far longer than a cancel needs even on a loaded machine,
+// so a task that succeeds is a lost cancel, not a slow one.
 func TestCancelRightAfterSubmit(t *testing.T) {
 	s := start(t, Config{Journal: filepath.Join(t.TempDir(), "tasks.db"), Concurrency: 1000,
-		Runners: map[string]Runner{"wait": waitForCancel(50*time.Millisecond, nil, nil)}})
+		Runners: map[string]Runner{"wait": waitForCancel(2*time.Second, nil, nil)}})
 	const n = 200
 	for i := range n {
 		id := fmt.Sprint("t", i)
@@ -148,9 +150,78 @@ func TestCancelWhileStopped(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := start(t, Config{Journal: journal, Runners: map[string]Runner{"wait": runner}})
-	time.Sleep(100 * time.Millisecond) // a spell in which a resumed run would start
+	s := start(t, Config{Journal: journal, Runners: map[string]Runner{"wait": runner, "noop": RunnerFunc(
+		func(context.Context, Task, func(string)) (json.RawMessage, error) { return nil, nil })}})
+	// A later task of the same device starts only after a resumed t would have: once it
+	// ended, t had its chance to run again.
+	if _, err := s.e.Submit(Task{ID: "later", Attempt: 1, Kind: "noop", Serial: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	testtool.WaitFor(t, 10*time.Second, "the later task to succeed", func() bool { return state(t, s.e, "later") == Succeeded })
 	if st := state(t, s.e, "t"); st != Cancelled || runs.Load() != 1 {
 		t.Fatalf("after a restart the task is %s and ran %d times, want cancelled and once", st, runs.Load())
+	}
+}
+
+// TestCancelWinsOverARunnerEndingMeanwhile cancels a running task whose runner then
+// returns success without heeding the cancel, as one does that is past the point of no
+// return: Cancel returned nil first, so the task ends cancelled.
+func TestCancelWinsOverARunnerEndingMeanwhile(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	s := start(t, Config{Journal: filepath.Join(t.TempDir(), "tasks.db"),
+		Runners: map[string]Runner{"stubborn": RunnerFunc(func(context.Context, Task, func(string)) (json.RawMessage, error) {
+			close(entered)
+			<-release
+			return json.RawMessage(`{"done":true}`), nil
+		})}})
+	if _, err := s.e.Submit(Task{ID: "t", Attempt: 1, Kind: "stubborn", Serial: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if err := s.e.Cancel("t"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	testtool.WaitFor(t, 10*time.Second, "the task to end", func() bool { return state(t, s.e, "t").Final() })
+	if r, _ := s.e.Get("t"); r.State != Cancelled {
+		t.Fatalf("cancelled before its runner returned, the task ended %s: %+v", r.State, r.Transitions)
+	}
+}
+
+// TestCancelledTaskRunsNoRunner cancels many waiting tasks while the engine starts them:
+// a cancel that returned nil before a task's runner was called keeps it from being
+// called at all, so cancelling a large batch costs no device work.
+func TestCancelledTaskRunsNoRunner(t *testing.T) {
+	var runs atomic.Int32
+	gate := make(chan struct{})
+	s := start(t, Config{Journal: filepath.Join(t.TempDir(), "tasks.db"), Concurrency: 1,
+		Runners: map[string]Runner{"count": RunnerFunc(func(context.Context, Task, func(string)) (json.RawMessage, error) {
+			runs.Add(1)
+			<-gate // holds the one slot until every cancel returned
+			return nil, nil
+		})}})
+	const n = 50
+	ts := make([]Task, n)
+	for i := range ts {
+		ts[i] = Task{ID: fmt.Sprint("t", i), Attempt: 1, Kind: "count", Serial: fmt.Sprint("S", i)}
+	}
+	if _, err := s.e.SubmitAll(ts); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range ts {
+		if err := s.e.Cancel(task.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate)
+	for _, task := range ts {
+		testtool.WaitFor(t, 10*time.Second, task.ID+" to end", func() bool { return state(t, s.e, task.ID).Final() })
+		if st := state(t, s.e, task.ID); st != Cancelled {
+			t.Errorf("%s ended %s, want cancelled", task.ID, st)
+		}
+	}
+	// With one task at a time, at most the one started before its cancel ran.
+	if got := runs.Load(); got > 1 {
+		t.Fatalf("%d runners ran for %d tasks cancelled while waiting, want at most 1", got, n)
 	}
 }

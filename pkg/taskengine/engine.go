@@ -61,16 +61,19 @@ type Engine struct {
 	unreported map[string]bool      // task IDs whose latest state is not acknowledged
 	busy       map[string]bool      // serials with a running task
 	live       map[string]*liveTask // started task ID -> its runner's hold (see Cancel)
+	cancelling map[string]int       // task IDs a Cancel is journaling: they do not start
 	running    int
 }
 
 // liveTask is a task the engine started, from before its move to running until its
-// goroutine lets go of it. Cancel stops the runner through cancel and sets cancelled
-// (under Engine.mu), so that the task ends cancelled even if the engine is stopping.
+// goroutine lets go of it. Cancel stops the runner through cancel and sets cancelled,
+// so that the task ends cancelled even if its runner succeeds meanwhile or the engine
+// is stopping; ended is set when the runner has returned, after which a cancel comes
+// too late. Both fields are under Engine.mu.
 type liveTask struct {
-	attempt   int
 	cancel    context.CancelFunc
 	cancelled bool
+	ended     bool
 }
 
 // Open opens the journal. Tasks that were running when the engine last stopped go back
@@ -93,7 +96,8 @@ func Open(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, j: j, log: cfg.Logger.With("component", "taskengine"), wake: make(chan struct{}, 1),
-		waiting: map[string]uint64{}, unreported: map[string]bool{}, busy: map[string]bool{}, live: map[string]*liveTask{}}
+		waiting: map[string]uint64{}, unreported: map[string]bool{}, busy: map[string]bool{}, live: map[string]*liveTask{},
+		cancelling: map[string]int{}}
 	interrupted, err := j.all(func(r Record) bool { return r.State == Running })
 	if err != nil {
 		j.close()
@@ -179,56 +183,63 @@ func (e *Engine) SubmitAll(ts []Task) ([]Record, error) {
 // not start, a running one when its runner returns, one whose runner stopped with the
 // engine at once (it does not resume). Cancelling an ended task does nothing.
 //
-// The journal decides between a cancel and a start that meet: the start moves the task
-// to running only from accepted, and only after registering it in e.live. So a cancel
-// that finds the task accepted keeps it from starting, and one that finds it running
-// finds its runner there, or no runner at all once the task ended or the engine stopped.
+// A cancel that returns nil wins over everything that has not happened yet: the decision
+// is taken under Engine.mu when Cancel is called, not when its journal write commits
+// (which may be many milliseconds later, long enough for a runner to finish). A started
+// task's liveTask is flagged there, and its goroutine reads the flag before it starts
+// the runner and again, under the same lock, when the runner returns; a task not
+// started is held back from starting (e.cancelling) until the journal says cancelled.
 func (e *Engine) Cancel(id string) error {
+	e.mu.Lock()
+	l := e.live[id]
+	if l != nil && !l.ended {
+		l.cancelled = true
+	}
+	e.cancelling[id]++
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		if e.cancelling[id]--; e.cancelling[id] == 0 {
+			delete(e.cancelling, id)
+		}
+		e.mu.Unlock()
+		e.wakeUp()
+	}()
+	if l != nil {
+		l.cancel()
+	}
+	// held: a goroutine of the engine has the task, and it journals how the task ends.
+	// Without one, a task the journal has running stopped with the engine and would
+	// resume at the next Open.
+	held := l != nil
 	moved := false
 	r, err := e.j.update(id, func(r *Record, exists bool) (bool, error) {
 		moved = false
 		if !exists {
 			return false, ErrNotFound
 		}
-		if r.State != Accepted {
+		detail := ""
+		switch {
+		case r.State == Accepted:
+			detail = "cancelled before it started"
+		case r.State == Running && !held:
+			detail = "cancelled while the engine was stopped"
+		default:
 			return false, nil
 		}
-		r.State, r.Detail = Cancelled, "cancelled before it started"
-		r.Transitions = append(r.Transitions, Transition{State: Cancelled, At: e.cfg.Now().UTC(), Detail: r.Detail, Attempt: r.Attempt})
-		r.Reported = false
+		r.State, r.Detail, r.Reported = Cancelled, detail, false
+		r.Transitions = append(r.Transitions, Transition{State: Cancelled, At: e.cfg.Now().UTC(), Detail: detail, Attempt: r.Attempt})
 		moved = true
 		return true, nil
 	})
 	if err != nil {
-		return err
-	}
-	if moved {
-		e.track(r)
-		e.changed()
-		return nil
-	}
-	if r.State != Running {
-		return nil
-	}
-	e.mu.Lock()
-	l := e.live[id]
-	if l != nil && l.attempt == r.Attempt {
-		l.cancelled = true
-	} else {
-		l = nil
-	}
-	e.mu.Unlock()
-	if l != nil {
-		l.cancel()
-		return nil
-	}
-	// No goroutine holds the task: the engine stopped while it ran, and it would resume
-	// at the next Open. (A task that ended meanwhile is not running any more: no move.)
-	moved, err = e.move(id, r.Attempt, Running, Cancelled, "cancelled while the engine was stopped", nil)
-	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return err
+		}
 		return fmt.Errorf("taskengine: journal the cancel of %s: %w", id, err)
 	}
 	if moved {
+		e.track(r)
 		e.changed()
 	}
 	return nil
@@ -325,12 +336,17 @@ func (e *Engine) MarkReported(rs []Record) error {
 }
 
 func (e *Engine) changed() {
+	e.wakeUp()
+	if e.cfg.OnChange != nil {
+		e.cfg.OnChange()
+	}
+}
+
+// wakeUp asks Run to look for startable tasks.
+func (e *Engine) wakeUp() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
-	}
-	if e.cfg.OnChange != nil {
-		e.cfg.OnChange()
 	}
 }
 
@@ -440,14 +456,14 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 			e.mu.Unlock()
 			return nil
 		}
-		if e.busy[r.Serial] {
+		if e.busy[r.Serial] || e.cancelling[r.ID] > 0 {
 			e.mu.Unlock()
 			continue
 		}
 		e.busy[r.Serial] = true
 		e.running++
 		tctx, cancel := context.WithCancel(ctx)
-		l := &liveTask{attempt: r.Attempt, cancel: cancel}
+		l := &liveTask{cancel: cancel}
 		e.live[r.ID] = l
 		e.mu.Unlock()
 		t := r.Task
@@ -456,6 +472,9 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		go func() {
 			defer wg.Done()
 			defer e.finish(r, l)
+			if e.cancelled(l) { // Cancel journals it cancelled: it finds it accepted
+				return
+			}
 			// Journaled here, not before the goroutine, so that tasks starting together
 			// share one transaction.
 			moved, err := e.move(r.ID, r.Attempt, Accepted, Running, "", nil)
@@ -468,6 +487,10 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 				return
 			}
 			e.changed()
+			if e.cancelled(l) { // cancelled as it moved to running: no runner
+				e.end(r.ID, r.Attempt, Cancelled, "cancelled before its runner started", nil)
+				return
+			}
 			e.execute(tctx, ctx, t, l)
 		}()
 	}
@@ -495,19 +518,25 @@ func (e *Engine) finish(r Record, l *liveTask) {
 	}
 	e.running--
 	e.mu.Unlock()
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
+	e.wakeUp()
 }
 
-// release lets go of a started task whose engine is stopping and reports whether Cancel
-// got to it before. Under e.mu, so that a cancel either is seen here or finds no runner
-// and journals the cancel itself.
-func (e *Engine) release(id string, l *liveTask) (cancelled bool) {
+// cancelled reports whether Cancel got to a started task.
+func (e *Engine) cancelled(l *liveTask) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.live[id] == l {
+	return l.cancelled
+}
+
+// runnerReturned marks a started task's runner as returned and reports whether Cancel
+// got to it before: from here on a cancel comes too late. When the engine is stopping
+// and no cancel came, the task is let go of (see execute).
+func (e *Engine) runnerReturned(id string, l *liveTask, stopping bool) (cancelled bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l.ended = true
+	if stopping && !l.cancelled && e.live[id] == l {
+		// From here a Cancel finds no runner and journals the cancel itself.
 		delete(e.live, id)
 	}
 	return l.cancelled
@@ -524,22 +553,35 @@ func (e *Engine) execute(ctx, parent context.Context, t Task, l *liveTask) {
 		}
 	}
 	result, err := e.cfg.Runners[t.Kind].Run(ctx, t, progress)
-	if parent.Err() != nil && !e.release(t.ID, l) {
-		log.Info("engine stopping; the task resumes at the next start")
-		return
-	}
+	stopping := parent.Err() != nil
+	cancelled := e.runnerReturned(t.ID, l, stopping)
 	state, detail := Succeeded, ""
 	switch {
-	case err == nil:
-	case ctx.Err() != nil:
+	case cancelled && err != nil:
 		state, detail = Cancelled, "cancelled while running: "+err.Error()
+	case cancelled:
+		// The cancel was acknowledged before the runner returned: it wins, though the
+		// runner got to the end (its runner checks the device first, so a retry is safe).
+		state, detail = Cancelled, "cancelled while running"
+	case stopping:
+		log.Info("engine stopping; the task resumes at the next start")
+		return
+	case err == nil:
 	default:
 		state, detail = Failed, err.Error()
 	}
-	if _, jerr := e.move(t.ID, t.Attempt, Running, state, detail, result); jerr != nil {
-		log.Error("journal the result", "err", jerr)
+	e.end(t.ID, t.Attempt, state, detail, result)
+}
+
+// end journals how a running task ended.
+func (e *Engine) end(id string, attempt int, state State, detail string, result json.RawMessage) {
+	moved, err := e.move(id, attempt, Running, state, detail, result)
+	if err != nil {
+		e.log.Error("journal the end of a task", "task", id, "attempt", attempt, "state", state, "err", err)
 		return
 	}
-	log.Debug("task ended", "state", state, "detail", detail)
-	e.changed()
+	if moved {
+		e.log.Debug("task ended", "task", id, "attempt", attempt, "state", state, "detail", detail)
+		e.changed()
+	}
 }

@@ -20,15 +20,8 @@ import (
 // Re-onboarding a device (e.g. after a factory reset removed the agent's account) gives
 // the account a new password; polling uses it, not the client made with the old one.
 func TestReonboardedDeviceIsPolledWithNewPassword(t *testing.T) {
-	cam := camsimtest.Start(t, 1).Cameras()[0]
-	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
+	cam, m, st := onboardedCamera(t)
 	serial := cam.Info().Serial
-	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
-		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
-	}
-	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
-		t.Fatal("not reachable after onboarding")
-	}
 	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
 		t.Fatalf("re-onboarding: %s %s", tk.State, tk.Detail)
 	}
@@ -104,15 +97,8 @@ func TestFailedReonboardingKeepsWorkingPassword(t *testing.T) {
 // between) is held pending; the next poll finds the current one refused, tries the
 // pending one and makes it current.
 func TestPendingPasswordTheDeviceTookIsUsed(t *testing.T) {
-	cam := camsimtest.Start(t, 1).Cameras()[0]
-	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
+	cam, m, st := onboardedCamera(t)
 	serial := cam.Info().Serial
-	if tk := onboardAndWait(t, m, st, serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
-		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
-	}
-	if rep, _ := m.PollDevice(context.Background(), serial); !rep.Reachable {
-		t.Fatal("not reachable after onboarding")
-	}
 	next := account.NewPassword()
 	if err := st.SetPassword(serial, next, true); err != nil {
 		t.Fatal(err)
@@ -153,4 +139,18 @@ func TestOnboardingRefusedByDialControl(t *testing.T) {
 	if after := total(); after != before {
 		t.Errorf("the device saw %d requests", after-before)
 	}
+}
+
+// onboardedCamera is a simulated camera onboarded by a manager that polled it since.
+func onboardedCamera(t *testing.T) (*camsim.Camera, *Manager, *devstore.Store) {
+	t.Helper()
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
+	if tk := onboardAndWait(t, m, st, cam.Info().Serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
+		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
+	}
+	if rep, _ := m.PollDevice(context.Background(), cam.Info().Serial); !rep.Reachable {
+		t.Fatal("not reachable after onboarding")
+	}
+	return cam, m, st
 }

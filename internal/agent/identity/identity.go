@@ -205,6 +205,20 @@ func (id *Identity) NotAfter() (time.Time, error) {
 	return leaf.NotAfter, nil
 }
 
+// ReadCA is what an enroll command does before it asks the relay: it refuses a data
+// directory that already holds an enrolled identity, unless force, and reads the
+// relay's CA certificate from caFile.
+func ReadCA(dataDir, caFile string, force bool) ([]byte, error) {
+	if _, err := Load(dataDir); err == nil && !force {
+		return nil, fmt.Errorf("%s already holds an enrolled identity; use --force to replace it", dataDir)
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	return caPEM, nil
+}
+
 // Save writes the identity into dir (created 0700), the key 0600, each file atomically.
 func (id *Identity) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {

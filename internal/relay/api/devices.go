@@ -83,7 +83,6 @@ type modeChangeView struct {
 // same few people), and holds the release catalog the AXIS OS recommendations come from.
 type viewer struct {
 	a     *API
-	ctx   context.Context
 	org   string
 	names map[string]string
 	rels  []store.Release
@@ -94,31 +93,33 @@ func (a *API) viewer(ctx context.Context, org string) (*viewer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("release catalog: %w", err)
 	}
-	return &viewer{a: a, ctx: ctx, org: org, names: map[string]string{}, rels: rels}, nil
+	return &viewer{a: a, org: org, names: map[string]string{}, rels: rels}, nil
 }
 
 // whoIs names one user or client as people recognize it (viewer.name).
 func (a *API) whoIs(ctx context.Context, org, id string) string {
-	return (&viewer{a: a, ctx: ctx, org: org, names: map[string]string{}}).name(id)
+	return (&viewer{a: a, org: org, names: map[string]string{}}).name(ctx, id)
 }
 
 // view is the device as the API shows it.
-func (w *viewer) view(d store.Device) deviceView { return w.a.viewDevice(w, d) }
+func (w *viewer) view(ctx context.Context, d store.Device) deviceView {
+	return w.a.viewDevice(ctx, w, d)
+}
 
 // name is the e-mail of a user, the name of an application of the organization, or the
 // ID itself when it names neither (a person since removed, "system").
-func (w *viewer) name(id string) string {
+func (w *viewer) name(ctx context.Context, id string) string {
 	if n, ok := w.names[id]; ok {
 		return n
 	}
 	n := id
 	switch {
 	case strings.HasPrefix(id, "usr_"):
-		if u, err := w.a.store.User(w.ctx, id); err == nil {
+		if u, err := w.a.store.User(ctx, id); err == nil {
 			n = u.Email
 		}
 	case strings.HasPrefix(id, "cli_"):
-		if c, err := w.a.store.Client(w.ctx, w.org, id); err == nil {
+		if c, err := w.a.store.Client(ctx, w.org, id); err == nil {
 			n = "application " + c.Name
 		}
 	}
@@ -126,13 +127,13 @@ func (w *viewer) name(id string) string {
 	return n
 }
 
-func (w *viewer) history(h []store.ModeChange) []modeChangeView {
+func (w *viewer) history(ctx context.Context, h []store.ModeChange) []modeChangeView {
 	if len(h) == 0 {
 		return nil
 	}
 	out := make([]modeChangeView, len(h))
 	for i, c := range h {
-		out[i] = modeChangeView{At: c.At, From: c.From, To: c.To, Reason: c.Reason, By: w.name(c.By)}
+		out[i] = modeChangeView{At: c.At, From: c.From, To: c.To, Reason: c.Reason, By: w.name(ctx, c.By)}
 		if c.By != "system" {
 			out[i].ByID = c.By
 		}
@@ -140,11 +141,11 @@ func (w *viewer) history(h []store.ModeChange) []modeChangeView {
 	return out
 }
 
-func (a *API) viewDevice(vw *viewer, d store.Device) deviceView {
+func (a *API) viewDevice(ctx context.Context, vw *viewer, d store.Device) deviceView {
 	v := deviceView{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status, Proven: d.Proven,
 		Integration: "light", EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion,
 		Connected: d.Connected, LastSeen: d.LastSeen, CreatedAt: d.CreatedAt, ClaimedAt: d.ClaimedAt,
-		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: vw.history(d.ModeHistory), Profile: d.Profile,
+		HardwareID: d.HardwareID, Mode: d.EffectiveMode(), ModeHistory: vw.history(ctx, d.ModeHistory), Profile: d.Profile,
 		Address: d.Address, Apps: d.Apps, Drift: d.Drift, ProfileDiff: d.Diff, ReportedAt: d.ReportedAt}
 	if m, ok := a.cfg.Catalog.Lookup(d.Model); ok {
 		v.ProductFamily, v.EndOfSale, v.EndOfSupport, v.RecommendedOS = m.ProductFamily, m.EndOfSale, m.EndOfSupport, m.RecommendedOS
@@ -173,35 +174,23 @@ func (a *API) viewDevice(vw *viewer, d store.Device) deviceView {
 }
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	for k := range q {
-		switch k {
-		case "status", "model", "group", "mode", "edgehost", "connected", "limit", "cursor":
-		default:
-			return problem.Invalid(k, "unknown query parameter; use status, model, group, mode, edgehost, connected, limit, cursor")
-		}
+	q, err := query(r, "status", "model", "group", "mode", "edgehost", "connected", "limit", "cursor")
+	if err != nil {
+		return err
 	}
 	var f store.DeviceFilter
-	if s := q.Get("status"); s != "" {
-		st, err := store.ParseDeviceStatus(s)
-		if err != nil {
-			return problem.Invalid("status", "must be registered, claimed or onboarded")
-		}
-		f.Status = st
+	if f.Status, _, err = queryValue(q, "status", store.ParseDeviceStatus, "must be registered, claimed or onboarded"); err != nil {
+		return err
 	}
-	if s := q.Get("mode"); s != "" {
-		m, err := store.ParseMode(s)
-		if err != nil {
-			return problem.Invalid("mode", "must be managed, connected or standalone")
-		}
-		f.Mode = m
+	if f.Mode, _, err = queryValue(q, "mode", store.ParseMode, "must be managed, connected or standalone"); err != nil {
+		return err
 	}
-	if s := q.Get("connected"); s != "" {
-		c, err := strconv.ParseBool(s)
-		if err != nil {
-			return problem.Invalid("connected", "must be true or false")
-		}
-		f.Connected = &c
+	connected, set, err := queryValue(q, "connected", strconv.ParseBool, "must be true or false")
+	if err != nil {
+		return err
+	}
+	if set {
+		f.Connected = &connected
 	}
 	f.Model, f.Group, f.EdgeHost = q.Get("model"), q.Get("group"), q.Get("edgehost")
 	limit, err := pageLimit(q.Get("limit"))
@@ -218,7 +207,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, d := range ds {
-		out.Items = append(out.Items, vw.view(d))
+		out.Items = append(out.Items, vw.view(r.Context(), d))
 	}
 	out.NextCursor = next
 	return writeJSON(w, http.StatusOK, out)
@@ -466,5 +455,5 @@ func (a *API) writeDevice(w http.ResponseWriter, r *http.Request, status int, d 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, status, vw.view(d))
+	return writeJSON(w, status, vw.view(r.Context(), d))
 }

@@ -301,21 +301,18 @@ func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 
 // auditLog is GET /audit: the organization's audit log, newest first.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+	q, err := query(r, "serial", "principal", "action", "since", "limit")
+	if err != nil {
+		return err
+	}
 	limit, err := pageLimit(q.Get("limit"))
 	if err != nil {
 		return err
 	}
 	f := store.AuditFilter{Serial: q.Get("serial"), Principal: q.Get("principal"), Action: q.Get("action")}
-	if s := q.Get("since"); s != "" {
-		if f.Since, err = time.Parse(time.RFC3339, s); err != nil {
-			return problem.Invalid("since", "an RFC 3339 time")
-		}
-	}
-	for k := range q {
-		if !strings.Contains(" limit serial principal action since ", " "+k+" ") {
-			return problem.Invalid(k, "unknown query parameter; use serial, principal, action, since, limit")
-		}
+	rfc3339 := func(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }
+	if f.Since, _, err = queryValue(q, "since", rfc3339, "an RFC 3339 time"); err != nil {
+		return err
 	}
 	entries, err := a.store.Audit(r.Context(), PrincipalFrom(r.Context()).Org, f, limit)
 	if err != nil {

@@ -40,8 +40,8 @@ type jobBody struct {
 	Deadline  time.Time `json:"deadline"`
 }
 
-// jobView is a job as the API answers it (api/openapi.yaml Job).
-type jobView struct {
+// JobView is a job as the API answers it (api/openapi.yaml Job).
+type JobView struct {
 	ID         string          `json:"id"`
 	Org        string          `json:"org"`
 	Kind       string          `json:"kind"`
@@ -60,11 +60,11 @@ type jobView struct {
 	Tasks      int             `json:"tasks"`
 	FinishedAt time.Time       `json:"finishedAt,omitzero"`
 	// Counts are the job's tasks per state.
-	Counts map[string]int `json:"counts"`
+	Counts map[taskstate.State]int `json:"counts"`
 }
 
-func viewJob(j store.Job, counts map[string]int) jobView {
-	return jobView{ID: j.ID, Org: j.Org, Kind: j.Kind, Params: j.Params, Selection: j.Selection, Policy: j.Policy, Retry: j.Retry,
+func viewJob(j store.Job, counts map[taskstate.State]int) JobView {
+	return JobView{ID: j.ID, Org: j.Org, Kind: j.Kind, Params: j.Params, Selection: j.Selection, Policy: j.Policy, Retry: j.Retry,
 		NotBefore: j.NotBefore, Deadline: j.Deadline, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, State: string(j.State),
 		Reason: j.Reason, Cancelled: j.Cancelled, Aborted: j.Aborted, Tasks: j.Tasks, FinishedAt: j.FinishedAt, Counts: counts}
 }
@@ -134,7 +134,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 		a.cfg.Tasks.Wake()
 	}
 	w.Header().Set("Location", "/api/v1/orgs/"+p.Org+"/jobs/"+job.ID)
-	return writeJSON(w, http.StatusCreated, viewJob(job, map[string]int{taskstate.Queued.String(): len(tasks)}))
+	return writeJSON(w, http.StatusCreated, viewJob(job, map[taskstate.State]int{taskstate.Queued: len(tasks)}))
 }
 
 func checkPolicy(j store.Job) error {
@@ -273,14 +273,14 @@ func (a *API) taskParams(ctx context.Context, kind string, params json.RawMessag
 }
 
 // counts are a job's tasks per state.
-func (a *API) jobCounts(ctx context.Context, j store.Job) (map[string]int, error) {
+func (a *API) jobCounts(ctx context.Context, j store.Job) (map[taskstate.State]int, error) {
 	ts, err := a.store.Tasks(ctx, j.Org, store.TaskFilter{JobID: j.ID, NoTransitions: true}, maxJobDevices)
 	if err != nil {
 		return nil, err
 	}
-	c := map[string]int{}
+	c := map[taskstate.State]int{}
 	for _, t := range ts {
-		c[t.State.String()]++
+		c[t.State]++
 	}
 	return c, nil
 }
@@ -294,7 +294,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]jobView, 0, len(js))
+	out := make([]JobView, 0, len(js))
 	for _, j := range js {
 		c, err := a.jobCounts(r.Context(), j)
 		if err != nil {

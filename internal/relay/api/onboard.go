@@ -125,7 +125,7 @@ func (a *API) onboard(w http.ResponseWriter, r *http.Request) error {
 		a.log.WarnContext(ctx, "onboarding task refused", "edgehost", host.ID, "task", r.ID, "err", r.Err)
 	}
 	a.log.InfoContext(ctx, "onboarding started", "edgehost", host.ID, "devices", len(body.Devices), "profile", prof.Name, "by", p.Subject())
-	out := make([]taskView, 0, len(resp.Tasks))
+	out := make([]TaskView, 0, len(resp.Tasks))
 	for _, t := range resp.Tasks {
 		stored, err := a.store.Task(ctx, p.Org, t.ID)
 		if errors.Is(err, store.ErrNotFound) {

@@ -6,8 +6,8 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 )
 
-// releaseView is a release as the API answers it (api/openapi.yaml Release).
-type releaseView struct {
+// ReleaseView is a release as the API answers it (api/openapi.yaml Release).
+type ReleaseView struct {
 	ID       string   `json:"id"`
 	Kind     string   `json:"kind"`
 	Name     string   `json:"name,omitempty"`
@@ -21,8 +21,8 @@ type releaseView struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-func viewRelease(r store.Release) releaseView {
-	v := releaseView{ID: r.ID, Kind: r.Kind, Name: r.Name, Version: r.Version, Products: r.Products, Track: r.Track,
+func viewRelease(r store.Release) ReleaseView {
+	v := ReleaseView{ID: r.ID, Kind: r.Kind, Name: r.Name, Version: r.Version, Products: r.Products, Track: r.Track,
 		SHA256: r.SHA256, Size: r.Size, Signature: r.Signature, CreatedAt: r.CreatedAt}
 	if r.Kind == store.ReleaseOS {
 		v.Track = r.OSTrack()
@@ -30,8 +30,8 @@ func viewRelease(r store.Release) releaseView {
 	return v
 }
 
-func viewReleases(rs []store.Release) []releaseView {
-	out := make([]releaseView, 0, len(rs))
+func viewReleases(rs []store.Release) []ReleaseView {
+	out := make([]ReleaseView, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, viewRelease(r))
 	}

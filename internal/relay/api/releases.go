@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
@@ -24,11 +23,9 @@ func (a *API) addRelease(w http.ResponseWriter, r *http.Request) error {
 	if a.cfg.Releases == nil {
 		return problem.New(problem.Unavailable, "this relay has no software catalog")
 	}
-	q := r.URL.Query()
-	for k := range q {
-		if !slices.Contains([]string{"kind", "name", "version", "products", "track"}, k) {
-			return problem.Invalid(k, "unknown query parameter; use kind, name, version, products, track")
-		}
+	q, err := query(r, "kind", "name", "version", "products", "track")
+	if err != nil {
+		return err
 	}
 	rel := store.Release{Kind: q.Get("kind"), Name: q.Get("name"), Version: q.Get("version"), Track: q.Get("track")}
 	switch rel.Kind {
@@ -63,7 +60,7 @@ func (a *API) addRelease(w http.ResponseWriter, r *http.Request) error {
 			rel.Products = append(rel.Products, prod)
 		}
 	}
-	rel, err := a.cfg.Releases.Add(r.Context(), rel, r.Body)
+	rel, err = a.cfg.Releases.Add(r.Context(), rel, r.Body)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig), errors.Is(err, releasefiles.ErrTooLarge):

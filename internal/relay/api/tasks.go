@@ -6,30 +6,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencamcloud/camcloud/internal/problem"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskstate"
 )
 
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	for k := range q {
-		switch k {
-		case "serial", "state", "kind", "job", "limit":
-		default:
-			return problem.Invalid(k, "unknown query parameter; use serial, state, kind, job, limit")
-		}
+	q, err := query(r, "serial", "state", "kind", "job", "limit")
+	if err != nil {
+		return err
 	}
-	var state taskstate.State
-	if q.Get("state") != "" {
-		var err error
-		if state, err = taskstate.Parse(q.Get("state")); err != nil {
-			names := make([]string, 0, len(taskstate.All()))
-			for _, s := range taskstate.All() {
-				names = append(names, s.String())
-			}
-			return problem.Invalid("state", "one of "+strings.Join(names, ", "))
-		}
+	names := make([]string, 0, len(taskstate.All()))
+	for _, s := range taskstate.All() {
+		names = append(names, s.String())
+	}
+	state, _, err := queryValue(q, "state", taskstate.Parse, "one of "+strings.Join(names, ", "))
+	if err != nil {
+		return err
 	}
 	limit, err := pageLimit(q.Get("limit"))
 	if err != nil {
@@ -40,7 +32,7 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]taskView, 0, len(ts))
+	out := make([]TaskView, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, viewTask(t))
 	}
@@ -55,14 +47,14 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, viewTask(t))
 }
 
-// taskView is a task as the API answers it (api/openapi.yaml Task): what a person
+// TaskView is a task as the API answers it (api/openapi.yaml Task): what a person
 // following a rollout reads, without what the task manager keeps for itself (the retry
 // wait, the order in the job, the attempt of each transition, the organization).
-type taskView struct {
+type TaskView struct {
 	ID           string           `json:"id"`
 	Kind         string           `json:"kind"`
 	Serial       string           `json:"serial"`
-	State        string           `json:"state"`
+	State        taskstate.State  `json:"state"`
 	Attempt      int              `json:"attempt,omitempty"`
 	JobID        string           `json:"jobId,omitempty"`
 	Params       json.RawMessage  `json:"params,omitempty"`
@@ -75,23 +67,23 @@ type taskView struct {
 	CreatedBy    string           `json:"createdBy,omitempty"`
 	EdgeHost     string           `json:"edgeHost,omitempty"`
 	UpdatedAt    time.Time        `json:"updatedAt"`
-	Transitions  []transitionView `json:"transitions"`
+	Transitions  []TransitionView `json:"transitions"`
 }
 
-// transitionView is one state change of a task.
-type transitionView struct {
-	State  string    `json:"state"`
-	At     time.Time `json:"at"`
-	Detail string    `json:"detail,omitempty"`
+// TransitionView is one state change of a task.
+type TransitionView struct {
+	State  taskstate.State `json:"state"`
+	At     time.Time       `json:"at"`
+	Detail string          `json:"detail,omitempty"`
 }
 
-func viewTask(t store.Task) taskView {
-	v := taskView{ID: t.ID, Kind: t.Kind, Serial: t.Serial, State: string(t.State), Attempt: t.Attempt, JobID: t.JobID,
+func viewTask(t store.Task) TaskView {
+	v := TaskView{ID: t.ID, Kind: t.Kind, Serial: t.Serial, State: t.State, Attempt: t.Attempt, JobID: t.JobID,
 		Params: t.Params, Result: t.Result, MaxAttempts: t.MaxAttempts, NotBefore: t.NotBefore, Deadline: t.Deadline,
 		DispatchedAt: t.DispatchedAt, Detail: t.Detail, CreatedBy: t.CreatedBy, EdgeHost: t.EdgeHost, UpdatedAt: t.UpdatedAt,
-		Transitions: make([]transitionView, 0, len(t.Transitions))}
+		Transitions: make([]TransitionView, 0, len(t.Transitions))}
 	for _, tr := range t.Transitions {
-		v.Transitions = append(v.Transitions, transitionView{State: string(tr.State), At: tr.At, Detail: tr.Detail})
+		v.Transitions = append(v.Transitions, TransitionView{State: tr.State, At: tr.At, Detail: tr.Detail})
 	}
 	return v
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/server"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
 // FastParams make argon2id cheap in tests; hashes still carry and check their parameters.
@@ -135,18 +136,11 @@ func (r *Relay) start(t testing.TB, addr string) {
 		t.Fatal(err)
 	}
 	var ln net.Listener
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		// The old listener's port may take a moment to be free again.
+	// The old listener's port may take a moment to be free again.
+	testtool.WaitFor(t, 5*time.Second, "the relay's address "+addr+" to be free", func() bool {
 		ln, err = net.Listen("tcp", addr)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+		return err == nil
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, ln) }()

@@ -3,14 +3,13 @@ package server
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
+	"github.com/opencamcloud/camcloud/internal/relay/store/storetest"
 )
 
 // A profile that targets "latest" on its track reaches each agent resolved for each
@@ -18,33 +17,22 @@ import (
 // and no version at all for a device already at it or newer (never a downgrade).
 func TestDeviceConfigResolvesLatestOS(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(filepath.Join(t.TempDir(), "relay.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	u, _ := st.CreateUser(ctx, "a@example.com", "h")
-	org, _ := st.CreateOrg(ctx, "A", u.ID)
-	h, err := st.CreateEdgeHost(ctx, org.ID, "site", [32]byte{1}, time.Now().Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutProfile(ctx, org.ID, profile.Profile{Name: "newest", OSTrack: profile.TrackActive, OSVersion: profile.LatestOS}, true); err != nil {
-		t.Fatal(err)
-	}
 	devices := map[string][2]string{ // serial: model, running
 		"ACCC8E000001": {"P3265-V", "12.11.60"},
 		"ACCC8E000002": {"P3265-V", "12.11.95"},
 		"ACCC8E000003": {"M5075-G", "12.11.60"},
 	}
+	var reports []linkapi.DeviceReport
 	for serial, d := range devices {
-		if _, err := st.OnboardDevice(ctx, org.ID, h.ID, serial, u.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.ReportDevices(ctx, org.ID, h.ID, []linkapi.DeviceReport{{Serial: serial, Model: d[0], FirmwareVersion: d[1], Reachable: true}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.UpdateDevice(ctx, org.ID, serial, func(d *store.Device) error { d.Profile = "newest"; return nil }); err != nil {
+		reports = append(reports, linkapi.DeviceReport{Serial: serial, Model: d[0], FirmwareVersion: d[1], Reachable: true})
+	}
+	o := storetest.NewOrg(t, reports...)
+	st := o.Store
+	if err := st.PutProfile(ctx, o.Org, profile.Profile{Name: "newest", OSTrack: profile.TrackActive, OSVersion: profile.LatestOS}, true); err != nil {
+		t.Fatal(err)
+	}
+	for serial := range devices {
+		if _, err := st.UpdateDevice(ctx, o.Org, serial, func(d *store.Device) error { d.Profile = "newest"; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,7 +52,7 @@ func TestDeviceConfigResolvesLatestOS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.close() })
-	cfgs, err := l.deviceConfigs(ctx, org.ID, h.ID)
+	cfgs, err := l.deviceConfigs(ctx, o.Org, o.Host)
 	if err != nil {
 		t.Fatal(err)
 	}

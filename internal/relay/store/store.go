@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -45,6 +46,9 @@ type Store struct {
 	routes  *decodeCache[DeviceRoute]
 	// What the task manager reads on each pass; see readTask.
 	tasks *decodeCache[storedTask]
+
+	// writes counts the write transactions asked for (see Writes).
+	writes atomic.Uint64
 }
 
 // Open opens (creating if needed) the database file at path with mode 0600.
@@ -120,10 +124,16 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
+// Writes is how many write transactions callers have asked for since Open (batched ones
+// each count, though they may share a commit): a measure of what a piece of work costs
+// the store that does not depend on how fast the disk is.
+func (s *Store) Writes() uint64 { return s.writes.Load() }
+
 func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.writes.Add(1)
 	return s.db.Update(fn)
 }
 
@@ -133,6 +143,7 @@ func (s *Store) batch(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.writes.Add(1)
 	return s.db.Batch(fn)
 }
 

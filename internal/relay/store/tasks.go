@@ -176,6 +176,28 @@ type Refused struct {
 // most recent transitions: the agent takes any report it sent as acknowledged, so one
 // skipped here would leave the task in its last recorded state for good.
 func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []linkapi.TaskReport) ([]Refused, error) {
+	return s.putTaskReports(ctx, org, agentID, "", reports)
+}
+
+// PutOnboardTasks records the onboarding tasks an edge host answered an admin's request
+// with (PutTasks), each marked with who asked (by), so that its success makes the device
+// the organization's (OnboardDevice). The agent may have reported a task already.
+//
+// A report asking for a move its task's state does not allow is not recorded (see
+// PutTasks), and returned.
+func (s *Store) PutOnboardTasks(ctx context.Context, org, agentID, by string, reports []linkapi.TaskReport) ([]Refused, error) {
+	onboard := make([]linkapi.TaskReport, 0, len(reports))
+	for _, r := range reports {
+		if r.Kind == taskkind.Onboard {
+			onboard = append(onboard, r)
+		}
+	}
+	return s.putTaskReports(ctx, org, agentID, by, onboard)
+}
+
+// putTaskReports merges reports of an agent in one transaction (PutTasks); by, when set,
+// marks them as onboardings an admin asked for (PutOnboardTasks).
+func (s *Store) putTaskReports(ctx context.Context, org, agentID, by string, reports []linkapi.TaskReport) ([]Refused, error) {
 	now := s.now().UTC()
 	var refused []Refused
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
@@ -188,34 +210,6 @@ func (s *Store) PutTasks(ctx context.Context, org, agentID string, reports []lin
 				// Only these can be kept; the older ones, merged, would only displace
 				// them again on every repeat of the report.
 				r.Transitions = r.Transitions[n-maxTaskTransitions:]
-			}
-			bad, err := putTaskReport(tx, org, agentID, r, "", now)
-			if err != nil {
-				return err
-			}
-			if bad != nil {
-				refused = append(refused, Refused{ID: r.ID, Attempt: r.Attempt, Err: bad})
-			}
-		}
-		return nil
-	})
-	return refused, err
-}
-
-// PutOnboardTasks records the onboarding tasks an edge host answered an admin's request
-// with (PutTasks), each marked with who asked (by), so that its success makes the device
-// the organization's (OnboardDevice). The agent may have reported a task already.
-//
-// A report asking for a move its task's state does not allow is not recorded (see
-// PutTasks), and returned.
-func (s *Store) PutOnboardTasks(ctx context.Context, org, agentID, by string, reports []linkapi.TaskReport) ([]Refused, error) {
-	now := s.now().UTC()
-	var refused []Refused
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		refused = nil // batch may run this again
-		for _, r := range reports {
-			if r.ID == "" || strings.Contains(r.ID, "/") || len(r.ID) > 64 || r.Kind != taskkind.Onboard {
-				continue
 			}
 			bad, err := putTaskReport(tx, org, agentID, r, by, now)
 			if err != nil {
