@@ -174,6 +174,33 @@ func TestConsoleAdmin(t *testing.T) {
 		}
 	})
 
+	t.Run("operator reads profiles", func(t *testing.T) {
+		email, pw := w.member(t, "operator", role.Operator)
+		ctx := tab(t)
+		err := chromedp.Do(ctx,
+			signIn(w, email, pw),
+			chromedp.WaitVisible(text("0 of 0 devices")),
+			chromedp.Click(`//nav/a[text()="Profiles"]`),
+			chromedp.Click(`//a[text()="lobby"]`),
+			chromedp.WaitVisible(text("latest on lts-2024")),
+			chromedp.WaitVisible(text("Image.I0.Appearance.Resolution = 1920x1080")),
+			absent(`main form, main button`),
+			chromedp.NavigateBack(),
+			chromedp.WaitVisible(`//table[@aria-label="Profiles"]//a[text()="lobby"]`),
+			absent(`a[href="/ui/profiles/_new"]`),
+			chromedp.Click(`//nav/a[text()="Organization"]`),
+			chromedp.WaitVisible(text("Your role (operator)")),
+			absent(`main form, main select, main button`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := w.r.Login(t, email, pw)
+		if res := w.r.Do(t, "PUT", w.orgPath("/profiles/lobby"), tok, map[string]string{"name": "lobby"}); res.Status != http.StatusForbidden {
+			t.Errorf("operator changes a profile through the API: %d %s", res.Status, res.Body)
+		}
+	})
+
 	t.Run("admin uploads a release", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "AXIS_OS_12.6.94.bin")
 		const size = 8 << 20

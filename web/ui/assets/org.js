@@ -1,7 +1,7 @@
 // Organization: its facts and settings, its members and their roles, invitations.
 // Members and invitations are for admins only (the API refuses them to other roles), so
 // other roles see the organization's facts and what their role allows.
-import { state, h, api, showError, refresh, isAdmin, orgPath, facts, when, confirmAction, roles } from "./lib.js";
+import { state, h, api, showError, refresh, isAdmin, orgPath, facts, when, confirmAction, roles, loadOrgs } from "./lib.js";
 
 const allows = {
   viewer: "see the devices and their live video",
@@ -62,21 +62,32 @@ function membersTable(items) {
       showError(null);
       const to = sel.value;
       if (!await confirmAction(`Change the role of ${m.email} from ${m.role} to ${to}?`, "Change role")) { sel.value = m.role; return; }
-      try { await api("PATCH", orgPath(`/members/${encodeURIComponent(m.userId)}`), { body: { role: to } }); refresh(); }
+      try { await api("PATCH", orgPath(`/members/${encodeURIComponent(m.userId)}`), { body: { role: to } }); await changed(m); }
       catch (err) { sel.value = m.role; showError(err); }
     } }, roles.map((r) => h("option", { value: r, selected: r === m.role }, r)));
     const remove = h("button", { type: "button", class: "plain", "aria-label": `Remove ${m.email}`, onclick: async () => {
       showError(null);
       if (!await confirmAction(`Remove ${m.email} from this organization? Their access ends at once.`, "Remove")) return;
-      try { await api("DELETE", orgPath(`/members/${encodeURIComponent(m.userId)}`)); refresh(); }
+      try { await api("DELETE", orgPath(`/members/${encodeURIComponent(m.userId)}`)); await changed(m); }
       catch (err) { showError(err); }
     } }, "Remove");
-    return h("tr", {}, h("td", {}, m.email, m.email === state.user ? h("span", { class: "muted" }, " (you)") : ""),
+    return h("tr", {}, h("td", {}, m.email, isMe(m) ? h("span", { class: "muted" }, " (you)") : ""),
       h("td", { "data-role": m.role }, sel), h("td", {}, when(m.addedAt)), h("td", {}, remove));
   });
   return h("div", { class: "table-wrap" }, h("table", { "aria-label": "Members" },
     h("thead", {}, h("tr", {}, ["E-mail", "Role", "Added", h("span", { class: "sr-only" }, "Actions")].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows)));
+}
+
+// isMe: the member is the person signed in (by the address they signed in with).
+const isMe = (m) => m.email.toLowerCase() === state.user.trim().toLowerCase();
+
+// changed draws the page again after a member changed; when the member was the person
+// signed in, their organizations and roles are read again first (the page and the menu
+// follow the new role, or another organization after leaving this one).
+async function changed(m) {
+  if (isMe(m)) await loadOrgs();
+  refresh();
 }
 
 function inviteForm() {
