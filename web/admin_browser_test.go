@@ -32,7 +32,7 @@ func relayWorld(t *testing.T) *world {
 // action for (choosing an option of a select fires its change event).
 func run(script string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](script + "; true")(ctx, tg)
+		_, err := chromedp.Evaluate[bool](script+"; true")(ctx, tg)
 		return err
 	})
 }
@@ -49,7 +49,7 @@ func jsString(s string) string {
 // absent fails unless nothing in the page matches the CSS selector.
 func absent(css string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		n, err := chromedp.Evaluate[int](`document.querySelectorAll(` + jsString(css) + `).length`)(ctx, tg)
+		n, err := chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(css)+`).length`)(ctx, tg)
 		if err == nil && n != 0 {
 			return &unexpected{css}
 		}
@@ -116,7 +116,9 @@ func TestConsoleAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ms struct{ Items []struct{ Email, Role string } }
+		var ms struct {
+			Items []struct{ Email, Role string }
+		}
 		w.r.Do(t, "GET", w.orgPath("/members"), w.admin, nil).JSON(t, &ms)
 		roles := map[string]string{}
 		for _, m := range ms.Items {
