@@ -15,9 +15,9 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 )
 
-// relayWorld is a relay and its first admin, without edge hosts or cameras: the
+// adminWorld is a relay and its first admin, without edge hosts or cameras: the
 // organization, profile and release pages need none.
-func relayWorld(t *testing.T) *world {
+func adminWorld(t *testing.T) *world {
 	t.Helper()
 	browser(t)
 	w := &world{r: relaytest.Start(t, relaytest.RealClock)}
@@ -28,38 +28,38 @@ func relayWorld(t *testing.T) *world {
 	return w
 }
 
-// run evaluates a script in the page, for what a person does that chromedp has no
+// runScript evaluates a script in the page, for what a person does that chromedp has no
 // action for (choosing an option of a select fires its change event).
-func run(script string) chromedp.Action[chromedp.Void] {
+func runScript(script string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := chromedp.Evaluate[bool](script+"; true")(ctx, tg)
 		return err
 	})
 }
 
-// choose picks value in the select matched by the CSS selector, as a person would.
-func choose(css, value string) chromedp.Action[chromedp.Void] {
-	return run(`(s => { s.value = ` + jsString(value) + `; s.dispatchEvent(new Event("change", {bubbles: true})); })(document.querySelector(` + jsString(css) + `))`)
+// pickOption picks value in the select matched by the CSS selector, as a person would.
+func pickOption(css, value string) chromedp.Action[chromedp.Void] {
+	return runScript(`(s => { s.value = ` + jsLiteral(value) + `; s.dispatchEvent(new Event("change", {bubbles: true})); })(document.querySelector(` + jsLiteral(css) + `))`)
 }
 
-func jsString(s string) string {
+func jsLiteral(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-// absent fails unless nothing in the page matches the CSS selector.
-func absent(css string) chromedp.Action[chromedp.Void] {
+// pageHasNone fails unless nothing in the page matches the CSS selector.
+func pageHasNone(css string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		n, err := chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(css)+`).length`)(ctx, tg)
+		n, err := chromedp.Evaluate[int](`document.querySelectorAll(`+jsLiteral(css)+`).length`)(ctx, tg)
 		if err == nil && n != 0 {
-			return &unexpected{css}
+			return &shownElements{css}
 		}
 		return err
 	})
 }
 
-type unexpected struct{ css string }
+type shownElements struct{ css string }
 
-func (u *unexpected) Error() string { return "the page shows " + u.css }
+func (u *shownElements) Error() string { return "the page shows " + u.css }
 
 // TestConsoleAdmin walks the organization, profile and release pages: an admin invites a
 // member (who accepts through the API and appears with the role), changes the member's
@@ -68,7 +68,7 @@ func (u *unexpected) Error() string { return "the page shows " + u.css }
 // the release in the catalog; a viewer sees none of these controls and the API refuses
 // them.
 func TestConsoleAdmin(t *testing.T) {
-	w := relayWorld(t)
+	w := adminWorld(t)
 	const newcomer = "newcomer@example.com"
 
 	t.Run("admin invites and changes a role", func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestConsoleAdmin(t *testing.T) {
 			chromedp.Click(`//nav/a[text()="Organization"]`),
 			chromedp.WaitVisible(chromedp.CSS(`form[aria-label="Invite a member"]`)),
 			chromedp.SendKeys(chromedp.CSS(`input[name=inviteEmail]`), newcomer),
-			choose(`select[name=inviteRole]`, "operator"),
+			pickOption(`select[name=inviteRole]`, "operator"),
 			chromedp.Click(`//form[@aria-label="Invite a member"]//button[text()="Invite"]`),
 			chromedp.WaitVisible(chromedp.CSS(`code.invite-code`)),
 			chromedp.WaitVisible(`//table[@aria-label="Pending invitations"]//td[text()="`+newcomer+`"]`),
@@ -105,7 +105,7 @@ func TestConsoleAdmin(t *testing.T) {
 			chromedp.WaitVisible(roleCell("operator")),
 			chromedp.WaitVisible(text("No pending invitations.")),
 			// A role changes after the admin confirms it.
-			choose(`select[aria-label="Role of `+newcomer+`"]`, "viewer"),
+			pickOption(`select[aria-label="Role of `+newcomer+`"]`, "viewer"),
 			chromedp.Click(`//dialog//button[text()="Change role"]`),
 			chromedp.WaitVisible(roleCell("viewer")),
 			// The last admin stays: the API's refusal is shown.
@@ -186,13 +186,13 @@ func TestConsoleAdmin(t *testing.T) {
 			chromedp.Click(`//a[text()="lobby"]`),
 			chromedp.WaitVisible(text("latest on lts-2024")),
 			chromedp.WaitVisible(text("Image.I0.Appearance.Resolution = 1920x1080")),
-			absent(`main form, main button`),
+			pageHasNone(`main form, main button`),
 			chromedp.NavigateBack(),
 			chromedp.WaitVisible(`//table[@aria-label="Profiles"]//a[text()="lobby"]`),
-			absent(`a[href="/ui/profiles/_new"]`),
+			pageHasNone(`a[href="/ui/profiles/_new"]`),
 			chromedp.Click(`//nav/a[text()="Organization"]`),
 			chromedp.WaitVisible(text("Your role (operator)")),
-			absent(`main form, main select, main button`),
+			pageHasNone(`main form, main select, main button`),
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +206,7 @@ func TestConsoleAdmin(t *testing.T) {
 	t.Run("admin uploads a release", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "AXIS_OS_12.6.94.bin")
 		const size = 8 << 20
-		if err := os.WriteFile(file, randomBytes(t, size), 0o600); err != nil {
+		if err := os.WriteFile(file, releaseBytes(t, size), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		ctx := tab(t)
@@ -253,12 +253,12 @@ func TestConsoleAdmin(t *testing.T) {
 			}),
 			chromedp.Click(`//nav/a[text()="Organization"]`),
 			chromedp.WaitVisible(text("Your role (viewer)")),
-			absent(`main form, main select, main button`),
+			pageHasNone(`main form, main select, main button`),
 			chromedp.Navigate(w.r.URL+"/ui/profiles"),
 			chromedp.WaitVisible(text("Profiles need the operator role")),
 			chromedp.Navigate(w.r.URL+"/ui/releases"),
 			chromedp.WaitVisible(`//table[@aria-label="Releases"]//td[text()="12.6.94"]`),
-			absent(`form[aria-label="Upload a release"], main button`),
+			pageHasNone(`form[aria-label="Upload a release"], main button`),
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -285,7 +285,7 @@ func TestConsoleAdmin(t *testing.T) {
 	})
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func releaseBytes(t *testing.T, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
