@@ -49,47 +49,76 @@ var (
 // Validate checks a profile and says what is wrong with each field.
 func (p Profile) Validate() error {
 	var errs []error
+	bad := func(field string, err error) { errs = append(errs, &FieldError{Field: field, Err: err}) }
 	if !nameRE.MatchString(p.Name) {
-		errs = append(errs, fmt.Errorf("name %q: 1 to 63 lower-case letters, digits, '.', '_' or '-'", p.Name))
+		bad("name", fmt.Errorf("name %q: 1 to 63 lower-case letters, digits, '.', '_' or '-'", p.Name))
 	}
 	if p.OSTrack != "" && !KnownTrack(p.OSTrack) {
-		errs = append(errs, fmt.Errorf("osTrack %q: want one of %s", p.OSTrack, strings.Join(Tracks(), ", ")))
+		bad("osTrack", fmt.Errorf("osTrack %q: want one of %s", p.OSTrack, strings.Join(Tracks(), ", ")))
 	}
 	if p.OSVersion == LatestOS {
 		if p.OSTrack == "" {
-			errs = append(errs, errors.New(`osVersion "latest" needs an osTrack: the newest release of which track?`))
+			bad("osVersion", errors.New(`osVersion "latest" needs an osTrack: the newest release of which track?`))
 		}
 	} else if p.OSVersion != "" {
 		if !versionRE.MatchString(p.OSVersion) {
-			errs = append(errs, fmt.Errorf("osVersion %q: want a version such as 11.11.124", p.OSVersion))
+			bad("osVersion", fmt.Errorf("osVersion %q: want a version such as 11.11.124", p.OSVersion))
 		} else if p.OSTrack != "" && TrackOf(p.OSVersion) != p.OSTrack {
-			errs = append(errs, fmt.Errorf("osVersion %s is not on track %s", p.OSVersion, p.OSTrack))
+			bad("osVersion", fmt.Errorf("osVersion %s is not on track %s", p.OSVersion, p.OSTrack))
 		}
 	}
 	seen := map[string]bool{}
 	for _, a := range p.Apps {
 		switch {
 		case !appRE.MatchString(a.Name):
-			errs = append(errs, fmt.Errorf("app %q: a package name of up to 26 letters, digits, '_', '.' or '-'", a.Name))
+			bad("apps", fmt.Errorf("app %q: a package name of up to 26 letters, digits, '_', '.' or '-'", a.Name))
 		case seen[a.Name]:
-			errs = append(errs, fmt.Errorf("app %q listed twice", a.Name))
+			bad("apps", fmt.Errorf("app %q listed twice", a.Name))
 		case a.Version != "" && !versionRE.MatchString(a.Version):
-			errs = append(errs, fmt.Errorf("app %s version %q: want a version such as 1.2.3", a.Name, a.Version))
+			bad("apps", fmt.Errorf("app %s version %q: want a version such as 1.2.3", a.Name, a.Version))
 		}
 		seen[a.Name] = true
 	}
 	for k, v := range p.Params {
 		if !paramRE.MatchString(strings.TrimPrefix(k, "root.")) || len(k) > 200 {
-			errs = append(errs, fmt.Errorf("param %q: want a dotted parameter name such as Image.I0.Appearance.Resolution", k))
+			bad("params", fmt.Errorf("param %q: want a dotted parameter name such as Image.I0.Appearance.Resolution", k))
 		}
 		if len(v) > 1000 || strings.ContainsAny(v, "\r\n") {
-			errs = append(errs, fmt.Errorf("param %s: value must be one line of at most 1000 bytes", k))
+			bad("params", fmt.Errorf("param %s: value must be one line of at most 1000 bytes", k))
 		}
 	}
 	if len(p.Overlay) > 200 || strings.ContainsAny(p.Overlay, "\r\n") {
-		errs = append(errs, errors.New("overlay: one line of at most 200 bytes"))
+		bad("overlay", errors.New("overlay: one line of at most 200 bytes"))
 	}
 	return errors.Join(errs...)
+}
+
+// FieldError is what Validate finds wrong with one field of a profile (named as in its
+// JSON form), so that an API can say which field a person must correct.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// FieldErrors lists the fields an error of Validate names, in the order it found them.
+func FieldErrors(err error) []*FieldError {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else if err != nil {
+		list = []error{err}
+	}
+	var out []*FieldError
+	for _, e := range list {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			out = append(out, fe)
+		}
+	}
+	return out
 }
 
 // LatestOS as a profile's OSVersion asks for the newest AXIS OS on the profile's track

@@ -152,3 +152,17 @@ func TestKeepUnread(t *testing.T) {
 		t.Errorf("log unread: %v", drift)
 	}
 }
+
+func TestFieldErrors(t *testing.T) {
+	err := Profile{Name: "ok", OSTrack: "beta", Overlay: "a\nb"}.Validate()
+	var fields []string
+	for _, fe := range FieldErrors(err) {
+		fields = append(fields, fe.Field)
+	}
+	if !slices.Equal(fields, []string{"osTrack", "overlay"}) {
+		t.Errorf("fields %v (%v)", fields, err)
+	}
+	if FieldErrors(nil) != nil {
+		t.Error("no error names fields")
+	}
+}

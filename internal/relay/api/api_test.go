@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -457,15 +458,51 @@ func TestMembersAndOrgs(t *testing.T) {
 		t.Fatalf("create org: %d %s", res.Status, res.Body)
 	}
 	checkProblem(t, r.Do(t, "POST", "/api/v1/orgs", tok, map[string]any{"name": " "}), 400)
-	var list struct{ Items []struct{ ID string } }
+	var list struct {
+		Items []struct {
+			ID        string
+			RunsRelay bool
+		}
+	}
 	r.Do(t, "GET", "/api/v1/orgs", tok, nil).JSON(t, &list)
 	if len(list.Items) != 2 {
 		t.Errorf("orgs: %+v", list)
+	}
+	// Only the organization made at first start runs the relay (its admins manage the
+	// software catalog).
+	for _, it := range list.Items {
+		if it.RunsRelay != (it.ID == org) {
+			t.Errorf("org %s: runsRelay %v", it.ID, it.RunsRelay)
+		}
+	}
+	var one struct{ RunsRelay bool }
+	r.Do(t, "GET", "/api/v1/orgs/"+o.ID, tok, nil).JSON(t, &one)
+	if one.RunsRelay {
+		t.Errorf("a new organization runs the relay")
 	}
 	if s := r.Do(t, "DELETE", "/api/v1/orgs/"+o.ID, tok, nil).Status; s != 204 {
 		t.Fatalf("delete org: %d", s)
 	}
 	checkProblem(t, r.Do(t, "GET", "/api/v1/orgs/"+o.ID, tok, nil), 404)
+}
+
+// TestProfileValidation: a refused profile names each field to correct, so that a form
+// can show the reason beside the field.
+func TestProfileValidation(t *testing.T) {
+	r, tok, org := adminSetup(t)
+	res := r.Do(t, "POST", "/api/v1/orgs/"+org+"/profiles", tok, map[string]any{
+		"name": "lobby", "osVersion": "latest", "apps": []map[string]any{{"name": "a b"}}, "overlay": "two\nlines"})
+	p := checkProblem(t, res, 400)
+	var names []string
+	for _, ip := range p.InvalidParams {
+		names = append(names, ip.Name)
+		if ip.Reason == "" {
+			t.Errorf("%s: no reason", ip.Name)
+		}
+	}
+	if p.Type != problem.Validation.URI || !slices.Equal(names, []string{"osVersion", "apps", "overlay"}) {
+		t.Errorf("type %s, invalidParams %+v", p.Type, p.InvalidParams)
+	}
 }
 
 func TestEdgeHostsAndStoreHooks(t *testing.T) {

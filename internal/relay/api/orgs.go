@@ -21,6 +21,9 @@ type orgView struct {
 	Role              role.Role     `json:"role"` // the caller's role in it
 	MaintenanceWindow *store.Window `json:"maintenanceWindow,omitempty"`
 	RequireTwoFactor  bool          `json:"requireTwoFactor"`
+	// RunsRelay marks the organization that runs the relay: its admins manage the
+	// software catalog, so a client shows them the catalog's controls.
+	RunsRelay bool `json:"runsRelay,omitempty"`
 }
 
 type orgPatch struct {
@@ -72,20 +75,24 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
 	p := PrincipalFrom(r.Context())
+	op, err := a.store.OperatorOrg(r.Context())
+	if err != nil {
+		return err
+	}
 	var out []orgView
 	if p.Kind == store.TokenClient {
 		o, err := a.store.Org(r.Context(), p.Org)
 		if err != nil {
 			return err
 		}
-		out = append(out, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, RequireTwoFactor: o.RequireTwoFactor})
+		out = append(out, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, RequireTwoFactor: o.RequireTwoFactor, RunsRelay: o.ID == op})
 	} else {
 		orgs, err := a.store.OrgsOf(r.Context(), p.UserID)
 		if err != nil {
 			return err
 		}
 		for _, o := range orgs {
-			out = append(out, orgView{ID: o.Org.ID, Name: o.Org.Name, CreatedAt: o.Org.CreatedAt, Role: o.Role, RequireTwoFactor: o.Org.RequireTwoFactor})
+			out = append(out, orgView{ID: o.Org.ID, Name: o.Org.Name, CreatedAt: o.Org.CreatedAt, Role: o.Role, RequireTwoFactor: o.Org.RequireTwoFactor, RunsRelay: o.Org.ID == op})
 		}
 	}
 	return writeJSON(w, http.StatusOK, listOf(out))
@@ -97,7 +104,17 @@ func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow, RequireTwoFactor: o.RequireTwoFactor})
+	return a.writeOrg(w, r, o)
+}
+
+// writeOrg answers the organization as the caller sees it.
+func (a *API) writeOrg(w http.ResponseWriter, r *http.Request, o store.Org) error {
+	op, err := a.store.OperatorOrg(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: PrincipalFrom(r.Context()).Role,
+		MaintenanceWindow: o.MaintenanceWindow, RequireTwoFactor: o.RequireTwoFactor, RunsRelay: o.ID == op})
 }
 
 func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
@@ -147,7 +164,7 @@ func (a *API) patchOrg(w http.ResponseWriter, r *http.Request) error {
 	if changed2FA {
 		a.auditOrgTwoFactor(r, p, o.RequireTwoFactor)
 	}
-	return writeJSON(w, http.StatusOK, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, MaintenanceWindow: o.MaintenanceWindow, RequireTwoFactor: o.RequireTwoFactor})
+	return a.writeOrg(w, r, o)
 }
 
 func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) error {

@@ -22,7 +22,11 @@ func decodeProfile(r *http.Request, name string) (profile.Profile, error) {
 		p.Name = name
 	}
 	if err := p.Validate(); err != nil {
-		return p, problem.Newf(problem.Validation, "%v", err)
+		pr := problem.Newf(problem.Validation, "%v", err)
+		for _, fe := range profile.FieldErrors(err) {
+			pr.InvalidParams = append(pr.InvalidParams, problem.InvalidParam{Name: fe.Field, Reason: fe.Err.Error()})
+		}
+		return p, pr
 	}
 	return p, nil
 }

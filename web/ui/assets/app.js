@@ -6,6 +6,9 @@ import { signInPage } from "./signin.js";
 import { devicesPage, devicePage } from "./devices.js";
 import { edgeHostsPage, discoveredPage } from "./edgehosts.js";
 import { securityPage } from "./security.js";
+import { orgPage } from "./org.js";
+import { profilesPage, profilePage } from "./profiles.js";
+import { releasesPage } from "./releases.js";
 
 // routes maps each page's URL to its module. Pages with a nav label are in the menu (at
 // href), for the roles show allows. A page gets the URL's captured parts, decoded.
@@ -14,6 +17,10 @@ const routes = [
   { path: /^\/ui\/devices\/([^/]+)$/, page: devicePage },
   { path: /^\/ui\/edgehosts$/, page: edgeHostsPage, nav: "Edge hosts", href: "/ui/edgehosts", show: atLeastOperator },
   { path: /^\/ui\/edgehosts\/([^/]+)\/discovered$/, page: discoveredPage },
+  { path: /^\/ui\/org$/, page: orgPage, nav: "Organization", href: "/ui/org" },
+  { path: /^\/ui\/profiles$/, page: profilesPage, nav: "Profiles", href: "/ui/profiles", show: atLeastOperator },
+  { path: /^\/ui\/profiles\/([^/]+)$/, page: profilePage },
+  { path: /^\/ui\/releases$/, page: releasesPage, nav: "Releases", href: "/ui/releases" },
   { path: /^\/ui\/security$/, page: securityPage, nav: "Security", href: "/ui/security" },
 ];
 

@@ -104,3 +104,19 @@ export function facts(pairs) {
 }
 
 export const when = (t) => t ? new Date(t).toLocaleString() : "";
+
+// confirmAction asks in a modal dialog before a change that is hard to undo; it resolves
+// true when the person chose yes (Escape or Cancel: false).
+export function confirmAction(message, yes) {
+  return new Promise((resolve) => {
+    const dlg = h("dialog", { "aria-label": "Confirm", class: "confirm" }, h("p", {}, message),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "plain", onclick: () => dlg.close("no") }, "Cancel"),
+        h("button", { type: "button", onclick: () => dlg.close("yes") }, yes)));
+    dlg.addEventListener("close", () => { dlg.remove(); resolve(dlg.returnValue === "yes"); });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+export const roles = ["viewer", "operator", "admin"];
