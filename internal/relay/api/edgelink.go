@@ -306,18 +306,23 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.AuditFilter{Serial: q.Get("serial"), Principal: q.Get("principal"), Action: q.Get("action")}
-	if s := q.Get("since"); s != "" {
-		if f.Since, err = time.Parse(time.RFC3339, s); err != nil {
-			return problem.Invalid("since", "an RFC 3339 time")
-		}
-	}
 	for k := range q {
-		if !strings.Contains(" limit serial principal action since ", " "+k+" ") {
-			return problem.Invalid(k, "unknown query parameter; use serial, principal, action, since, limit")
+		if !strings.Contains(" limit cursor q serial principal action since until ", " "+k+" ") {
+			return problem.Invalid(k, "unknown query parameter; use q, serial, principal, action, since, until, cursor, limit")
 		}
 	}
-	entries, err := a.store.Audit(r.Context(), PrincipalFrom(r.Context()).Org, f, limit)
+	f := store.AuditFilter{Serial: q.Get("serial"), Principal: q.Get("principal"), Action: q.Get("action"), Text: strings.TrimSpace(q.Get("q"))}
+	for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if s := q.Get(name); s != "" {
+			if *t, err = time.Parse(time.RFC3339, s); err != nil {
+				return problem.Invalid(name, "an RFC 3339 time")
+			}
+		}
+	}
+	if len(f.Text) > 200 {
+		return problem.Invalid("q", "at most 200 bytes")
+	}
+	entries, next, err := a.store.Audit(r.Context(), PrincipalFrom(r.Context()).Org, f, q.Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
@@ -326,7 +331,9 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, auditView{At: e.At, Principal: e.Principal, Action: e.Action, Serial: e.Serial, Method: e.Method, Path: e.Path,
 			Status: e.Status, Bytes: e.Bytes, Duration: int64(e.Duration), Source: e.Source, Detail: e.Detail})
 	}
-	return writeJSON(w, http.StatusOK, listOf(out))
+	page := listOf(out)
+	page.NextCursor = next
+	return writeJSON(w, http.StatusOK, page)
 }
 
 // auditView is an audit entry as the API answers it (api/openapi.yaml, GET /audit).
