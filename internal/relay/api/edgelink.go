@@ -301,7 +301,7 @@ func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 
 // auditLog is GET /audit: the organization's audit log, newest first.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
-	q, err := query(r, "serial", "principal", "action", "since", "limit")
+	q, err := query(r, "q", "serial", "principal", "action", "since", "until", "cursor", "limit")
 	if err != nil {
 		return err
 	}
@@ -309,12 +309,18 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.AuditFilter{Serial: q.Get("serial"), Principal: q.Get("principal"), Action: q.Get("action")}
+	f := store.AuditFilter{Serial: q.Get("serial"), Principal: q.Get("principal"), Action: q.Get("action"), Text: strings.TrimSpace(q.Get("q"))}
 	rfc3339 := func(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }
 	if f.Since, _, err = queryValue(q, "since", rfc3339, "an RFC 3339 time"); err != nil {
 		return err
 	}
-	entries, err := a.store.Audit(r.Context(), PrincipalFrom(r.Context()).Org, f, limit)
+	if f.Until, _, err = queryValue(q, "until", rfc3339, "an RFC 3339 time"); err != nil {
+		return err
+	}
+	if len(f.Text) > 200 {
+		return problem.Invalid("q", "at most 200 bytes")
+	}
+	entries, next, err := a.store.Audit(r.Context(), PrincipalFrom(r.Context()).Org, f, q.Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
@@ -323,7 +329,9 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, auditView{At: e.At, Principal: e.Principal, Action: e.Action, Serial: e.Serial, Method: e.Method, Path: e.Path,
 			Status: e.Status, Bytes: e.Bytes, Duration: int64(e.Duration), Source: e.Source, Detail: e.Detail})
 	}
-	return writeJSON(w, http.StatusOK, listOf(out))
+	page := listOf(out)
+	page.NextCursor = next
+	return writeJSON(w, http.StatusOK, page)
 }
 
 // auditView is an audit entry as the API answers it (api/openapi.yaml, GET /audit).

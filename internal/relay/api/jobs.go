@@ -129,12 +129,30 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.auditJob(r, auditJobCreate, job, http.StatusCreated, fmt.Sprintf("%s job %s on %d device(s)", job.Kind, job.ID, len(tasks)))
 	a.log.InfoContext(ctx, "job created", "job", job.ID, "kind", job.Kind, "tasks", len(tasks), "by", p.Subject())
 	if a.cfg.Tasks != nil {
 		a.cfg.Tasks.Wake()
 	}
 	w.Header().Set("Location", "/api/v1/orgs/"+p.Org+"/jobs/"+job.ID)
 	return writeJSON(w, http.StatusCreated, viewJob(job, map[taskstate.State]int{taskstate.Queued: len(tasks)}))
+}
+
+// Audit actions of jobs.
+const (
+	auditJobCreate = "job.create"
+	auditJobCancel = "job.cancel"
+)
+
+// auditJob records a change of a job: who made or cancelled which job, in its detail
+// (so that a search for the job's ID finds it).
+func (a *API) auditJob(r *http.Request, action string, j store.Job, status int, detail string) {
+	p := PrincipalFrom(r.Context())
+	if a.cfg.Audit == nil || p == nil {
+		return
+	}
+	a.cfg.Audit.Record(store.AuditEntry{At: a.store.Now().UTC(), Org: p.Org, Principal: p.Subject(), Action: action,
+		Method: r.Method, Path: r.URL.Path, Status: status, Detail: detail})
 }
 
 func checkPolicy(j store.Job) error {
@@ -290,7 +308,12 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	js, err := a.store.Jobs(r.Context(), PrincipalFrom(r.Context()).Org, limit)
+	for k := range r.URL.Query() {
+		if k != "limit" && k != "cursor" {
+			return problem.Invalid(k, "unknown query parameter; use cursor, limit")
+		}
+	}
+	js, next, err := a.store.Jobs(r.Context(), PrincipalFrom(r.Context()).Org, r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
@@ -302,7 +325,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, viewJob(j, c))
 	}
-	return writeJSON(w, http.StatusOK, listOf(out))
+	page := listOf(out)
+	page.NextCursor = next
+	return writeJSON(w, http.StatusOK, page)
 }
 
 func (a *API) getJob(w http.ResponseWriter, r *http.Request) error {
@@ -331,6 +356,7 @@ func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.auditJob(r, auditJobCancel, j, http.StatusAccepted, fmt.Sprintf("%s job %s cancelled", j.Kind, j.ID))
 	if a.cfg.Tasks != nil {
 		a.cfg.Tasks.Wake()
 	}

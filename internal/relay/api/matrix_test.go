@@ -617,7 +617,7 @@ func (w *world) testAttacks(t *testing.T) {
 					wantStatus = http.StatusOK
 				}
 				testtool.WaitFor(t, 5*time.Second, fmt.Sprintf("one audit entry %s with status %d", action, wantStatus), func() bool {
-					entries, err := w.r.Store.Audit(t.Context(), orgB, store.AuditFilter{Serial: serial, Action: action}, 10)
+					entries, _, err := w.r.Store.Audit(t.Context(), orgB, store.AuditFilter{Serial: serial, Action: action}, "", 10)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -672,7 +672,7 @@ func (w *world) testAttacks(t *testing.T) {
 		if aw.record(t, orgB, aw.squatted) != "" {
 			t.Error("B's unproven record outlived A's onboarding")
 		}
-		entries, err := w.r.Store.Audit(t.Context(), orgB, store.AuditFilter{Serial: aw.squatted, Action: store.AuditDeviceRemoved}, 10)
+		entries, _, err := w.r.Store.Audit(t.Context(), orgB, store.AuditFilter{Serial: aw.squatted, Action: store.AuditDeviceRemoved}, "", 10)
 		if err != nil || len(entries) != 1 {
 			t.Errorf("removal of B's record in B's audit log: %+v %v", entries, err)
 		}

@@ -27,17 +27,17 @@ func TestRecordIsWrittenAndListedNewestFirst(t *testing.T) {
 	l.Record(store.AuditEntry{At: base, Org: "org_b", Action: "edgelink", Status: 200})
 	cancel() // what is queued is still written
 	<-done
-	got, err := st.Audit(context.Background(), "org_a", store.AuditFilter{}, 3)
+	got, _, err := st.Audit(context.Background(), "org_a", store.AuditFilter{}, "", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got[0].Status != 204 || got[2].Status != 202 {
 		t.Fatalf("newest three: %+v", got)
 	}
-	if b, _ := st.Audit(context.Background(), "org_b", store.AuditFilter{}, 10); len(b) != 1 {
+	if b, _, _ := st.Audit(context.Background(), "org_b", store.AuditFilter{}, "", 10); len(b) != 1 {
 		t.Fatalf("other organization: %+v", b)
 	}
-	if f, _ := st.Audit(context.Background(), "org_a", store.AuditFilter{Serial: "ACCC8E000002"}, 10); len(f) != 0 {
+	if f, _, _ := st.Audit(context.Background(), "org_a", store.AuditFilter{Serial: "ACCC8E000002"}, "", 10); len(f) != 0 {
 		t.Fatalf("filter by serial: %+v", f)
 	}
 }

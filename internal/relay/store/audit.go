@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"time"
 
@@ -75,25 +78,75 @@ func appendAuditTx(tx *bolt.Tx, entries ...AuditEntry) error {
 // AuditFilter selects entries; empty fields match everything.
 type AuditFilter struct {
 	Serial, Principal, Action string
-	Since                     time.Time
+	// Since and Until bound the entries' time: Since included, Until excluded.
+	Since, Until time.Time
+	// Text matches entries whose principal, action, serial, method, path, source or
+	// detail contains it, ignoring case.
+	Text string
 }
 
-// Audit lists an organization's entries matching f, newest first, up to limit.
-func (s *Store) Audit(ctx context.Context, org string, f AuditFilter, limit int) ([]AuditEntry, error) {
+func (f AuditFilter) match(e AuditEntry) bool {
+	if f.Serial != "" && !strings.EqualFold(e.Serial, f.Serial) || f.Principal != "" && e.Principal != f.Principal ||
+		f.Action != "" && e.Action != f.Action {
+		return false
+	}
+	if f.Text == "" {
+		return true
+	}
+	text := strings.ToLower(f.Text)
+	for _, s := range []string{e.Principal, e.Action, e.Serial, e.Method, e.Path, e.Source, e.Detail} {
+		if strings.Contains(strings.ToLower(s), text) {
+			return true
+		}
+	}
+	return false
+}
+
+// auditScanLimit bounds the entries one page reads, so that a search matching little in
+// a long log answers in bounded time: the page then ends early, with a cursor to go on.
+const auditScanLimit = 100000
+
+// Audit lists an organization's entries matching f, newest first, up to limit, older than
+// cursor (empty: from the newest). next is the cursor of the following page, empty when
+// no entry is left; a page may hold fewer than limit entries and still have a next one
+// (see auditScanLimit). A cursor is opaque to callers.
+func (s *Store) Audit(ctx context.Context, org string, f AuditFilter, cursor string, limit int) (_ []AuditEntry, next string, _ error) {
+	prefix := prefixOf(org)
+	// Start at the cursor's key (excluded), or after the organization's last key, and
+	// walk back.
+	start := append(append([]byte{}, prefix...), 0xff)
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) != 16 {
+			return nil, "", ErrBadCursor
+		}
+		start = append(append([]byte{}, prefix...), raw...)
+	}
+	if !f.Until.IsZero() {
+		// Keys begin with the entry's time: start below Until.
+		until := binary.BigEndian.AppendUint64(append([]byte{}, prefix...), uint64(f.Until.UnixNano()))
+		if bytes.Compare(until, start) < 0 {
+			start = until
+		}
+	}
+	limit = max(limit, 1)
 	out := []AuditEntry{}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAudit).Cursor()
-		prefix := prefixOf(org)
-		// Start after the organization's last key and walk back.
-		end := append(append([]byte{}, prefix...), 0xff)
-		var v []byte
-		k, _ := c.Seek(end)
-		if k == nil {
+		var k, v []byte
+		if k, _ = c.Seek(start); k == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()
 		}
-		for ; k != nil && hasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+		var last []byte // the key of the last entry read: the next page starts below it
+		for scanned := 0; k != nil && hasPrefix(k, prefix); k, v = c.Prev() {
+			if len(out) == limit || scanned == auditScanLimit {
+				next = base64.RawURLEncoding.EncodeToString(last[len(prefix):])
+				return nil
+			}
+			scanned++
+			last = k
 			var e AuditEntry
 			if err := decode(v, &e); err != nil {
 				return err
@@ -101,12 +154,14 @@ func (s *Store) Audit(ctx context.Context, org string, f AuditFilter, limit int)
 			if !f.Since.IsZero() && e.At.Before(f.Since) {
 				break
 			}
-			if (f.Serial == "" || strings.EqualFold(e.Serial, f.Serial)) && (f.Principal == "" || e.Principal == f.Principal) &&
-				(f.Action == "" || e.Action == f.Action) {
+			if f.match(e) {
 				out = append(out, e)
 			}
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, "", fmt.Errorf("audit log: %w", err)
+	}
+	return out, next, nil
 }

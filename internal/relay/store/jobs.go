@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -103,8 +106,33 @@ func (s *Store) Job(ctx context.Context, org, id string) (Job, error) {
 	return j, err
 }
 
-// Jobs lists an organization's jobs, newest first, up to limit.
-func (s *Store) Jobs(ctx context.Context, org string, limit int) ([]Job, error) {
+// Jobs lists an organization's jobs, newest first, up to limit, after cursor (empty:
+// from the newest). next is the cursor of the following page, empty on the last one. A
+// cursor is opaque to callers.
+func (s *Store) Jobs(ctx context.Context, org, cursor string, limit int) (_ []Job, next string, _ error) {
+	var after struct {
+		at time.Time
+		id string
+	}
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		at, id, ok := strings.Cut(string(raw), " ")
+		if err != nil || !ok {
+			return nil, "", ErrBadCursor
+		}
+		if after.at, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return nil, "", ErrBadCursor
+		}
+		after.id = id
+	}
+	// Newest first; jobs made in the same instant by ID, so the order is total.
+	order := func(a, b Job) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	}
+	limit = max(limit, 1)
 	out := []Job{}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketJobs).Cursor()
@@ -115,13 +143,22 @@ func (s *Store) Jobs(ctx context.Context, org string, limit int) ([]Job, error) 
 			if err := json.Unmarshal(v, &j); err != nil {
 				return err
 			}
-			all = append(all, j)
+			if cursor == "" || order(Job{CreatedAt: after.at, ID: after.id}, j) < 0 {
+				all = append(all, j)
+			}
 		}
-		slices.SortFunc(all, func(a, b Job) int { return b.CreatedAt.Compare(a.CreatedAt) })
+		slices.SortFunc(all, order)
 		out = append(out, all[:min(limit, len(all))]...)
+		if len(all) > limit {
+			last := out[len(out)-1]
+			next = base64.RawURLEncoding.EncodeToString([]byte(last.CreatedAt.UTC().Format(time.RFC3339Nano) + " " + last.ID))
+		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, "", fmt.Errorf("list jobs: %w", err)
+	}
+	return out, next, nil
 }
 
 // UpdateJob changes a job through fn; a job that fn ends (State not running) leaves the

@@ -23,7 +23,10 @@ func checked(t *testing.T, s *Store) {
 
 func auditActions(t *testing.T, s *Store, org, serial string) []string {
 	t.Helper()
-	entries := must[[]AuditEntry](t)(s.Audit(context.Background(), org, AuditFilter{Serial: serial}, 100))
+	entries, _, err := s.Audit(context.Background(), org, AuditFilter{Serial: serial}, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []string
 	for _, e := range entries {
 		out = append(out, e.Action)

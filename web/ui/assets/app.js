@@ -1,7 +1,7 @@
 // The camcloud console: plain ES modules, no build step. It uses only the public /api/v1,
 // same-origin, with the bearer token in sessionStorage (never a cookie). This module is
 // the frame (navigation, organization, sign-out) and the router; each page is a module.
-import { state, h, $, api, go, link, signedOut, onNavigate, showError, atLeastOperator, loadOrgs } from "./lib.js";
+import { state, h, $, api, go, link, signedOut, onNavigate, showError, atLeastOperator, isAdmin, loadOrgs } from "./lib.js";
 import { signInPage } from "./signin.js";
 import { devicesPage, devicePage } from "./devices.js";
 import { edgeHostsPage, discoveredPage } from "./edgehosts.js";
@@ -9,6 +9,8 @@ import { securityPage } from "./security.js";
 import { orgPage } from "./org.js";
 import { profilesPage, profilePage } from "./profiles.js";
 import { releasesPage } from "./releases.js";
+import { jobsPage, jobPage, newJobPage } from "./jobs.js";
+import { auditPage } from "./audit.js";
 
 // routes maps each page's URL to its module. Pages with a nav label are in the menu (at
 // href), for the roles show allows. A page gets the URL's captured parts, decoded.
@@ -21,6 +23,10 @@ const routes = [
   { path: /^\/ui\/profiles$/, page: profilesPage, nav: "Profiles", href: "/ui/profiles", show: atLeastOperator },
   { path: /^\/ui\/profiles\/([^/]+)$/, page: profilePage },
   { path: /^\/ui\/releases$/, page: releasesPage, nav: "Releases", href: "/ui/releases" },
+  { path: /^\/ui\/jobs$/, page: jobsPage, nav: "Jobs", href: "/ui/jobs", show: atLeastOperator },
+  { path: /^\/ui\/jobs\/new$/, page: newJobPage },
+  { path: /^\/ui\/jobs\/([^/]+)$/, page: jobPage },
+  { path: /^\/ui\/audit$/, page: auditPage, nav: "Audit", href: "/ui/audit", show: isAdmin },
   { path: /^\/ui\/security$/, page: securityPage, nav: "Security", href: "/ui/security" },
 ];
 

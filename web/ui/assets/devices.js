@@ -1,5 +1,5 @@
 // The device list (search, filters, sort, paging in the browser) and a device's page.
-import { state, h, api, go, link, atLeastOperator, orgPath, facts, when } from "./lib.js";
+import { state, h, api, go, link, atLeastOperator, isAdmin, orgPath, facts, when } from "./lib.js";
 
 const SORTS = { serial: "Serial", name: "Name", model: "Model", status: "Status", mode: "Mode", edgeHost: "Edge host", firmwareVersion: "Firmware" };
 const PAGE = 100;
@@ -133,6 +133,7 @@ export async function devicePage(main, serial) {
   main.replaceChildren(
     h("p", {}, link("/ui/devices", "← Devices")),
     h("h1", {}, d.name ? `${d.name} (${d.serial})` : d.serial),
+    isAdmin() && d.integration === "deep" ? h("p", {}, link("/ui/jobs/new?device=" + encodeURIComponent(d.serial), "New job for this device")) : "",
     h("div", { class: "cols" },
       h("section", { class: "card", "aria-label": "Facts" }, h("h2", {}, "Facts"), facts([
         ["Model", d.model], ["Status", d.status], ["Online", d.connected ? "yes" : "no"], ["Mode", d.mode],
