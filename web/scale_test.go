@@ -200,10 +200,7 @@ func compressedBodies(t testing.TB, r *relaytest.Relay) int {
 	total := len(index)
 	// The page names its stylesheet, icon and first module; the modules import the rest.
 	seen := map[string]bool{}
-	todo := []string{}
-	for _, m := range regexp.MustCompile(`/ui/assets/[^"]+`).FindAllString(string(plain(t, r, "/ui/")), -1) {
-		todo = append(todo, m)
-	}
+	todo := regexp.MustCompile(`/ui/assets/[^"]+`).FindAllString(string(plain(t, r, "/ui/")), -1)
 	for len(todo) > 0 && len(seen) < 100 { // bounded
 		p := todo[0]
 		todo = todo[1:]
