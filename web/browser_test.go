@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 
 // browser starts headless Chromium once. It trusts any certificate: the relay's CA is
 // made per test, and Chromium reaches nothing but the test's loopback relay.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	browserOnce.Do(func() {
 		path, err := exec.LookPath("chromium")
@@ -86,7 +86,7 @@ func browser(t *testing.T) context.Context {
 
 // tab opens a fresh tab (its own sessionStorage) that fails the test on any script
 // error, console error, failed request or error answer the test did not expect.
-func tab(t *testing.T, expect ...string) context.Context {
+func tab(t testing.TB, expect ...string) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser(t))
 	t.Cleanup(cancel)
