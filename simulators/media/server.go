@@ -180,6 +180,13 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
+// Playing is the number of sessions playing now.
+func (s *Server) Playing() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.playing)
+}
+
 // URL is the stream's rtsp:// URL.
 func (s *Server) URL() string { return "rtsp://" + s.Addr() + StreamPath }
 
