@@ -314,8 +314,8 @@ func TestMalformedOffer(t *testing.T) {
 	ctx := context.Background()
 
 	for name, offer := range map[string]string{
-		"empty":   "",
-		"garbage": "this is not SDP",
+		"empty":     "",
+		"garbage":   "this is not SDP",
 		"truncated": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n",
 	} {
 		_, s, err := pub.Watch(ctx, serial, "", offer)

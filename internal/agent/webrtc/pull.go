@@ -44,12 +44,12 @@ type pull struct {
 	initErr   error
 	announced bool // ready is closed (run's goroutine only)
 
-	mu      sync.Mutex
-	viewers  map[*viewer]struct{}   // connected viewers, fed packets
+	mu       sync.Mutex
+	viewers  map[*viewer]struct{}  // connected viewers, fed packets
 	sessions map[*Session]struct{} // every session, connected or not
 	pending  int                   // viewers between join and leave or release, not connected yet
-	grace   *time.Timer
-	stopped bool
+	grace    *time.Timer
+	stopped  bool
 
 	// Keyframe cache (under mu): the packets of the latest group, from its first SPS or
 	// IDR packet on; valid is false until the first group starts or after an overflow.
