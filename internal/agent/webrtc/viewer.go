@@ -18,6 +18,13 @@ const maxQueue = 4096
 // minRefresh is the least time between two refreshes a viewer's PLI or FIR asks for.
 const minRefresh = 500 * time.Millisecond
 
+// A cached group goes out in slices of burstSlice packets, burstGap apart, so that a
+// group of hundreds of packets does not overrun the receiver's socket buffer at once.
+const (
+	burstSlice = 32
+	burstGap   = time.Millisecond
+)
+
 // item is one queued packet; burst packets come from the keyframe cache.
 type item struct {
 	p          *rtp.Packet
@@ -128,7 +135,13 @@ func (v *viewer) run() {
 		batch := v.q
 		v.q, v.spare = v.spare[:0], batch
 		v.mu.Unlock()
+		inBurst := 0
 		for i := range batch {
+			if batch[i].burst {
+				if inBurst++; inBurst%burstSlice == 0 && !v.pause() {
+					return
+				}
+			}
 			if err := v.write(batch[i]); err != nil {
 				if !errors.Is(err, io.ErrClosedPipe) {
 					v.log.Debug("write to viewer", "err", err)
@@ -136,6 +149,18 @@ func (v *viewer) run() {
 			}
 			batch[i] = item{}
 		}
+	}
+}
+
+// pause waits burstGap; false: the viewer stopped meanwhile.
+func (v *viewer) pause() bool {
+	t := time.NewTimer(burstGap)
+	defer t.Stop()
+	select {
+	case <-v.quit:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
