@@ -11,6 +11,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	pwebrtc "github.com/pion/webrtc/v4"
 
@@ -45,6 +46,8 @@ type testViewer struct {
 
 	first    chan accessUnit // the first access unit received
 	frames   atomic.Int64
+	keys     atomic.Int64  // key frames received (packets carrying an SPS)
+	ssrc     atomic.Uint32 // of the video track
 	seqMu    sync.Mutex
 	firstSeq uint16
 	seen     map[uint16]bool // sequence numbers from firstSeq on, the first seqWindow
@@ -124,6 +127,7 @@ func (v *testViewer) read(tr *pwebrtc.TrackRemote) {
 	defer v.readDone.Done()
 	dec := &rtph264.Decoder{PacketizationMode: 1}
 	_ = dec.Init()
+	v.ssrc.Store(uint32(tr.SSRC()))
 	have := false
 	decoding := true
 	buf := make([]byte, 1500)
@@ -144,6 +148,9 @@ func (v *testViewer) read(tr *pwebrtc.TrackRemote) {
 			v.seen[d] = true
 		}
 		v.seqMu.Unlock()
+		if inspectH264(p.Payload).hasParams {
+			v.keys.Add(1)
+		}
 		if !decoding {
 			// After the first frame only frames are counted, cheaply (the benchmark's
 			// viewers should cost little next to the publisher).
@@ -373,5 +380,28 @@ func TestUnknownCamera(t *testing.T) {
 	_, _, err = pub.Watch(context.Background(), "NOSUCHCAMERA", "", offer.SDP)
 	if err == nil || !strings.Contains(err.Error(), "no such camera") {
 		t.Fatalf("err = %v, want the source's error", err)
+	}
+}
+
+// A viewer's picture loss indication is answered at once from the cache, not at the
+// camera's next key frame.
+func TestPLIAnsweredFromCache(t *testing.T) {
+	// 4 s GOP at 25 fps.
+	pub, cam := startPublisher(t, "resolution=1280x720&fps=25&videokeyframeinterval=100", time.Minute)
+	v := watch(t, pub, cam.Identity().Serial)
+	v.firstFrame(t)
+	testtool.WaitFor(t, 20*time.Second, "viewer 1 s into the GOP", func() bool { return v.frames.Load() >= 25 })
+	keys := v.keys.Load()
+	if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: v.ssrc.Load()}}); err != nil {
+		t.Fatal(err)
+	}
+	testtool.WaitFor(t, 20*time.Second, "a key frame after the PLI", func() bool { return v.keys.Load() > keys })
+	// The camera's own next key frame is frame 100. The cached group resent (about 25
+	// frames) brings the count to about 50 when the answer comes from the cache.
+	if n := v.frames.Load(); n >= 100 {
+		t.Errorf("key frame came %d frames in, no sooner than the camera's own", n)
+	}
+	if n := cam.Counters().RTSPSessions; n != 1 {
+		t.Errorf("camera saw %d RTSP sessions, want 1", n)
 	}
 }
