@@ -89,6 +89,9 @@ type Session struct {
 	p    *pull
 	done chan struct{}
 
+	ended     chan struct{} // closed when the peer connection failed or closed
+	endedOnce sync.Once
+
 	mu    sync.Mutex
 	state int // sessionPending, sessionWatching or sessionClosed
 }
@@ -247,7 +250,7 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 	}
 
 	v := newViewer(video, p.log)
-	s := &Session{pc: pc, v: v, p: pl, done: make(chan struct{})}
+	s := &Session{pc: pc, v: v, p: pl, done: make(chan struct{}), ended: make(chan struct{})}
 	v.session = s
 	if !pl.adopt(s) {
 		return fail(ErrClosed)
@@ -257,8 +260,15 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 		case pwebrtc.PeerConnectionStateConnected:
 			s.connected()
 		case pwebrtc.PeerConnectionStateFailed, pwebrtc.PeerConnectionStateClosed:
-			// Not on pion's callback goroutine: Close waits for pion's own routines.
-			p.wg.Go(func() { _ = s.Close() })
+			s.endedOnce.Do(func() { close(s.ended) })
+		}
+	})
+	// Closing is not done on pion's callback goroutine: Close waits for pion's routines.
+	p.wg.Go(func() {
+		select {
+		case <-s.ended:
+			_ = s.Close()
+		case <-s.done:
 		}
 	})
 	p.wg.Go(v.run)
