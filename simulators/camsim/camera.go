@@ -149,7 +149,11 @@ func (c *Camera) Info() Info {
 }
 
 // Counters returns what the camera counted so far.
-func (c *Camera) Counters() Counters { return c.counters.snapshot() }
+func (c *Camera) Counters() Counters {
+	cs := c.counters.snapshot()
+	cs.RTSPPlaying = int64(c.rtsp.Playing())
+	return cs
+}
 
 // Faults returns the camera's current faults.
 func (c *Camera) Faults() Faults { return c.faults.get() }

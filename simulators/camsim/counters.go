@@ -12,6 +12,7 @@ type Counters struct {
 	AppUploads      int64            `json:"appUploads"`      // ACAP packages received by upload.cgi
 	Reboots         int64            `json:"reboots"`         // reboots started (upgrade, rollback, restart, factory default)
 	RTSPSessions    int64            `json:"rtspSessions"`    // RTSP sessions that started playing
+	RTSPPlaying     int64            `json:"rtspPlaying"`     // RTSP sessions playing now (live and recordings)
 	AudioBytes      int64            `json:"audioBytes"`      // audio received from clients (backchannel)
 	Unauthorized    int64            `json:"unauthorized"`    // VAPIX requests answered 401
 	Requests        map[string]int64 `json:"requests"`        // VAPIX requests by path

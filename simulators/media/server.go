@@ -196,6 +196,13 @@ func (s *Server) Ports() (tcp, udp []string) {
 	return tcp, udp
 }
 
+// Playing is the number of sessions playing now.
+func (s *Server) Playing() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.playing)
+}
+
 // URL is the stream's rtsp:// URL.
 func (s *Server) URL() string { return "rtsp://" + s.Addr() + StreamPath }
 
