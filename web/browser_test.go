@@ -381,8 +381,13 @@ func TestConsole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(navText, "Edge hosts") || strings.Contains(snapText, "Onboard") {
-			t.Errorf("a viewer sees onboarding: nav %q", navText)
+		for _, admin := range []string{"Edge hosts", "Jobs", "Audit"} {
+			if strings.Contains(navText, admin) {
+				t.Errorf("a viewer's menu has %q: %q", admin, navText)
+			}
+		}
+		if strings.Contains(snapText, "Onboard") || strings.Contains(snapText, "New job") {
+			t.Errorf("a viewer's device page offers onboarding or a job: %q", snapText)
 		}
 		vtok := w.r.Login(t, email, pw)
 		res := w.r.Do(t, "POST", w.orgPath("/edgehosts/"+w.edge+"/onboard"), vtok, map[string]any{"devices": []map[string]string{
