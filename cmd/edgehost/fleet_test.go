@@ -108,6 +108,7 @@ type deviceJSON struct {
 	Mode        string `json:"mode"`
 	Status      string `json:"status"`
 	Connected   bool   `json:"connected"`
+	Firmware    string `json:"firmwareVersion"`
 	Profile     string `json:"profile"`
 	ModeHistory []struct {
 		From, To, Reason, By string
