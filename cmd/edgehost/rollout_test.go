@@ -28,7 +28,13 @@ type rollout struct {
 
 func startRollout(t testing.TB, n int, opts ...func(*camsim.Config)) *rollout {
 	t.Helper()
-	ro := &rollout{edgeHostEnv: startEdgeHostEnv(t), fleet: camsimtest.Start(t, n, opts...)}
+	return startRolloutOn(t, startEdgeHostEnv(t), n, opts...)
+}
+
+// startRolloutOn is startRollout with the relay and edge host of env.
+func startRolloutOn(t testing.TB, env *edgeHostEnv, n int, opts ...func(*camsim.Config)) *rollout {
+	t.Helper()
+	ro := &rollout{edgeHostEnv: env, fleet: camsimtest.Start(t, n, opts...)}
 	for _, c := range ro.fleet.Cameras() {
 		ro.adds = append(ro.adds, "--add", strings.TrimPrefix(c.Info().HTTP, "http://"))
 	}
