@@ -41,10 +41,12 @@ type edgeHostEnv struct {
 	stop     func()
 }
 
-func startEdgeHostEnv(t testing.TB) *edgeHostEnv {
+// startEdgeHostEnv starts the relay (with opts after the environment's own) and enrolls
+// the edge host.
+func startEdgeHostEnv(t testing.TB, opts ...relaytest.Option) *edgeHostEnv {
 	t.Helper()
 	e := &edgeHostEnv{relayLog: &testtool.Buffer{}}
-	e.r = relaytest.Start(t, relaytest.RealClock, relaytest.LogTo(e.relayLog))
+	e.r = relaytest.Start(t, append([]relaytest.Option{relaytest.RealClock, relaytest.LogTo(e.relayLog)}, opts...)...)
 	e.data = t.TempDir()
 	if out, err := run(t, "enroll", "--relay", e.r.URL, "--token", newEdgeHost(t, e.r), "--ca", e.r.CAFile, "--data", e.data); err != nil {
 		t.Fatalf("enroll: %v\n%s", err, out)
@@ -108,6 +110,7 @@ type deviceJSON struct {
 	Mode        string `json:"mode"`
 	Status      string `json:"status"`
 	Connected   bool   `json:"connected"`
+	Firmware    string `json:"firmwareVersion"`
 	Profile     string `json:"profile"`
 	ModeHistory []struct {
 		From, To, Reason, By string

@@ -28,7 +28,13 @@ type rollout struct {
 
 func startRollout(t testing.TB, n int, opts ...func(*camsim.Config)) *rollout {
 	t.Helper()
-	ro := &rollout{edgeHostEnv: startEdgeHostEnv(t), fleet: camsimtest.Start(t, n, opts...)}
+	return startRolloutOn(t, startEdgeHostEnv(t), n, opts...)
+}
+
+// startRolloutOn is startRollout with the relay and edge host of env.
+func startRolloutOn(t testing.TB, env *edgeHostEnv, n int, opts ...func(*camsim.Config)) *rollout {
+	t.Helper()
+	ro := &rollout{edgeHostEnv: env, fleet: camsimtest.Start(t, n, opts...)}
 	for _, c := range ro.fleet.Cameras() {
 		ro.adds = append(ro.adds, "--add", strings.TrimPrefix(c.Info().HTTP, "http://"))
 	}
@@ -45,6 +51,13 @@ func (ro *rollout) runFlags() []string {
 // until the relay shows them managed.
 func (ro *rollout) onboardAll(t testing.TB) {
 	t.Helper()
+	ro.onboardAllWithin(t, 60*time.Second)
+}
+
+// onboardAllWithin is onboardAll, the relay showing every camera managed and connected
+// within d of the request to onboard them.
+func (ro *rollout) onboardAllWithin(t testing.TB, d time.Duration) {
+	t.Helper()
 	n := len(ro.fleet.Cameras())
 	path := ro.orgPath("/edgehosts/" + ro.id.AgentID + "/discovered")
 	var found listOf[discoveredJSON]
@@ -60,7 +73,7 @@ func (ro *rollout) onboardAll(t testing.TB) {
 	if res.Status != http.StatusAccepted {
 		t.Fatalf("onboard: %d %s", res.Status, res.Body)
 	}
-	testtool.WaitFor(t, 60*time.Second, "every camera managed", func() bool { return len(ro.devices(t, "mode=managed&connected=true")) == n })
+	testtool.WaitFor(t, d, "every camera managed and connected", func() bool { return len(ro.devices(t, "mode=managed&connected=true")) == n })
 }
 
 // publish adds an AXIS OS release that fits every camera and returns its version.

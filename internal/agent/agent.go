@@ -79,7 +79,8 @@ type Fleet interface {
 	// UseRelay gives the fleet the link's client to the relay (release files).
 	UseRelay(*http.Client)
 	// Changed is signalled when there are new task states or discoveries to report;
-	// InventoryChanged when the set of managed devices changed (one was onboarded).
+	// InventoryChanged when the set of managed devices changed (one was onboarded and
+	// the relay acknowledged the success, or one was forgotten).
 	Changed() <-chan struct{}
 	InventoryChanged() <-chan struct{}
 }

@@ -79,7 +79,7 @@ type Manager struct {
 	cfg       Config
 	sem       chan struct{}
 	changed   chan struct{}
-	inventory chan struct{} // a device was onboarded
+	inventory chan struct{} // the managed devices changed (InventoryChanged)
 
 	admins  adminCreds // of onboarding tasks not yet started
 	mu      sync.Mutex
@@ -152,8 +152,18 @@ func (m *Manager) Run(ctx context.Context) error {
 // was onboarded).
 func (m *Manager) Changed() <-chan struct{} { return m.changed }
 
-// InventoryChanged is signalled when a device was onboarded: the inventory is due.
+// InventoryChanged is signalled when the set of managed devices changed: a device was
+// onboarded and the relay has the task's success (TasksReported), or one was forgotten.
+// The inventory is due.
 func (m *Manager) InventoryChanged() <-chan struct{} { return m.inventory }
+
+// inventoryDue signals InventoryChanged.
+func (m *Manager) inventoryDue() {
+	select {
+	case m.inventory <- struct{}{}:
+	default:
+	}
+}
 
 // OnDiscovery takes a discovery event (discovery.Config.OnEvent): the discoveries
 // changed, and the next report to the relay sends them (agent.Fleet.Discovered).

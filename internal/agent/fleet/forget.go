@@ -41,10 +41,7 @@ func (m *Manager) Forget(ctx context.Context, serials []string) error {
 		m.forgetConn(serial)
 	}
 	m.discoveriesChanged() // it is only discovered now
-	select {
-	case m.inventory <- struct{}{}: // and the relay hears the inventory without it
-	default:
-	}
+	m.inventoryDue()       // and the relay hears the inventory without it
 	return errors.Join(errs...)
 }
 

@@ -154,3 +154,30 @@ func onboardedCamera(t *testing.T) (*camsim.Camera, *Manager, *devstore.Store) {
 	}
 	return cam, m, st
 }
+
+// The inventory that shows an onboarded device is due only once the relay acknowledged
+// the onboarding's success: the relay takes the device's report only from then on.
+func TestInventoryDueOnceTheRelayHasTheOnboarding(t *testing.T) {
+	cam := camsimtest.Start(t, 1).Cameras()[0]
+	m, st := startManager(t, Config{Finder: finderFor(cam), Timeout: 5 * time.Second})
+	if tk := onboardAndWait(t, m, st, cam.Info().Serial, camsimtest.User, camsimtest.Password); tk.State != taskstate.Succeeded {
+		t.Fatalf("onboarding: %s %s", tk.State, tk.Detail)
+	}
+	select {
+	case <-m.InventoryChanged():
+		t.Fatal("the inventory is due before the relay has the onboarding's success")
+	default:
+	}
+	pending, err := m.PendingTasks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.TasksReported(pending); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.InventoryChanged():
+	default:
+		t.Fatal("the relay acknowledged the onboarding's success, and the inventory is not due")
+	}
+}

@@ -98,16 +98,27 @@ func (m *Manager) PendingTasks() ([]linkapi.TaskReport, error) {
 	return out, nil
 }
 
-// TasksReported records the relay's acknowledgement of reports.
+// TasksReported records the relay's acknowledgement of reports. A succeeded onboarding
+// among them makes the inventory due (InventoryChanged): the relay has recorded the
+// success, which makes the device its organization's under this agent, so the report
+// that follows is the first it takes for the device. Sent any earlier (when the runner
+// ends, before the engine has even journaled the success), the relay ignores the
+// device's report, and the device shows connected only after the next periodic report.
 func (m *Manager) TasksReported(reports []linkapi.TaskReport) error {
 	if m.engine == nil {
 		return nil
 	}
 	recs := make([]taskengine.Record, 0, len(reports))
+	onboarded := false
 	for _, r := range reports {
 		recs = append(recs, taskengine.Record{Task: taskengine.Task{ID: r.ID, Attempt: r.Attempt}, Transitions: make([]taskengine.Transition, len(r.Transitions))})
+		onboarded = onboarded || r.Kind == taskkind.Onboard && r.State == taskstate.Succeeded
 	}
-	return m.engine.MarkReported(recs)
+	err := m.engine.MarkReported(recs)
+	if onboarded {
+		m.inventoryDue()
+	}
+	return err
 }
 
 // report is an engine record as the link carries it.
