@@ -10,8 +10,8 @@ import (
 	"github.com/opencamcloud/camcloud/internal/testtool"
 )
 
-// A job names the person who created it by e-mail address, beside the ID, in every view
-// of it (to an operator too, who cannot list the members), and so does the audit log.
+// A job and its tasks name the person who created them by e-mail address, beside the ID
+// (to an operator too, who cannot list the members), and so does the audit log.
 func TestJobAndAuditNameThePerson(t *testing.T) {
 	r, tok, org := adminSetup(t)
 	admin := r.Store
@@ -47,6 +47,14 @@ func TestJobAndAuditNameThePerson(t *testing.T) {
 	r.Do(t, "GET", "/api/v1/orgs/"+org+"/jobs", op, nil).JSON(t, &list)
 	if one != created || len(list.Items) != 1 || list.Items[0] != created {
 		t.Errorf("the operator sees %+v and %+v, want %+v", one, list.Items, created)
+	}
+
+	var tasks struct {
+		Items []struct{ CreatedBy, CreatedByEmail string }
+	}
+	r.Do(t, "GET", "/api/v1/orgs/"+org+"/tasks?job="+created.ID, op, nil).JSON(t, &tasks)
+	if len(tasks.Items) != 1 || tasks.Items[0].CreatedByEmail != relaytest.AdminEmail || tasks.Items[0].CreatedBy != created.CreatedBy {
+		t.Errorf("the job's tasks name %+v", tasks.Items)
 	}
 
 	type entry struct{ Action, Principal, PrincipalEmail string }
