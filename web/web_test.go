@@ -110,7 +110,7 @@ func TestConsoleServing(t *testing.T) {
 			t.Errorf("module %s imports %s by a name that is not hashed", name, plain)
 		}
 	}
-	for _, page := range []string{"signin", "lib", "devices", "jobs", "audit", "org"} {
+	for _, page := range []string{"signin", "lib", "devices", "jobs", "audit", "org", "invite"} {
 		if !slices.ContainsFunc(slices.Collect(maps.Keys(seen)), func(n string) bool { return strings.HasPrefix(n, page+".") }) {
 			t.Errorf("module %s.js is not reached from app.js or the page's preloads (%v)", page, slices.Sorted(maps.Keys(seen)))
 		}

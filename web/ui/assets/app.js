@@ -35,6 +35,8 @@ const routes = [
   { path: /^\/ui\/jobs\/([^/]+)$/, page: lazy(jobs, "jobPage") },
   { path: /^\/ui\/audit$/, page: lazy(() => import("./audit.js"), "auditPage"), nav: "Audit", href: "/ui/audit", show: isAdmin },
   { path: /^\/ui\/security$/, page: lazy(() => import("./security.js"), "securityPage"), nav: "Security", href: "/ui/security" },
+  // Public pages work signed out too, and without an organization.
+  { path: /^\/ui\/invite$/, page: lazy(() => import("./invite.js"), "invitePage"), public: true },
 ];
 
 function chrome(active) {
@@ -87,7 +89,8 @@ async function render() {
     if (path === "/ui" || path === "/ui/signin") { go("/ui/devices", true); return; }
     chrome("/ui/" + path.split("/")[2]);
     if (!state.org && !route?.public) {
-      main.replaceChildren(h("h1", {}, "No organization"), h("p", {}, "You are not a member of any organization yet."));
+      main.replaceChildren(h("h1", {}, "No organization"), h("p", {}, "You are not a member of any organization yet."),
+        h("p", {}, link("/ui/invite", "Accept an invitation")));
       return;
     }
     if (route) await route.page(main, ...args);
