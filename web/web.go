@@ -17,6 +17,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -28,6 +29,10 @@ var files embed.FS
 // and data images are for snapshots fetched with the token.
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// moduleRef finds a module's references to other modules: "./name.js", as in
+// `from "./lib.js"` and `import("./jobs.js")`.
+var moduleRef = regexp.MustCompile(`"\./([^"/]+\.js)"`)
 
 // asset is one file ready to send: its bytes, gzipped bytes and ETag.
 type asset struct {
@@ -82,12 +87,22 @@ func New() (*Console, error) {
 		ext := path.Ext(name)
 		rename[name] = strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
 	}
+	hashed := map[string]bool{}
+	for _, to := range rename {
+		hashed[to] = true
+	}
 	for name, b := range raw {
 		if path.Ext(name) == ".js" {
-			// Modules import each other by plain names ("./lib.js"): point them at the
-			// hashed URLs.
+			// Modules import each other by plain names, statically (from "./lib.js") and
+			// when a page is first shown (import("./jobs.js")): point them at the hashed
+			// URLs. A name left plain would be a module that is not there.
 			for from, to := range rename {
 				b = bytes.ReplaceAll(b, []byte(`"./`+from+`"`), []byte(`"./`+to+`"`))
+			}
+			for _, m := range moduleRef.FindAllSubmatch(b, -1) {
+				if !hashed[string(m[1])] {
+					return nil, fmt.Errorf("console module %s imports %s, which is not a console asset", name, m[1])
+				}
 			}
 		}
 		c.assets[rename[name]] = newAsset(b, mime.TypeByExtension(path.Ext(name)), true)

@@ -3,9 +3,11 @@ package web_test
 import (
 	"compress/gzip"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,19 +74,46 @@ func TestConsoleServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	js, _ := io.ReadAll(zr)
-	// Every module app.js imports is served under the hashed name it is imported by.
-	imported := regexp.MustCompile(`from "\./([a-z]+\.[0-9a-f]{12}\.js)"`).FindAllSubmatch(js, -1)
-	if len(imported) < 4 {
-		t.Fatalf("gzipped app.js does not decode to the application's router: %d imports", len(imported))
+	// Every module app.js imports, statically or when a page is first shown, and every
+	// module they import, is served under the hashed name it is imported by.
+	ref := regexp.MustCompile(`(from |import\()"\./([a-z]+\.[0-9a-f]{12}\.js)"`)
+	if n := len(ref.FindAll(js, -1)); n < 4 {
+		t.Fatalf("gzipped app.js does not decode to the application's router: %d imports", n)
+	}
+	if !regexp.MustCompile(`import\("\./devices\.[0-9a-f]{12}\.js"\)`).Match(js) {
+		t.Fatal("app.js does not load the device list's module when it is first shown")
 	}
 	var all string
-	for _, name := range imported {
-		res := get(t, h, "/ui/assets/"+string(name[1]), nil)
+	seen := map[string]bool{}
+	todo := []string{strings.TrimPrefix(string(m), "/ui/assets/")}
+	// The page preloads modules of the first view, by their hashed names too.
+	for _, p := range regexp.MustCompile(`<link rel="modulepreload" href="/ui/assets/([^"]+)">`).FindAllSubmatch(body, -1) {
+		todo = append(todo, string(p[1]))
+	}
+	for len(todo) > 0 && len(seen) < 100 { // bounded
+		name := todo[0]
+		todo = todo[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		res := get(t, h, "/ui/assets/"+name, nil)
 		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 {
-			t.Fatalf("module %s that app.js imports: %d", name[1], res.StatusCode)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+			t.Fatalf("module %s: %d %s", name, res.StatusCode, res.Header.Get("Content-Type"))
 		}
 		all += string(b)
+		for _, r := range ref.FindAllSubmatch(b, -1) {
+			todo = append(todo, string(r[2]))
+		}
+		if plain := regexp.MustCompile(`"\./[a-z]+\.js"`).Find(b); plain != nil {
+			t.Errorf("module %s imports %s by a name that is not hashed", name, plain)
+		}
+	}
+	for _, page := range []string{"signin", "lib", "devices", "jobs", "audit", "org", "invite"} {
+		if !slices.ContainsFunc(slices.Collect(maps.Keys(seen)), func(n string) bool { return strings.HasPrefix(n, page+".") }) {
+			t.Errorf("module %s.js is not reached from app.js or the page's preloads (%v)", page, slices.Sorted(maps.Keys(seen)))
+		}
 	}
 	if !strings.Contains(all, "/api/v1/auth/token") {
 		t.Fatal("no module signs in")

@@ -325,9 +325,11 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := make([]auditView, 0, len(entries))
+	names := a.people()
 	for _, e := range entries {
 		out = append(out, auditView{At: e.At, Principal: e.Principal, Action: e.Action, Serial: e.Serial, Method: e.Method, Path: e.Path,
-			Status: e.Status, Bytes: e.Bytes, Duration: int64(e.Duration), Source: e.Source, Detail: e.Detail})
+			Status: e.Status, Bytes: e.Bytes, Duration: int64(e.Duration), Source: e.Source, Detail: e.Detail,
+			PrincipalEmail: names.email(r.Context(), e.Principal)})
 	}
 	page := listOf(out)
 	page.NextCursor = next
@@ -347,6 +349,10 @@ type auditView struct {
 	Duration  int64     `json:"duration"` // nanoseconds
 	Source    string    `json:"source,omitempty"`
 	Detail    string    `json:"detail,omitempty"`
+
+	// PrincipalEmail names the person (not an application or an agent) while their
+	// account exists.
+	PrincipalEmail string `json:"principalEmail,omitempty"`
 }
 
 // proxyBuffers are the copy buffers of EdgeLink's proxy: large, for firmware and

@@ -61,11 +61,16 @@ type JobView struct {
 	FinishedAt time.Time       `json:"finishedAt,omitzero"`
 	// Counts are the job's tasks per state.
 	Counts map[taskstate.State]int `json:"counts"`
+
+	// CreatedByEmail names the person who created the job; empty for an application,
+	// or once the account is deleted.
+	CreatedByEmail string `json:"createdByEmail,omitempty"`
 }
 
-func viewJob(j store.Job, counts map[taskstate.State]int) JobView {
+func viewJob(ctx context.Context, names *people, j store.Job, counts map[taskstate.State]int) JobView {
 	return JobView{ID: j.ID, Org: j.Org, Kind: j.Kind, Params: j.Params, Selection: j.Selection, Policy: j.Policy, Retry: j.Retry,
-		NotBefore: j.NotBefore, Deadline: j.Deadline, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, State: string(j.State),
+		NotBefore: j.NotBefore, Deadline: j.Deadline, CreatedBy: j.CreatedBy, CreatedByEmail: names.email(ctx, j.CreatedBy),
+		CreatedAt: j.CreatedAt, State: string(j.State),
 		Reason: j.Reason, Cancelled: j.Cancelled, Aborted: j.Aborted, Tasks: j.Tasks, FinishedAt: j.FinishedAt, Counts: counts}
 }
 
@@ -135,7 +140,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) error {
 		a.cfg.Tasks.Wake()
 	}
 	w.Header().Set("Location", "/api/v1/orgs/"+p.Org+"/jobs/"+job.ID)
-	return writeJSON(w, http.StatusCreated, viewJob(job, map[taskstate.State]int{taskstate.Queued: len(tasks)}))
+	return writeJSON(w, http.StatusCreated, viewJob(ctx, a.people(), job, map[taskstate.State]int{taskstate.Queued: len(tasks)}))
 }
 
 // Audit actions of jobs.
@@ -318,12 +323,13 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := make([]JobView, 0, len(js))
+	names := a.people()
 	for _, j := range js {
 		c, err := a.jobCounts(r.Context(), j)
 		if err != nil {
 			return err
 		}
-		out = append(out, viewJob(j, c))
+		out = append(out, viewJob(r.Context(), names, j, c))
 	}
 	page := listOf(out)
 	page.NextCursor = next
@@ -339,7 +345,7 @@ func (a *API) getJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewJob(j, c))
+	return writeJSON(w, http.StatusOK, viewJob(r.Context(), a.people(), j, c))
 }
 
 // cancelJob stops a job: tasks not started are cancelled, agents are asked to cancel the
@@ -364,7 +370,7 @@ func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, viewJob(j, c))
+	return writeJSON(w, http.StatusAccepted, viewJob(r.Context(), a.people(), j, c))
 }
 
 // jobEvents is a server-sent event stream of a job's progress: a "progress" event with
@@ -384,6 +390,7 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	last := ""
+	names := a.people()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -391,7 +398,7 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return nil
 		}
-		b, _ := json.Marshal(viewJob(j, c))
+		b, _ := json.Marshal(viewJob(r.Context(), names, j, c))
 		if string(b) != last {
 			last = string(b)
 			if _, err := fmt.Fprintf(w, "event: progress\ndata: %s\n\n", b); err != nil {

@@ -33,8 +33,11 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := make([]TaskView, 0, len(ts))
+	people := a.people()
 	for _, t := range ts {
-		out = append(out, viewTask(t))
+		v := viewTask(t)
+		v.CreatedByEmail = people.email(r.Context(), t.CreatedBy)
+		out = append(out, v)
 	}
 	return writeJSON(w, http.StatusOK, listOf(out))
 }
@@ -44,7 +47,9 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewTask(t))
+	v := viewTask(t)
+	v.CreatedByEmail = a.people().email(r.Context(), t.CreatedBy)
+	return writeJSON(w, http.StatusOK, v)
 }
 
 // TaskView is a task as the API answers it (api/openapi.yaml Task): what a person
@@ -68,6 +73,10 @@ type TaskView struct {
 	EdgeHost     string           `json:"edgeHost,omitempty"`
 	UpdatedAt    time.Time        `json:"updatedAt"`
 	Transitions  []TransitionView `json:"transitions"`
+
+	// CreatedByEmail names the person who created the task (through a job); empty for an
+	// agent or an application.
+	CreatedByEmail string `json:"createdByEmail,omitempty"`
 }
 
 // TransitionView is one state change of a task.

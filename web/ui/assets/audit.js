@@ -18,7 +18,8 @@ export async function auditPage(main) {
   const q = new URLSearchParams(location.search);
   const call = new URLSearchParams({ limit: String(PAGE) });
   for (const k of [...FIELDS, "cursor"]) if (q.get(k)) call.set(k, q.get(k));
-  // Members name the principals; an application or a former member keeps its ID.
+  // The API names people by e-mail address; the members also fill the "Who" choice. An
+  // application, or a deleted account, keeps its ID.
   const [page, members] = await Promise.all([api("GET", orgPath("/audit?" + call)),
     api("GET", orgPath("/members")).then((m) => m.items).catch(() => [])]);
   const who = new Map(members.map((m) => [m.userId, m.email]));
@@ -55,7 +56,7 @@ export async function auditPage(main) {
     page.items.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Audit log" },
       h("thead", {}, h("tr", {}, ["Time", "Who", "Action", "Device", "Request", "Status", "Detail"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, page.items.map((e) => h("tr", {},
-        h("td", {}, when(e.at)), h("td", { title: e.principal }, who.get(e.principal) || e.principal),
+        h("td", {}, when(e.at)), h("td", { title: e.principal }, e.principalEmail || who.get(e.principal) || e.principal),
         h("td", {}, e.action), h("td", {}, e.serial || ""),
         h("td", { class: "wrap" }, e.method ? `${e.method} ${e.path}` : ""),
         h("td", { class: e.status >= 400 ? "bad" : "" }, String(e.status || "")),

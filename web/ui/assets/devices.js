@@ -165,7 +165,7 @@ export async function devicePage(main, serial) {
     api("GET", orgPath(`/tasks?serial=${encodeURIComponent(serial)}&limit=20`)).then((list) => {
       tasks.append(list.items.length ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Tasks" },
         h("thead", {}, h("tr", {}, ["Kind", "State", "Detail", "Created by"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, list.items.map((t) => h("tr", {}, h("td", {}, t.kind), h("td", {}, t.state), h("td", {}, t.detail || ""), h("td", {}, t.createdBy || "")))))) :
+        h("tbody", {}, list.items.map((t) => h("tr", {}, h("td", {}, t.kind), h("td", {}, t.state), h("td", {}, t.detail || ""), h("td", { title: t.createdBy || false }, t.createdByEmail || t.createdBy || "")))))) :
         h("p", { class: "muted" }, "No tasks."));
     }).catch((err) => tasks.append(h("p", { class: "bad" }, err.message)));
   } else {

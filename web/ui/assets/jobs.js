@@ -41,7 +41,7 @@ export async function jobsPage(main) {
       h("thead", {}, h("tr", {}, ["Job", "Kind", "State", "Tasks", "Created by", "Created"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, list.items.map((j) => h("tr", {},
         h("td", {}, link("/ui/jobs/" + encodeURIComponent(j.id), j.id)), h("td", {}, j.kind), stateCell(j.state),
-        h("td", {}, `${done(j)}/${j.tasks}: ${countsText(j.counts)}`), h("td", {}, j.createdBy), h("td", {}, when(j.createdAt)))))))
+        h("td", {}, `${done(j)}/${j.tasks}: ${countsText(j.counts)}`), h("td", { title: j.createdBy }, j.createdByEmail || j.createdBy), h("td", {}, when(j.createdAt)))))))
       : h("p", { class: "muted" }, cursor ? "No older jobs." : "No jobs yet."),
     h("div", { class: "pager" },
       cursor ? link("/ui/jobs", "Newest") : "",
@@ -199,7 +199,7 @@ export async function jobPage(main, id) {
     info.replaceChildren(facts([
       ["Kind", job.kind], ["Parameters", job.params ? JSON.stringify(job.params) : ""],
       ["Devices", selectionText(job.selection)], ["Tasks", String(job.tasks)],
-      ["Created by", job.createdBy], ["Created", when(job.createdAt)], ["Finished", when(job.finishedAt)],
+      ["Created by", job.createdByEmail ? `${job.createdByEmail} (${job.createdBy})` : job.createdBy], ["Created", when(job.createdAt)], ["Finished", when(job.finishedAt)],
       ["In flight at most", String(p.maxInFlight ?? "")], ["Starts per minute", p.maxPerMinute ? String(p.maxPerMinute) : "no limit"],
       ["Window (UTC)", p.window ? `${p.window.start}–${p.window.end}` : ""],
       ["Stop after failures", [p.abortCount ? `${p.abortCount} tasks` : "", p.abortPercent ? `${p.abortPercent} %` : ""].filter(Boolean).join(" or ")],

@@ -98,22 +98,27 @@ function inviteForm() {
     e.preventDefault(); showError(null);
     try {
       const inv = await api("POST", orgPath("/invitations"), { body: { email: email.value.trim(), role: role.value } });
-      const accept = `${location.origin}/api/v1/invitations/${inv.code}/accept`;
-      const code = h("code", { class: "invite-code" }, inv.code);
-      const copied = h("span", { class: "muted", "aria-live": "polite" });
+      // The code is in the link's fragment, which browsers send to no server.
+      const url = `${location.origin}/ui/invite#code=${encodeURIComponent(inv.code)}`;
       out.replaceChildren(h("div", { class: "card" },
-        h("p", {}, `Send this code to ${inv.email} (it works once, until ${when(inv.expiresAt)}; it is not shown again):`),
-        h("p", { class: "copy" }, code, h("button", { type: "button", onclick: async () => {
-          try { await navigator.clipboard.writeText(inv.code); copied.textContent = "Copied."; }
-          catch { copied.textContent = "Select the code and copy it."; }
-        } }, "Copy code"), copied),
-        h("p", { class: "muted" }, "They accept it, signed in or creating their account, with:"),
-        h("pre", {}, `POST ${accept}\n{"email": "${inv.email}", "password": "..."}`)));
+        h("p", {}, `Send this link to ${inv.email} (it works once, until ${when(inv.expiresAt)}; it is not shown again):`),
+        copyRow(h("code", { class: "invite-link" }, url), url, "Copy link"),
+        h("p", { class: "muted" }, "It opens a page where they create their account, or sign in, and join. Or send the code, which they can type on that page:"),
+        copyRow(h("code", { class: "invite-code" }, inv.code), inv.code, "Copy code")));
       email.value = "";
       await drawInvitations(form.parentNode);
     } catch (err) { showError(err); }
   } }, h("label", {}, "E-mail", email), h("label", {}, "Role", role), h("button", { type: "submit" }, "Invite"));
   return h("div", {}, form, out);
+}
+
+// copyRow shows a value with a button that copies it.
+function copyRow(shown, value, label) {
+  const copied = h("span", { class: "muted", "aria-live": "polite" });
+  return h("p", { class: "copy" }, shown, h("button", { type: "button", onclick: async () => {
+    try { await navigator.clipboard.writeText(value); copied.textContent = "Copied."; }
+    catch { copied.textContent = "Select it and copy it."; }
+  } }, label), copied);
 }
 
 // drawInvitations replaces the invitation table (after an invitation), keeping the code shown.

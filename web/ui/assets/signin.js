@@ -1,5 +1,5 @@
 // The sign-in page: password grant, then the two-step verification code when asked.
-import { state, h, api, showError, go, loadOrgs } from "./lib.js";
+import { state, h, api, showError, go } from "./lib.js";
 
 export function signInPage(main) {
   let needOTP = false;
@@ -17,7 +17,7 @@ export function signInPage(main) {
       const tok = await api("POST", "/api/v1/auth/token", { form: f });
       state.token = tok.access_token; state.user = f.username;
       sessionStorage.setItem("token", state.token); sessionStorage.setItem("user", state.user);
-      await loadOrgs();
+      // The router reads the organizations while it loads the next page's module.
       const next = new URLSearchParams(location.search).get("next");
       go(next && next.startsWith("/ui/") ? next : "/ui/devices", true);
     } catch (err) {
