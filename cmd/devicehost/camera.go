@@ -133,7 +133,7 @@ func deviceAddr(device string) (string, error) {
 func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, addr, account, adminUser, adminPassword string, log *slog.Logger) error {
 	d, err := st.Device(info.SerialNumber)
 	if err == nil && d.User == account {
-		_, serr := accountpkg.Settle(ctx, ownAccountOn(st, d, addr))
+		_, serr := accountpkg.Settle(ctx, accountpkg.On(d, addr, accountpkg.Devstore(st), vapix.Config{Timeout: 10 * time.Second}))
 		if serr == nil {
 			return st.UpdateDevice(d.Serial, func(r *devstore.Device) { r.Address, r.Model = addr, info.ProdNbr })
 		}
@@ -154,13 +154,6 @@ func ownAccount(ctx context.Context, st *devstore.Store, info vapix.DeviceInfo, 
 	}
 	log.Info("the agent's account is made on the camera", "serial", d.Serial, "account", account)
 	return nil
-}
-
-// ownAccountOn is the agent's account d.User on the camera at addr.
-func ownAccountOn(st *devstore.Store, d devstore.Device, addr string) accountpkg.Account {
-	return accountpkg.Account{Serial: d.Serial, User: d.User, Store: accountpkg.Devstore(st), Open: func(password string) (*vapix.Client, error) {
-		return vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: password, Timeout: 10 * time.Second})
-	}}
 }
 
 // newDevice is the store's record of the camera before the agent has an account on it.

@@ -18,8 +18,8 @@ import (
 	"github.com/opencamcloud/camcloud/internal/cli"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/internal/testtool"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )

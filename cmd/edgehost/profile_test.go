@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/api"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/internal/testtool"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // TestManagedDevicesFollowTheirProfile sets an AXIS OS version on the profile of managed

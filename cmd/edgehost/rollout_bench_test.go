@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/store"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opencamcloud/camcloud/internal/relay/api"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 func newEdgeHostsCommand() *cobra.Command {

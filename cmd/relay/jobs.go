@@ -18,7 +18,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/relay/api"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 func newJobsCommand() *cobra.Command {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/profile"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // InventoryPath takes an agent's inventory report (agent -> relay): POST, a JSON array of

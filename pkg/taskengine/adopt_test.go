@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // Adopt journals ended records made elsewhere once, as they stand: an unreported one is
@@ -16,10 +18,10 @@ func TestAdoptEndedRecords(t *testing.T) {
 	}
 	defer e.Close()
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	failed := Record{Task: Task{ID: "a", Attempt: 1, Kind: "onboard", Serial: "S1"}, State: Failed, Detail: "interrupted",
-		Transitions: []Transition{{State: "queued", At: at, Attempt: 1}, {State: Failed, At: at, Detail: "interrupted", Attempt: 1}}}
-	done := Record{Task: Task{ID: "b", Attempt: 1, Kind: "onboard", Serial: "S2"}, State: Succeeded, Reported: true,
-		Transitions: []Transition{{State: Succeeded, At: at, Attempt: 1}}}
+	failed := Record{Task: Task{ID: "a", Attempt: 1, Kind: "onboard", Serial: "S1"}, State: taskstate.Failed, Detail: "interrupted",
+		Transitions: []Transition{{State: taskstate.Queued, At: at, Attempt: 1}, {State: taskstate.Failed, At: at, Detail: "interrupted", Attempt: 1}}}
+	done := Record{Task: Task{ID: "b", Attempt: 1, Kind: "onboard", Serial: "S2"}, State: taskstate.Succeeded, Reported: true,
+		Transitions: []Transition{{State: taskstate.Succeeded, At: at, Attempt: 1}}}
 	for range 2 {
 		for _, r := range []Record{failed, done} {
 			if _, err := e.Adopt(r); err != nil {
@@ -27,14 +29,14 @@ func TestAdoptEndedRecords(t *testing.T) {
 			}
 		}
 	}
-	if ok, err := e.Adopt(Record{Task: Task{ID: "c", Attempt: 1, Kind: "onboard", Serial: "S3"}, State: Running}); ok || err == nil {
+	if ok, err := e.Adopt(Record{Task: Task{ID: "c", Attempt: 1, Kind: "onboard", Serial: "S3"}, State: taskstate.Running}); ok || err == nil {
 		t.Fatalf("adopting a running task: %v, %v", ok, err)
 	}
 	un, err := e.Unreported()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(un) != 1 || un[0].ID != "a" || un[0].State != Failed || len(un[0].Transitions) != 2 {
+	if len(un) != 1 || un[0].ID != "a" || un[0].State != taskstate.Failed || len(un[0].Transitions) != 2 {
 		t.Fatalf("unreported after adopting: %+v", un)
 	}
 	all, err := e.List()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/testtool"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // waitForCancel is a runner that ends when its task is cancelled, or succeeds after d.
@@ -63,7 +64,7 @@ func TestCancelWhileStartingIsNotLost(t *testing.T) {
 			t.Fatal(err)
 		}
 		testtool.WaitFor(t, 10*time.Second, "the task to end", func() bool { return state(t, e, "t").Final() })
-		if st := state(t, e, "t"); st != Cancelled {
+		if st := state(t, e, "t"); st != taskstate.Cancelled {
 			lost++
 			r, _ := e.Get("t")
 			t.Logf("run %d: Cancel returned nil, the task ran=%v cancelled=%v and ended %s: %+v", i, ran.Load(), cancelled.Load(), st, r.Transitions)
@@ -102,7 +103,7 @@ func TestCancelRightAfterSubmit(t *testing.T) {
 	for i := range n {
 		id := fmt.Sprint("t", i)
 		testtool.WaitFor(t, 10*time.Second, id+" to end", func() bool { return state(t, s.e, id).Final() })
-		if r, _ := s.e.Get(id); r.State != Cancelled {
+		if r, _ := s.e.Get(id); r.State != taskstate.Cancelled {
 			lost++
 			t.Logf("%s ended %s: %+v", id, r.State, r.Transitions)
 		}
@@ -138,13 +139,13 @@ func TestCancelWhileStopped(t *testing.T) {
 	<-entered
 	stop()
 	<-done
-	if st := state(t, e, "t"); st != Running {
+	if st := state(t, e, "t"); st != taskstate.Running {
 		t.Fatalf("after the engine stopped the task is %s, want running (to resume)", st)
 	}
 	if err := e.Cancel("t"); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(t, e, "t"); st != Cancelled {
+	if st := state(t, e, "t"); st != taskstate.Cancelled {
 		t.Fatalf("after Cancel the task is %s, want cancelled", st)
 	}
 	if err := e.Close(); err != nil {
@@ -157,8 +158,8 @@ func TestCancelWhileStopped(t *testing.T) {
 	if _, err := s.e.Submit(Task{ID: "later", Attempt: 1, Kind: "noop", Serial: "A"}); err != nil {
 		t.Fatal(err)
 	}
-	testtool.WaitFor(t, 10*time.Second, "the later task to succeed", func() bool { return state(t, s.e, "later") == Succeeded })
-	if st := state(t, s.e, "t"); st != Cancelled || runs.Load() != 1 {
+	testtool.WaitFor(t, 10*time.Second, "the later task to succeed", func() bool { return state(t, s.e, "later") == taskstate.Succeeded })
+	if st := state(t, s.e, "t"); st != taskstate.Cancelled || runs.Load() != 1 {
 		t.Fatalf("after a restart the task is %s and ran %d times, want cancelled and once", st, runs.Load())
 	}
 }
@@ -183,7 +184,7 @@ func TestCancelWinsOverARunnerEndingMeanwhile(t *testing.T) {
 	}
 	close(release)
 	testtool.WaitFor(t, 10*time.Second, "the task to end", func() bool { return state(t, s.e, "t").Final() })
-	if r, _ := s.e.Get("t"); r.State != Cancelled {
+	if r, _ := s.e.Get("t"); r.State != taskstate.Cancelled {
 		t.Fatalf("cancelled before its runner returned, the task ended %s: %+v", r.State, r.Transitions)
 	}
 }
@@ -216,7 +217,7 @@ func TestCancelledTaskRunsNoRunner(t *testing.T) {
 	close(gate)
 	for _, task := range ts {
 		testtool.WaitFor(t, 10*time.Second, task.ID+" to end", func() bool { return state(t, s.e, task.ID).Final() })
-		if st := state(t, s.e, task.ID); st != Cancelled {
+		if st := state(t, s.e, task.ID); st != taskstate.Cancelled {
 			t.Errorf("%s ended %s, want cancelled", task.ID, st)
 		}
 	}

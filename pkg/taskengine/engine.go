@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // Runner does one kind of task. It must check the device's state first, so that running
@@ -98,18 +100,18 @@ func Open(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, j: j, log: cfg.Logger.With("component", "taskengine"), wake: make(chan struct{}, 1),
 		waiting: map[string]uint64{}, unreported: map[string]bool{}, busy: map[string]bool{}, live: map[string]*liveTask{},
 		cancelling: map[string]int{}}
-	interrupted, err := j.all(func(r Record) bool { return r.State == Running })
+	interrupted, err := j.all(func(r Record) bool { return r.State == taskstate.Running })
 	if err != nil {
 		j.close()
 		return nil, err
 	}
 	for _, r := range interrupted {
-		if _, err := e.move(r.ID, r.Attempt, Running, Accepted, "resumed after a restart", nil); err != nil {
+		if _, err := e.move(r.ID, r.Attempt, taskstate.Running, taskstate.Accepted, "resumed after a restart", nil); err != nil {
 			j.close()
 			return nil, err
 		}
 	}
-	accepted, err := j.all(func(r Record) bool { return r.State == Accepted })
+	accepted, err := j.all(func(r Record) bool { return r.State == taskstate.Accepted })
 	if err != nil {
 		j.close()
 		return nil, err
@@ -141,13 +143,14 @@ func (e *Engine) Submit(t Task) (Record, error) {
 	if _, ok := e.cfg.Runners[t.Kind]; !ok {
 		return Record{}, fmt.Errorf("%w %q", ErrUnknownKind, t.Kind)
 	}
-	now := e.cfg.Now().UTC()
 	r, err := e.j.update(t.ID, func(r *Record, exists bool) (bool, error) {
 		if exists && r.Attempt >= t.Attempt {
 			return false, nil
 		}
-		*r = Record{Task: t, State: Accepted, Transitions: append(r.Transitions, Transition{State: Accepted, At: now, Attempt: t.Attempt})}
-		return true, nil
+		// A new attempt is a new task here: it starts from nothing, after the
+		// transitions of the earlier ones.
+		*r = Record{Task: t, Transitions: r.Transitions}
+		return true, e.advance(r, taskstate.Accepted, "")
 	})
 	if err != nil {
 		return Record{}, fmt.Errorf("taskengine: journal %s: %w", t.ID, err)
@@ -220,15 +223,16 @@ func (e *Engine) Cancel(id string) error {
 		}
 		detail := ""
 		switch {
-		case r.State == Accepted:
+		case r.State == taskstate.Accepted:
 			detail = "cancelled before it started"
-		case r.State == Running && !held:
+		case r.State == taskstate.Running && !held:
 			detail = "cancelled while the engine was stopped"
 		default:
 			return false, nil
 		}
-		r.State, r.Detail, r.Reported = Cancelled, detail, false
-		r.Transitions = append(r.Transitions, Transition{State: Cancelled, At: e.cfg.Now().UTC(), Detail: detail, Attempt: r.Attempt})
+		if err := e.advance(r, taskstate.Cancelled, detail); err != nil {
+			return false, err
+		}
 		moved = true
 		return true, nil
 	})
@@ -354,7 +358,7 @@ func (e *Engine) wakeUp() {
 func (e *Engine) track(r Record) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if r.State == Accepted {
+	if r.State == taskstate.Accepted {
 		e.waiting[r.ID] = r.Seq
 	} else {
 		delete(e.waiting, r.ID)
@@ -369,18 +373,19 @@ func (e *Engine) track(r Record) {
 // move journals a transition of the given attempt from state from; a record of another
 // attempt or in another state is left alone (and reported as not moved). A record in a
 // final state thus never moves again: a task cancelled as it was starting does not run.
-func (e *Engine) move(id string, attempt int, from, to State, detail string, result json.RawMessage) (bool, error) {
+func (e *Engine) move(id string, attempt int, from, to taskstate.State, detail string, result json.RawMessage) (bool, error) {
 	moved := false
 	r, err := e.j.update(id, func(r *Record, exists bool) (bool, error) {
 		moved = false
 		if !exists || r.Attempt != attempt || r.State != from {
 			return false, nil
 		}
-		r.State, r.Detail, r.Reported = to, detail, false
+		if err := e.advance(r, to, detail); err != nil {
+			return false, err
+		}
 		if result != nil {
 			r.Result = result
 		}
-		r.Transitions = append(r.Transitions, Transition{State: to, At: e.cfg.Now().UTC(), Detail: detail, Attempt: attempt})
 		moved = true
 		return true, nil
 	})
@@ -434,7 +439,7 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		if err != nil {
 			return err
 		}
-		if r.State != Accepted {
+		if r.State != taskstate.Accepted {
 			continue
 		}
 		resumed := resumedAt(r)
@@ -442,7 +447,7 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 		// started, and only its runner can tell how far it got (an upgrade the device
 		// took is done, not expired).
 		if !r.Deadline.IsZero() && now.After(r.Deadline) && resumed == nil {
-			moved, err := e.move(r.ID, r.Attempt, Accepted, Expired, "the deadline passed before the task could start", nil)
+			moved, err := e.move(r.ID, r.Attempt, taskstate.Accepted, taskstate.Expired, "the deadline passed before the task could start", nil)
 			if err != nil {
 				return err
 			}
@@ -477,7 +482,7 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 			}
 			// Journaled here, not before the goroutine, so that tasks starting together
 			// share one transaction.
-			moved, err := e.move(r.ID, r.Attempt, Accepted, Running, "", nil)
+			moved, err := e.move(r.ID, r.Attempt, taskstate.Accepted, taskstate.Running, "", nil)
 			if err != nil {
 				e.log.Error("journal the start", "task", r.ID, "err", err)
 				return
@@ -488,7 +493,7 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 			}
 			e.changed()
 			if e.cancelled(l) { // cancelled as it moved to running: no runner
-				e.end(r.ID, r.Attempt, Cancelled, "cancelled before its runner started", nil)
+				e.end(r.ID, r.Attempt, taskstate.Cancelled, "cancelled before its runner started", nil)
 				return
 			}
 			e.execute(tctx, ctx, t, l)
@@ -501,7 +506,7 @@ func (e *Engine) startReady(ctx context.Context, wg *sync.WaitGroup) error {
 func resumedAt(r Record) *string {
 	var last *string
 	for _, tr := range r.Transitions {
-		if tr.Attempt == r.Attempt && tr.State == Running {
+		if tr.Attempt == r.Attempt && tr.State == taskstate.Running {
 			d := tr.Detail
 			last = &d
 		}
@@ -548,34 +553,47 @@ func (e *Engine) runnerReturned(id string, l *liveTask, stopping bool) (cancelle
 func (e *Engine) execute(ctx, parent context.Context, t Task, l *liveTask) {
 	log := e.log.With("task", t.ID, "attempt", t.Attempt, "kind", t.Kind, "serial", t.Serial)
 	progress := func(detail string) {
-		if moved, err := e.move(t.ID, t.Attempt, Running, Running, detail, nil); moved && err == nil {
+		if moved, err := e.move(t.ID, t.Attempt, taskstate.Running, taskstate.Running, detail, nil); moved && err == nil {
 			e.changed()
 		}
 	}
 	result, err := e.cfg.Runners[t.Kind].Run(ctx, t, progress)
 	stopping := parent.Err() != nil
 	cancelled := e.runnerReturned(t.ID, l, stopping)
-	state, detail := Succeeded, ""
+	state, detail := taskstate.Succeeded, ""
 	switch {
 	case cancelled && err != nil:
-		state, detail = Cancelled, "cancelled while running: "+err.Error()
+		state, detail = taskstate.Cancelled, "cancelled while running: "+err.Error()
 	case cancelled:
 		// The cancel was acknowledged before the runner returned: it wins, though the
 		// runner got to the end (its runner checks the device first, so a retry is safe).
-		state, detail = Cancelled, "cancelled while running"
+		state, detail = taskstate.Cancelled, "cancelled while running"
 	case stopping:
 		log.Info("engine stopping; the task resumes at the next start")
 		return
 	case err == nil:
 	default:
-		state, detail = Failed, err.Error()
+		state, detail = taskstate.Failed, err.Error()
 	}
 	e.end(t.ID, t.Attempt, state, detail, result)
 }
 
+// advance moves a record of the journal to state to, with its transition, unreported:
+// every move the engine journals goes through here, checked against the table of moves
+// (package taskstate), so that the engine and the relay agree on what a task may do. A
+// move the table refuses is a fault of the engine; the record is left as it was.
+func (e *Engine) advance(r *Record, to taskstate.State, detail string) error {
+	if err := taskstate.Check(r.State, to); err != nil {
+		return fmt.Errorf("taskengine: task %s: %w", r.ID, err)
+	}
+	r.State, r.Detail, r.Reported = to, detail, false
+	r.Transitions = append(r.Transitions, Transition{State: to, At: e.cfg.Now().UTC(), Detail: detail, Attempt: r.Attempt})
+	return nil
+}
+
 // end journals how a running task ended.
-func (e *Engine) end(id string, attempt int, state State, detail string, result json.RawMessage) {
-	moved, err := e.move(id, attempt, Running, state, detail, result)
+func (e *Engine) end(id string, attempt int, state taskstate.State, detail string, result json.RawMessage) {
+	moved, err := e.move(id, attempt, taskstate.Running, state, detail, result)
 	if err != nil {
 		e.log.Error("journal the end of a task", "task", id, "attempt", attempt, "state", state, "err", err)
 		return

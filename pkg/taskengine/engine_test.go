@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/testtool"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // started runs an engine until the test ends (or stop is called).
@@ -44,7 +45,7 @@ func start(t *testing.T, cfg Config) *started {
 	return s
 }
 
-func state(t *testing.T, e *Engine, id string) State {
+func state(t *testing.T, e *Engine, id string) taskstate.State {
 	t.Helper()
 	r, err := e.Get(id)
 	if err != nil {
@@ -70,7 +71,7 @@ func TestSubmitRunsOnceAndRefusesBadTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testtool.WaitFor(t, 10*time.Second, "the task to succeed", func() bool { return state(t, s.e, "t1") == Succeeded })
+	testtool.WaitFor(t, 10*time.Second, "the task to succeed", func() bool { return state(t, s.e, "t1") == taskstate.Succeeded })
 	if _, err := s.e.Submit(task); err != nil {
 		t.Fatal(err)
 	}
@@ -79,15 +80,15 @@ func TestSubmitRunsOnceAndRefusesBadTasks(t *testing.T) {
 	if _, err := s.e.Submit(Task{ID: "t2", Attempt: 1, Kind: "noop", Serial: task.Serial}); err != nil {
 		t.Fatal(err)
 	}
-	testtool.WaitFor(t, 10*time.Second, "the later task to succeed", func() bool { return state(t, s.e, "t2") == Succeeded })
-	if r, _ := s.e.Get("t1"); r.State != Succeeded || string(r.Result) != `{"ok":true}` {
+	testtool.WaitFor(t, 10*time.Second, "the later task to succeed", func() bool { return state(t, s.e, "t2") == taskstate.Succeeded })
+	if r, _ := s.e.Get("t1"); r.State != taskstate.Succeeded || string(r.Result) != `{"ok":true}` {
 		t.Fatalf("after a repeat: %+v", r)
 	}
 	if n := runs.Load(); n != 1 {
 		t.Fatalf("ran %d times, want 1", n)
 	}
 	r, _ := s.e.Get("t1")
-	var states []State
+	var states []taskstate.State
 	for _, tr := range r.Transitions {
 		states = append(states, tr.State)
 	}
@@ -99,7 +100,7 @@ func TestSubmitRunsOnceAndRefusesBadTasks(t *testing.T) {
 	if _, err := s.e.Submit(task); err != nil {
 		t.Fatal(err)
 	}
-	testtool.WaitFor(t, 10*time.Second, "attempt 2", func() bool { r, _ := s.e.Get("t1"); return r.Attempt == 2 && r.State == Succeeded })
+	testtool.WaitFor(t, 10*time.Second, "attempt 2", func() bool { r, _ := s.e.Get("t1"); return r.Attempt == 2 && r.State == taskstate.Succeeded })
 	if n := runs.Load(); n != 2 {
 		t.Fatalf("ran %d times after a second attempt, want 2", n)
 	}
@@ -153,7 +154,7 @@ func TestConcurrencyLimits(t *testing.T) {
 	})
 	rs, _ := s.e.List()
 	for _, r := range rs {
-		if r.State != Succeeded {
+		if r.State != taskstate.Succeeded {
 			t.Errorf("%s: %s %s", r.ID, r.State, r.Detail)
 		}
 	}
@@ -194,7 +195,7 @@ func TestResumeAfterStop(t *testing.T) {
 	s.stop()
 
 	s = start(t, Config{Journal: journal, Runners: map[string]Runner{"firmware": upgrade}})
-	testtool.WaitFor(t, 10*time.Second, "the resumed task to succeed", func() bool { return state(t, s.e, "fw") == Succeeded })
+	testtool.WaitFor(t, 10*time.Second, "the resumed task to succeed", func() bool { return state(t, s.e, "fw") == taskstate.Succeeded })
 	r, _ := s.e.Get("fw")
 	if uploads.Load() != 1 || string(r.Result) != `"already at 12.0.0"` {
 		t.Fatalf("uploads %d, result %s", uploads.Load(), r.Result)
@@ -240,7 +241,7 @@ func TestResumedTaskIsNotExpired(t *testing.T) {
 	now.Store(t0.Add(2 * time.Hour)) // the agent comes back after the deadline
 	s = start(t, Config{Journal: journal, Now: clock, Runners: map[string]Runner{"firmware": upgrade}})
 	testtool.WaitFor(t, 10*time.Second, "the task to end", func() bool { return state(t, s.e, "fw").Final() })
-	if r, _ := s.e.Get("fw"); r.State != Succeeded || string(r.Result) != `"checked the device: done"` {
+	if r, _ := s.e.Get("fw"); r.State != taskstate.Succeeded || string(r.Result) != `"checked the device: done"` {
 		t.Fatalf("the interrupted upgrade ended %s (%s) without its runner checking the device", r.State, r.Detail)
 	}
 	if n := runs.Load(); n != 2 {
@@ -262,10 +263,10 @@ func TestCancelExpireAndReport(t *testing.T) {
 		}),
 	}})
 	_, _ = s.e.Submit(Task{ID: "running", Attempt: 1, Kind: "wait", Serial: "A"})
-	testtool.WaitFor(t, 10*time.Second, "running", func() bool { return state(t, s.e, "running") == Running })
+	testtool.WaitFor(t, 10*time.Second, "running", func() bool { return state(t, s.e, "running") == taskstate.Running })
 	_, _ = s.e.Submit(Task{ID: "queued", Attempt: 1, Kind: "wait", Serial: "A"})
 	_, _ = s.e.Submit(Task{ID: "late", Attempt: 1, Kind: "wait", Serial: "B", Deadline: now.Add(-time.Minute)})
-	testtool.WaitFor(t, 10*time.Second, "expired", func() bool { return state(t, s.e, "late") == Expired })
+	testtool.WaitFor(t, 10*time.Second, "expired", func() bool { return state(t, s.e, "late") == taskstate.Expired })
 	if err := s.e.Cancel("queued"); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +274,7 @@ func TestCancelExpireAndReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	testtool.WaitFor(t, 10*time.Second, "both cancelled", func() bool {
-		return state(t, s.e, "queued") == Cancelled && state(t, s.e, "running") == Cancelled
+		return state(t, s.e, "queued") == taskstate.Cancelled && state(t, s.e, "running") == taskstate.Cancelled
 	})
 	if err := s.e.Cancel("nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("cancel unknown: %v", err)

@@ -2,26 +2,18 @@ package taskengine
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
+
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
-// State is where a task stands at the edge.
-type State string
-
-// The states a task goes through in the engine. Queued and dispatched are the task
-// manager's; the engine starts at accepted.
-const (
-	Accepted  State = "accepted"  // journaled, waiting for its turn
-	Running   State = "running"   // its runner is working on the device
-	Succeeded State = "succeeded" // done
-	Failed    State = "failed"    // this attempt failed; the task manager may retry
-	Cancelled State = "cancelled" // cancelled before it ended
-	Expired   State = "expired"   // its deadline passed before it could start
-)
-
-// Final reports whether a state ends the attempt.
-func (s State) Final() bool {
-	return s == Succeeded || s == Failed || s == Cancelled || s == Expired
+// States are the states a task takes in the engine, from accepted on: queued and
+// dispatched are the task manager's, before the agent has the task.
+func States() []taskstate.State {
+	return slices.DeleteFunc(taskstate.All(), func(s taskstate.State) bool {
+		return s == taskstate.Queued || s == taskstate.Dispatched
+	})
 }
 
 // Task is one action on one device.
@@ -41,16 +33,16 @@ type Task struct {
 
 // Transition is one state change, as the journal recorded it.
 type Transition struct {
-	State   State     `json:"state"`
-	At      time.Time `json:"at"`
-	Detail  string    `json:"detail,omitempty"`
-	Attempt int       `json:"attempt"`
+	State   taskstate.State `json:"state"`
+	At      time.Time       `json:"at"`
+	Detail  string          `json:"detail,omitempty"`
+	Attempt int             `json:"attempt"`
 }
 
 // Record is a task and everything the engine did with it.
 type Record struct {
 	Task
-	State       State           `json:"state"`
+	State       taskstate.State `json:"state"`
 	Detail      string          `json:"detail,omitempty"`
 	Result      json.RawMessage `json:"result,omitempty"`
 	Transitions []Transition    `json:"transitions"`

@@ -51,6 +51,18 @@ type Account struct {
 	Open func(password string) (*vapix.Client, error)
 }
 
+// On is the agent's account d.User on device d, reached at addr (host:port: the agent
+// speaks plain HTTP to devices on its network), with its passwords in st. client holds
+// the settings of the clients Open makes (Timeout, DialControl, Transport); their
+// BaseURL, User and Password are the account's.
+func On(d devstore.Device, addr string, st Store, client vapix.Config) Account {
+	return Account{Serial: d.Serial, User: d.User, Store: st, Open: func(password string) (*vapix.Client, error) {
+		cfg := client
+		cfg.BaseURL, cfg.User, cfg.Password = "http://"+addr, d.User, password
+		return vapix.New(cfg)
+	}}
+}
+
 // NewPassword is a password for the agent's account on a device: 26 random base32
 // characters (130 bits), within what AXIS OS accepts (vapix.md 10).
 func NewPassword() string { return rand.Text() }

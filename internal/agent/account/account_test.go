@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -82,9 +83,8 @@ func rootAccount(cam *camsim.Camera, tr http.RoundTripper) (Account, *memStore) 
 }
 
 func accountOn(cam *camsim.Camera, user string, st Store, tr http.RoundTripper) Account {
-	return Account{Serial: cam.Info().Serial, User: user, Store: st, Open: func(password string) (*vapix.Client, error) {
-		return vapix.New(vapix.Config{BaseURL: cam.Info().HTTP, User: user, Password: password, Transport: tr, Timeout: 5 * time.Second})
-	}}
+	d := devstore.Device{Serial: cam.Info().Serial, User: user}
+	return On(d, strings.TrimPrefix(cam.Info().HTTP, "http://"), st, vapix.Config{Transport: tr, Timeout: 5 * time.Second})
 }
 
 // takes reports whether the device takes password for the account.

@@ -18,6 +18,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // Source is what the metrics read (a *fleet.Manager), each time they are scraped.
@@ -125,11 +126,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	by := map[taskengine.State]int{}
+	by := map[taskstate.State]int{}
 	for _, r := range recs {
 		by[r.State]++
 	}
-	for _, st := range []taskengine.State{taskengine.Accepted, taskengine.Running, taskengine.Succeeded, taskengine.Failed, taskengine.Cancelled, taskengine.Expired} {
+	for _, st := range taskengine.States() {
 		ch <- prometheus.MustNewConstMetric(tasksDesc, prometheus.GaugeValue, float64(by[st]), string(st))
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 func open(t *testing.T, dir string) *Store {

@@ -31,12 +31,9 @@ func TakeOver(ctx context.Context, st *devstore.Store, admin *vapix.Client, rec 
 	// The pending password is for the account the record has: a take-over that makes an
 	// account of another name leaves the one the agent has alone.
 	stored := err == nil && old.User == rec.User
-	open := func(password string) (*vapix.Client, error) {
-		return vapix.New(vapix.Config{BaseURL: "http://" + rec.Address, User: rec.User, Password: password, Timeout: timeout})
-	}
-	a := account.Account{Serial: rec.Serial, User: rec.User, Store: account.Devstore(st), Open: open}
+	a := account.On(rec, rec.Address, account.Devstore(st), vapix.Config{Timeout: timeout})
 	err = account.TakeOver(ctx, a, admin, stored, func(password string) error {
-		rec.SealedPending, rec.ManagedSince = nil, managedSince(ctx, open, password, now().UTC())
+		rec.SealedPending, rec.ManagedSince = nil, managedSince(ctx, a.Open, password, now().UTC())
 		return st.PutDevice(rec, password)
 	})
 	if err != nil {
@@ -60,9 +57,7 @@ func (m *Manager) Account(_ context.Context, serial string) (account.Account, er
 
 // account is the agent's account on d at addr.
 func (m *Manager) account(d devstore.Device, addr string) account.Account {
-	return account.Account{Serial: d.Serial, User: d.User, Store: m, Open: func(password string) (*vapix.Client, error) {
-		return vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: password, Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
-	}}
+	return account.On(d, addr, m, vapix.Config{Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
 }
 
 // maxClockAhead bounds how far ahead of the agent's clock a device's clock is believed.

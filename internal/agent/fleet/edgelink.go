@@ -47,7 +47,7 @@ func (m *Manager) conn(d devstore.Device, addr string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	vc, err := vapix.New(vapix.Config{BaseURL: "http://" + addr, User: d.User, Password: pass, Timeout: m.cfg.Timeout, DialControl: m.cfg.DialControl})
+	vc, err := m.account(d, addr).Open(pass)
 	if err != nil {
 		return nil, err
 	}

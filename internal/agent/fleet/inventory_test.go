@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/profile"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
@@ -197,16 +198,16 @@ func (m *Manager) migrateTasks() error {
 			r.Attempt = 1
 		}
 		rec := taskengine.Record{Task: taskengine.Task{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial},
-			State: engineState(r.State), Detail: r.Detail, Result: r.Result, Reported: t.Reported}
+			State: r.State, Detail: r.Detail, Result: r.Result, Reported: t.Reported}
 		for _, tr := range r.Transitions {
 			if tr.Attempt == 0 {
 				tr.Attempt = r.Attempt
 			}
-			rec.Transitions = append(rec.Transitions, taskengine.Transition{State: engineState(tr.State), At: tr.At, Detail: tr.Detail, Attempt: tr.Attempt})
+			rec.Transitions = append(rec.Transitions, taskengine.Transition(tr))
 		}
 		if !r.State.Final() {
-			rec.State, rec.Detail, rec.Reported = taskengine.Failed, Interrupted, false
-			rec.Transitions = append(rec.Transitions, taskengine.Transition{State: taskengine.Failed, At: now, Detail: Interrupted, Attempt: r.Attempt})
+			rec.State, rec.Detail, rec.Reported = taskstate.Failed, Interrupted, false
+			rec.Transitions = append(rec.Transitions, taskengine.Transition{State: taskstate.Failed, At: now, Detail: Interrupted, Attempt: r.Attempt})
 		}
 		ok, err := m.engine.Adopt(rec)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/agent/account"
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"

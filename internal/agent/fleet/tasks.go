@@ -12,7 +12,6 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/runners"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
@@ -125,22 +124,15 @@ func (m *Manager) TasksReported(reports []linkapi.TaskReport) error {
 func report(r taskengine.Record) linkapi.TaskReport {
 	trs := make([]linkapi.Transition, len(r.Transitions))
 	for i, t := range r.Transitions {
-		trs[i] = linkapi.Transition{State: linkState(t.State), At: t.At, Detail: t.Detail, Attempt: t.Attempt}
+		trs[i] = linkapi.Transition(t)
 	}
-	out := linkapi.TaskReport{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial, State: linkState(r.State),
+	out := linkapi.TaskReport{ID: r.ID, Attempt: r.Attempt, Kind: r.Kind, Serial: r.Serial, State: r.State,
 		Detail: r.Detail, Result: r.Result, Transitions: trs}
 	if strings.HasPrefix(r.ID, localTaskPrefix) || r.Kind == taskkind.Onboard {
 		out.CreatedBy = "agent"
 	}
 	return out
 }
-
-// linkState and engineState map the task engine's states to the link's (package
-// taskstate) and back: the engine's are the link's accepted and after, of the same
-// names. (Queued is found in tasks an older agent journaled in the device store.)
-func linkState(s taskengine.State) taskstate.State { return taskstate.State(s) }
-
-func engineState(s taskstate.State) taskengine.State { return taskengine.State(s) }
 
 // Client is a VAPIX client with the agent's account on a managed device, at its
 // current address (runners.Devices).

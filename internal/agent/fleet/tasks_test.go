@@ -14,24 +14,9 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
-
-// The engine's states are the link's, from accepted on: the one mapping between them
-// keeps each state and whether it ends the attempt, both ways.
-func TestEngineStatesMapToLinkStates(t *testing.T) {
-	for _, s := range []taskengine.State{taskengine.Accepted, taskengine.Running, taskengine.Succeeded,
-		taskengine.Failed, taskengine.Cancelled, taskengine.Expired} {
-		ls := linkState(s)
-		if _, err := taskstate.Parse(ls.String()); err != nil {
-			t.Errorf("engine state %s: %v", s, err)
-		}
-		if ls.Final() != s.Final() || engineState(ls) != s {
-			t.Errorf("engine state %s maps to %s (final %v, back %s)", s, ls, ls.Final(), engineState(ls))
-		}
-	}
-}
 
 // The onboarding tasks an older agent kept in the device store move to the task journal
 // at start: one that had not ended fails as interrupted and is reported, one the relay

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/agent/account"
+	"github.com/opencamcloud/camcloud/internal/agent/devstore"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
@@ -33,17 +34,17 @@ type fakeDevices struct {
 func (d *fakeDevices) Client(context.Context, string) (*vapix.Client, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.client(d.current)
-}
-
-func (d *fakeDevices) client(password string) (*vapix.Client, error) {
-	return vapix.New(vapix.Config{BaseURL: d.cam.Info().HTTP, User: camsimtest.User, Password: password,
-		Transport: d.transport, Timeout: 5 * time.Second})
+	return d.account().Open(d.current)
 }
 
 // Account is the agent's account on the camera, its passwords kept in d.
 func (d *fakeDevices) Account(context.Context, string) (account.Account, error) {
-	return account.Account{Serial: d.cam.Info().Serial, User: camsimtest.User, Store: d, Open: d.client}, nil
+	return d.account(), nil
+}
+
+func (d *fakeDevices) account() account.Account {
+	dev := devstore.Device{Serial: d.cam.Info().Serial, User: camsimtest.User}
+	return account.On(dev, strings.TrimPrefix(d.cam.Info().HTTP, "http://"), d, vapix.Config{Transport: d.transport, Timeout: 5 * time.Second})
 }
 
 func (d *fakeDevices) SetPassword(_ string, p string, pending bool) error {
@@ -78,7 +79,7 @@ func TestRotateAccount(t *testing.T) {
 		t.Fatalf("after the rotation: current changed %v, pending %q", current != camsimtest.Password, pending)
 	}
 	works := func(password string) bool {
-		c, err := devs.client(password)
+		c, err := devs.account().Open(password)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/opencamcloud/camcloud/internal/problem"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // A list's filters: an unknown parameter or a value that does not parse is a 400 that

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/store"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {

@@ -10,8 +10,8 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/internal/testtool"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // An agent's report that moves an ended task back to running is refused at the relay's

@@ -9,7 +9,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // What authorizes a request is read through decodeCache; every change to it must show

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/linkapi"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // A task whose agent-side history grew past maxTaskTransitions (many attempts, agent

@@ -16,9 +16,9 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/store/storetest"
-	"github.com/opencamcloud/camcloud/internal/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/edgelink"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 // fakeAgent stands in for the agent link in these unit tests of the rollout policy (the

@@ -1,8 +1,11 @@
 // Package taskstate is the state of a task, one definition for the relay's task manager,
-// the agent link and the agent's task engine: the states, which of them end an attempt,
-// and which moves between them are allowed. A task is queued and dispatched at the
-// relay, then accepted, running and ended (succeeded, failed, cancelled, expired) at the
-// agent, which reports each move.
+// the agent link and the agent's task engine (package taskengine): the states, which of
+// them end an attempt, and which moves between them are allowed. A task is queued and
+// dispatched at the relay, then accepted, running and ended (succeeded, failed,
+// cancelled, expired) at the agent, which reports each move.
+//
+// A State is stored and sent as its name ("running"); those names are part of the link
+// between agents and the relay and of what both keep on disk, so they never change.
 package taskstate
 
 import (
