@@ -13,6 +13,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/taskkind"
 	"github.com/opencamcloud/camcloud/pkg/taskengine"
+	"github.com/opencamcloud/camcloud/pkg/taskstate"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
 
