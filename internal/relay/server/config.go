@@ -129,8 +129,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("data directory: %w", err))
 		}
 	}
-	if _, err := seal.LoadBox(c.secretsKey()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("secrets key (--secrets-key): %w", err))
+	if c.DataDir != "" || c.SecretsKey != "" {
+		// A missing key is made on start; an exposed or broken one is refused now.
+		if _, err := seal.LoadBox(c.secretsKey()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("secrets key (--secrets-key): %w", err))
+		}
 	}
 	for name, n := range map[string]int{"--max-conns": c.Conns.MaxConns, "--fd-reserve": c.Conns.Reserve,
 		"--max-anonymous-conns": c.Conns.MaxAnonymous, "--max-anonymous-conns-per-address": c.Conns.MaxAnonymousPerAddr} {
