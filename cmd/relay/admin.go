@@ -28,7 +28,7 @@ first setup. The relay must be stopped: they refuse while it holds the database.
 Passwords come from the environment variable RELAY_PASSWORD; without it a password is
 generated and printed once.`,
 	}
-	cmd.AddCommand(newCreateUserCommand(), newResetPasswordCommand(), newDeleteUserCommand(), newCheckCommand())
+	cmd.AddCommand(newCreateUserCommand(), newResetPasswordCommand(), newDeleteUserCommand(), newResetTwoFactorCommand(), newCheckCommand())
 	return cmd
 }
 
@@ -161,6 +161,57 @@ func newDeleteUserCommand() *cobra.Command {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "deleted user %s; their tokens are revoked\n", u.Email)
 			return err
 		})
+}
+
+func newResetTwoFactorCommand() *cobra.Command {
+	var dir, email string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "reset-two-factor",
+		Short: "Turn two-step verification off for a user (--email) or for every user (--all)",
+		Long: `Turn two-step verification off without a code, for a person who lost both their
+authenticator and their recovery codes (--email), or for every user when the relay's
+key file that seals the secrets is lost (--all). They sign in with their password and
+turn it on again; organizations that require it refuse them until they do.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (email == "") == !all {
+				return errors.New("give either --email or --all")
+			}
+			st, err := openData(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx, out := cmd.Context(), cmd.OutOrStdout()
+			if all {
+				n, err := st.ResetAllTwoFactor(ctx)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(out, "two-step verification turned off for %d users\n", n)
+				return err
+			}
+			u, err := st.UserByEmail(ctx, email)
+			if err != nil {
+				return fmt.Errorf("user %q: %w", email, err)
+			}
+			was, err := st.ResetTwoFactor(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if !was {
+				_, err = fmt.Fprintf(out, "%s had no two-step verification\n", u.Email)
+				return err
+			}
+			_, err = fmt.Fprintf(out, "two-step verification of %s turned off\n", u.Email)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "the relay's data directory")
+	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address")
+	cmd.Flags().BoolVar(&all, "all", false, "every user")
+	return cmd
 }
 
 // newUserAdminCommand is an admin command on one user, named by --email, in the store of

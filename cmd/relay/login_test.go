@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +63,20 @@ func TestLoginWithOTP(t *testing.T) {
 	r.Clock.Advance(30 * time.Second) // the confirming code is spent
 	if _, _, err := run(t, "login", "--relay", r.URL, "--ca", r.CAFile, "--email", relaytest.AdminEmail, "--otp", code()); err != nil {
 		t.Fatalf("login with --otp: %v", err)
+	}
+	// The saved login is the admin, with two-step verification on.
+	out, _, err := run(t, "whoami")
+	if err != nil || !strings.Contains(out, relaytest.AdminEmail) || !regexp.MustCompile(`two-step verification\s+on`).MatchString(out) ||
+		!regexp.MustCompile(`default \(org_\w+\)\s+admin`).MatchString(out) {
+		t.Fatalf("whoami: %v\n%s", err, out)
+	}
+	out, _, err = run(t, "whoami", "--json")
+	var me struct {
+		Kind      string
+		Email     string
+		TwoFactor bool
+	}
+	if err != nil || json.Unmarshal([]byte(out), &me) != nil || me.Kind != "user" || me.Email != relaytest.AdminEmail || !me.TwoFactor {
+		t.Fatalf("whoami --json: %v\n%s", err, out)
 	}
 }

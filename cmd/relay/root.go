@@ -28,7 +28,7 @@ or as a key of the YAML file given with --config.`
 func newRootCommand() *cobra.Command {
 	root := cli.Root("relay", "RELAY", "The camcloud relay: the public API, tenancy, inventory, rollouts and agent links", long)
 	root.AddCommand(newServeCommand(), newAdminCommand(), newLoginCommand(), newOrgsCommand(), newDevicesCommand(), newEdgeHostsCommand(), newJobsCommand(),
-		newTasksCommand(), newProfilesCommand(), newReleasesCommand(), newMembersCommand())
+		newTasksCommand(), newProfilesCommand(), newReleasesCommand(), newMembersCommand(), newWhoamiCommand())
 	cli.RejectUnknownSubcommands(root)
 	return root
 }

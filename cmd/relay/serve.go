@@ -22,6 +22,8 @@ On first start, in --data DIR:
   server.pem, server-key.pem  the server certificate, for the --listen host, --host
                               names, localhost, 127.0.0.1 and ::1 (unless --tls-cert)
   relay.db                    the state (bbolt); one relay per directory
+  secrets-key                 seals the users' two-step verification secrets (0600;
+                              or --secrets-key FILE); back it up with relay.db
 and a first admin: --admin-email with the password from the environment variable
 RELAY_ADMIN_PASSWORD, or a generated password printed once on stderr.
 
@@ -49,6 +51,7 @@ func newServeCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data", "", "data directory (database, CA, certificates); created if missing")
+	f.StringVar(&cfg.SecretsKey, "secrets-key", "", "key file sealing two-step verification secrets, made (0600) if missing (default DATA/secrets-key)")
 	f.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address to serve on")
 	f.StringSliceVar(&cfg.Hosts, "host", nil, "extra host name or address for the generated server certificate (repeatable)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve this certificate (PEM) instead of the generated one")

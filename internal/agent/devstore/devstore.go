@@ -1,6 +1,6 @@
 // Package devstore is an edge host's own record of the devices it manages, in bbolt in
 // its data directory: each device's address, the VAPIX account the agent made on it
-// (password sealed by package secrets, never in clear), its profile and mode. Tasks are
+// (password sealed by package seal, never in clear), its profile and mode. Tasks are
 // journaled by the task engine (pkg/taskengine), not here; a store an older agent wrote
 // may still hold onboarding tasks, which LegacyTasks hands over once.
 package devstore
@@ -15,9 +15,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
-	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
 	"github.com/opencamcloud/camcloud/internal/profile"
+	"github.com/opencamcloud/camcloud/internal/seal"
 )
 
 var bucketDevices = []byte("devices")
@@ -57,7 +57,7 @@ type LegacyTask struct {
 // Store is the agent's database.
 type Store struct {
 	db  *bolt.DB
-	box *secrets.Box
+	box *seal.Box
 }
 
 // Files of the store in an agent's data directory.
@@ -69,7 +69,7 @@ const (
 // OpenDir opens the store of an agent's data directory: DBFile, with passwords sealed
 // under the key in KeyFile (made on first use).
 func OpenDir(dataDir string) (*Store, error) {
-	box, err := secrets.OpenBox(filepath.Join(dataDir, KeyFile))
+	box, _, err := seal.OpenBox(filepath.Join(dataDir, KeyFile))
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func OpenDir(dataDir string) (*Store, error) {
 }
 
 // Open opens (creating) the database at path; box seals device passwords.
-func Open(path string, box *secrets.Box) (*Store, error) {
+func Open(path string, box *seal.Box) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("devstore: open %s: %w", path, err)

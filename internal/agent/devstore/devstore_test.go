@@ -10,14 +10,14 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/opencamcloud/camcloud/internal/agent/secrets"
 	"github.com/opencamcloud/camcloud/internal/linkapi"
+	"github.com/opencamcloud/camcloud/internal/seal"
 	"github.com/opencamcloud/camcloud/pkg/taskstate"
 )
 
 func open(t *testing.T, dir string) *Store {
 	t.Helper()
-	box, err := secrets.OpenBox(filepath.Join(dir, "device-key"))
+	box, _, err := seal.OpenBox(filepath.Join(dir, "device-key"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,7 +215,8 @@ func (f fixture) path(rt api.Route, w *world) string {
 	case strings.Contains(p, "/releases/"):
 		id = f.release
 	case rt.Method == "POST" && p == "/api/v1/releases":
-		p += "?kind=os&version=9.80." + strings.TrimPrefix(w.serial(), "ACCC8E")
+		// A fresh number, in decimal: a serial's hex digits are not a version.
+		p += "?kind=os&version=9.80." + strconv.FormatInt(w.serials.Add(1), 10)
 	}
 	serial, name := f.device, f.profile
 	if strings.Contains(p, "/vapix/") || rt.Method == http.MethodGet && p == "/api/v1/orgs/{org}/devices/{serial}" {

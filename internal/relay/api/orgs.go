@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -74,28 +75,37 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
-	p := PrincipalFrom(r.Context())
-	op, err := a.store.OperatorOrg(r.Context())
+	out, err := a.callerOrgs(r.Context(), PrincipalFrom(r.Context()))
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusOK, listOf(out))
+}
+
+// callerOrgs are the organizations of p with p's role in each: a person's memberships,
+// an application's one organization.
+func (a *API) callerOrgs(ctx context.Context, p *Principal) ([]orgView, error) {
+	op, err := a.store.OperatorOrg(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []orgView
 	if p.Kind == store.TokenClient {
-		o, err := a.store.Org(r.Context(), p.Org)
+		o, err := a.store.Org(ctx, p.Org)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out = append(out, orgView{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Role: p.Role, RequireTwoFactor: o.RequireTwoFactor, RunsRelay: o.ID == op})
 	} else {
-		orgs, err := a.store.OrgsOf(r.Context(), p.UserID)
+		orgs, err := a.store.OrgsOf(ctx, p.UserID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, o := range orgs {
 			out = append(out, orgView{ID: o.Org.ID, Name: o.Org.Name, CreatedAt: o.Org.CreatedAt, Role: o.Role, RequireTwoFactor: o.Org.RequireTwoFactor, RunsRelay: o.Org.ID == op})
 		}
 	}
-	return writeJSON(w, http.StatusOK, listOf(out))
+	return out, nil
 }
 
 func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {

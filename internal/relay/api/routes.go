@@ -84,6 +84,7 @@ var table = []Route{
 
 	{Method: "POST", Pattern: "/api/v1/auth/token", Access: Public, handle: (*API).token},
 	{Method: "POST", Pattern: "/api/v1/auth/revoke", Access: Authenticated, handle: (*API).revoke},
+	{Method: "GET", Pattern: "/api/v1/me", Access: Authenticated, handle: (*API).me},
 	{Method: "GET", Pattern: "/api/v1/auth/two-factor", Access: UserOnly, handle: (*API).getTwoFactor},
 	{Method: "POST", Pattern: "/api/v1/auth/two-factor", Access: UserOnly, handle: (*API).startTwoFactor},
 	{Method: "POST", Pattern: "/api/v1/auth/two-factor/confirm", Access: UserOnly, handle: (*API).confirmTwoFactor},

@@ -15,6 +15,7 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"GET /metrics":                                   "public",
 		"POST /api/v1/auth/token":                        "public",
 		"POST /api/v1/auth/revoke":                       "authenticated",
+		"GET /api/v1/me":                                 "authenticated",
 		"GET /api/v1/auth/two-factor":                    "user",
 		"POST /api/v1/auth/two-factor":                   "user",
 		"POST /api/v1/auth/two-factor/confirm":           "user",

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
 	"github.com/opencamcloud/camcloud/internal/relay/ident"
+	"github.com/opencamcloud/camcloud/internal/seal"
 )
 
 // DefaultListen is the address relay serve listens on when none is given.
@@ -23,6 +26,10 @@ const DefaultListen = "127.0.0.1:8443"
 type Config struct {
 	// DataDir holds the database, the CA and the server certificate. Required.
 	DataDir string
+	// SecretsKey is the key file that seals the users' two-step verification secrets
+	// (package seal); empty means SecretsKeyFile in DataDir. Made (0600) when missing;
+	// one that group or others may access is refused.
+	SecretsKey string
 	// Listen is the address to serve on; empty means DefaultListen. Its host goes into
 	// the server certificate, and with InsecureHTTP it must be a loopback address.
 	Listen string
@@ -122,6 +129,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("data directory: %w", err))
 		}
 	}
+	if c.DataDir != "" || c.SecretsKey != "" {
+		// A missing key is made on start; an exposed or broken one is refused now.
+		if _, err := seal.LoadBox(c.secretsKey()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("secrets key (--secrets-key): %w", err))
+		}
+	}
 	for name, n := range map[string]int{"--max-conns": c.Conns.MaxConns, "--fd-reserve": c.Conns.Reserve,
 		"--max-anonymous-conns": c.Conns.MaxAnonymous, "--max-anonymous-conns-per-address": c.Conns.MaxAnonymousPerAddr} {
 		if n < 0 {
@@ -129,6 +142,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SecretsKeyFile is the default key file's name inside the data directory.
+const SecretsKeyFile = "secrets-key"
+
+func (c *Config) secretsKey() string {
+	if c.SecretsKey == "" {
+		return filepath.Join(c.DataDir, SecretsKeyFile)
+	}
+	return c.SecretsKey
 }
 
 func (c *Config) listen() string {

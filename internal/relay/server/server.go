@@ -30,6 +30,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/releasefiles"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
 	"github.com/opencamcloud/camcloud/internal/relay/taskmgr"
+	"github.com/opencamcloud/camcloud/internal/seal"
 	"github.com/opencamcloud/camcloud/web"
 )
 
@@ -87,6 +88,39 @@ func (s *Server) CA() *pki.CA {
 	return s.ca
 }
 
+// openStore opens the database with the key that seals two-step verification secrets,
+// making the key on first start. A key that does not open the stored secrets stops the
+// relay with what to do, rather than letting those users fail at each sign-in.
+func (s *Server) openStore() (*store.Store, error) {
+	keyPath, dbPath := s.cfg.secretsKey(), filepath.Join(s.cfg.DataDir, DBFile)
+	box, created, err := seal.OpenBox(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("the key that seals two-step verification secrets: %w", err)
+	}
+	st, err := store.Open(dbPath, store.Options{Now: s.now, Seal: box})
+	switch {
+	case err == nil:
+		if created {
+			s.log.Info("created the key that seals two-step verification secrets; back it up with the data directory", "key", keyPath)
+		}
+		return st, nil
+	case errors.Is(err, store.ErrLocked):
+		return nil, fmt.Errorf("data directory %s is in use by another relay (its database is locked): %w", s.cfg.DataDir, err)
+	case errors.Is(err, store.ErrSealKey) && created:
+		// The key was missing, not new: do not leave a wrong one in its place.
+		_ = os.Remove(keyPath)
+		return nil, fmt.Errorf("the key file %s is missing, but %s holds two-step verification secrets sealed with it: "+
+			"restore the key file from the backup of the data directory (or turn those users' two-step verification off "+
+			"with `relay admin reset-two-factor`): %w", keyPath, dbPath, err)
+	case errors.Is(err, store.ErrSealKey):
+		return nil, fmt.Errorf("the key file %s is not the one the two-step verification secrets in %s were sealed with: "+
+			"restore this data directory's key file from its backup (or turn those users' two-step verification off "+
+			"with `relay admin reset-two-factor`): %w", keyPath, dbPath, err)
+	default:
+		return nil, err
+	}
+}
+
 // Run opens the state, bootstraps it on first start and serves on ln until ctx ends,
 // then shuts down gracefully. It closes ln. It returns nil on a clean shutdown.
 func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
@@ -99,10 +133,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	st, err := store.Open(filepath.Join(s.cfg.DataDir, DBFile), store.Options{Now: s.now})
-	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("data directory %s is in use by another relay (its database is locked): %w", s.cfg.DataDir, err)
-	}
+	st, err := s.openStore()
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import "github.com/opencamcloud/camcloud/internal/relay/ident"
 // `bbolt get` is readable. Keys:
 //
 //	meta              "schema"                      -> schemaVersion
-//	users             userID                        -> User
+//	users             userID                        -> User (its TOTP secret sealed, see TwoFactor)
 //	users_by_email    ident.Key(email)              -> userID
 //	                  "!" userID                    -> userID (a look-alike account, see reindexEmails)
 //	orgs              orgID                         -> Org

@@ -5,7 +5,8 @@
 // Every method is one bbolt transaction, so each change and its index entries commit
 // together or not at all. Secrets arrive already hashed (package auth); the store never
 // sees a password, token or client secret in clear, and never an owner authentication key
-// (package oak). Callers scope every lookup by organization: a record of another
+// (package oak). The one secret the relay must use again, a user's TOTP key, is sealed
+// (package seal) under a key file kept beside the database (Options.Seal). Callers scope every lookup by organization: a record of another
 // organization is ErrNotFound, so the API can answer 404 without leaking that it exists.
 package store
 
@@ -16,12 +17,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/opencamcloud/camcloud/internal/seal"
 )
 
 // Options tune Open. The zero value is usable.
@@ -33,12 +37,18 @@ type Options struct {
 	LockTimeout time.Duration
 	// NoSync skips fsync; only for tests that create thousands of records.
 	NoSync bool
+	// Seal seals the users' two-step verification secrets. With it, Open seals the
+	// secrets an older relay stored in clear and fails with ErrSealKey when the stored
+	// ones do not open. Without it (tools that work on a stopped relay's data) sealed
+	// secrets stay sealed and writing a new one fails with ErrNoSealKey.
+	Seal *seal.Box
 }
 
 // Store is an open database. Its methods are safe for concurrent use.
 type Store struct {
-	db  *bolt.DB
-	now func() time.Time
+	db   *bolt.DB
+	now  func() time.Time
+	seal *seal.Box // nil: see Options.Seal
 
 	// What every authorized request reads; see decodeCache.
 	tokens  *decodeCache[Token]
@@ -53,20 +63,11 @@ type Store struct {
 
 // Open opens (creating if needed) the database file at path with mode 0600.
 func Open(path string, opts Options) (*Store, error) {
-	timeout := opts.LockTimeout
-	if timeout == 0 {
-		timeout = 500 * time.Millisecond
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
-	if db != nil {
-		db.MaxBatchDelay = 2 * time.Millisecond // see batch
-	}
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	}
+	db, err := openBolt(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
+	var sealed int
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -76,7 +77,9 @@ func Open(path string, opts Options) (*Store, error) {
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(keySchema); {
 		case v == nil:
-			return meta.Put(keySchema, []byte(schemaVersion))
+			if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
+				return err
+			}
 		case string(v) == "1":
 			if err := migrateDevicesV1(tx); err != nil {
 				return fmt.Errorf("migrate schema 1 to %s: %w", schemaVersion, err)
@@ -84,12 +87,27 @@ func Open(path string, opts Options) (*Store, error) {
 			if err := reindexEmails(tx); err != nil {
 				return fmt.Errorf("migrate schema 1 to %s: %w", schemaVersion, err)
 			}
-			return meta.Put(keySchema, []byte(schemaVersion))
+			if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
+				return err
+			}
 		case string(v) != schemaVersion:
 			return fmt.Errorf("schema version %q, this relay knows %q", v, schemaVersion)
 		}
-		return nil
+		if opts.Seal == nil {
+			return nil
+		}
+		var err error
+		sealed, err = sealSecrets(tx, opts.Seal)
+		return err
 	})
+	if err == nil && sealed > 0 {
+		// bbolt leaves the pages it replaced in the file as they were: only a rewrite
+		// takes the secrets' clear text out of it.
+		db, err = compact(db, path, opts)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: two-step verification secrets sealed: %w", path, err)
+		}
+	}
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -98,12 +116,55 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now,
+	return &Store{db: db, now: now, seal: opts.Seal,
 		tokens:  newDecodeCache[Token](4096),
 		members: newDecodeCache[Member](4096),
 		routes:  newDecodeCache[DeviceRoute](4096),
 		tasks:   newDecodeCache[storedTask](1 << 16),
 	}, nil
+}
+
+func openBolt(path string, opts Options) (*bolt.DB, error) {
+	timeout := opts.LockTimeout
+	if timeout == 0 {
+		timeout = 500 * time.Millisecond
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = 2 * time.Millisecond // see batch
+	return db, nil
+}
+
+// compact rewrites the database at path, which db has open, into a new file that
+// holds only the live records, and opens that. db is closed in any case.
+func compact(db *bolt.DB, path string, opts Options) (*bolt.DB, error) {
+	tmp := path + ".compact"
+	_ = os.Remove(tmp) // left by a crash during an earlier rewrite
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: opts.NoSync})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("rewrite: %w", err)
+	}
+	err = bolt.Compact(dst, db, 0)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("rewrite: %w", err)
+	}
+	return openBolt(path, opts)
 }
 
 // Close closes the database. It waits for running transactions; calling it twice is fine.

@@ -58,7 +58,9 @@ func createUser(tx *bolt.Tx, email, passwordHash string, now time.Time) (User, e
 func (s *Store) User(ctx context.Context, id string) (User, error) {
 	var u User
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketUsers), []byte(id), &u)
+		var err error
+		u, err = s.getUser(tx, []byte(id))
+		return err
 	})
 	return u, err
 }
@@ -71,7 +73,9 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 		if id == nil {
 			return ErrNotFound
 		}
-		return getJSON(tx.Bucket(bucketUsers), id, &u)
+		var err error
+		u, err = s.getUser(tx, id)
+		return err
 	})
 	return u, err
 }
