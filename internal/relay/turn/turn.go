@@ -18,6 +18,7 @@
 package turn
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -429,16 +430,24 @@ func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
 
 type slogLogger struct{ log *slog.Logger }
 
+// logf formats only when debug logging is on: the library logs every relayed packet,
+// and formatting its addresses would cost more than relaying it.
+func (l slogLogger) logf(format string, a ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug(fmt.Sprintf(format, a...))
+	}
+}
+
 func (l slogLogger) Trace(string)                   {}
 func (l slogLogger) Tracef(string, ...any)          {}
 func (l slogLogger) Debug(msg string)               { l.log.Debug(msg) }
-func (l slogLogger) Debugf(format string, a ...any) { l.log.Debug(fmt.Sprintf(format, a...)) }
+func (l slogLogger) Debugf(format string, a ...any) { l.logf(format, a...) }
 func (l slogLogger) Info(msg string)                { l.log.Debug(msg) }
-func (l slogLogger) Infof(format string, a ...any)  { l.log.Debug(fmt.Sprintf(format, a...)) }
+func (l slogLogger) Infof(format string, a ...any)  { l.logf(format, a...) }
 func (l slogLogger) Warn(msg string)                { l.log.Debug(msg) }
-func (l slogLogger) Warnf(format string, a ...any)  { l.log.Debug(fmt.Sprintf(format, a...)) }
+func (l slogLogger) Warnf(format string, a ...any)  { l.logf(format, a...) }
 func (l slogLogger) Error(msg string)               { l.log.Debug(msg) }
-func (l slogLogger) Errorf(format string, a ...any) { l.log.Debug(fmt.Sprintf(format, a...)) }
+func (l slogLogger) Errorf(format string, a ...any) { l.logf(format, a...) }
 
 // URLs are the ICE server URLs for a relay reached at host: turn: over UDP and TCP,
 // turns: over TLS, for the transports s serves, with their ports.
