@@ -41,7 +41,8 @@ an address of its own for networks that only let 443 out; it uses the relay's se
 certificate). Credentials are short-lived (--turn-ttl), handed out by
 GET /api/v1/orgs/{org}/ice-servers and derived from the shared secret in
 --turn-secret-file (created on first start, 0600): coturn started with
-use-auth-secret and the same static-auth-secret can replace the built-in server.
+use-auth-secret and the same static-auth-secret can replace the built-in server
+(--turn-url names its URLs).
 Relayed candidates carry --turn-public-ip; peers on loopback, private and link-local
 addresses are refused unless --turn-allow-peer names them.`
 
@@ -85,6 +86,7 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.TURN.TTL, "turn-ttl", server.DefaultTURNTTL, "lifetime of the TURN credentials handed out")
 	f.IntVar(&cfg.TURN.MaxPerOrg, "turn-max-allocations", turn.DefaultMaxPerOrg, "most TURN allocations one organization holds at once")
 	f.StringVar(&cfg.TURN.RelayPorts, "turn-relay-ports", fmt.Sprintf("%d-%d", turn.DefaultMinRelayPort, turn.DefaultMaxRelayPort), "UDP/TCP port range of relayed addresses (open it in the firewall)")
+	f.StringSliceVar(&cfg.TURN.URLs, "turn-url", nil, "stun:, turn: or turns: URL handed out instead of the built-in server's, such as a coturn sharing --turn-secret-file (repeatable)")
 	f.StringSliceVar(&cfg.TURN.AllowPeers, "turn-allow-peer", nil, "address or CIDR range TURN relays to although private or loopback, such as a LAN of cameras (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")

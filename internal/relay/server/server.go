@@ -168,7 +168,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 	}
 	var iceProvider api.ICEProvider
 	if ice != nil {
-		defer ice.srv.Close()
+		defer ice.close()
 		iceProvider = ice
 	}
 	a, err := api.New(api.Config{

@@ -60,6 +60,10 @@ type TURNConfig struct {
 	// whose cameras' agents are reached through TURN). Loopback-only TURN allows
 	// loopback peers by itself.
 	AllowPeers []string
+	// URLs are the stun:, turn: and turns: URLs handed out instead of the built-in
+	// server's: a coturn (or several) sharing the secret. They work with or without the
+	// built-in server.
+	URLs []string
 }
 
 // Enabled reports whether any TURN listener is configured.
@@ -131,7 +135,7 @@ func (c *TURNConfig) allowPeers() ([]netip.Prefix, error) {
 
 // validate checks the TURN settings (only when TURN is on).
 func (c *TURNConfig) validate(insecure bool) []error {
-	if !c.Enabled() {
+	if !c.Enabled() && len(c.URLs) == 0 {
 		return nil
 	}
 	var errs []error
@@ -150,8 +154,13 @@ func (c *TURNConfig) validate(insecure bool) []error {
 		if ip := net.ParseIP(c.PublicIP); ip == nil || ip.IsUnspecified() {
 			errs = append(errs, fmt.Errorf("--turn-public-ip %q is not an IP address", c.PublicIP))
 		}
-	} else if c.publicIP() == nil {
+	} else if c.Enabled() && c.publicIP() == nil {
 		errs = append(errs, errors.New("--turn-public-ip is required when TURN listens on an address other than loopback: it is the address put in relayed candidates"))
+	}
+	for _, u := range c.URLs {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			errs = append(errs, fmt.Errorf("--turn-url %q: want a stun:, turn: or turns: URL", u))
+		}
 	}
 	if c.TTL < 0 {
 		errs = append(errs, errors.New("--turn-ttl is negative"))
@@ -189,10 +198,11 @@ func loadOrCreateTURNSecret(path string) (string, error) {
 	return secret, nil
 }
 
-// startTURN starts the TURN server; nil, nil when TURN is off.
+// startTURN starts the TURN server and returns what hands out its credentials (or
+// those of the --turn-url servers); nil, nil when TURN is off.
 func (s *Server) startTURN(tlsConf *tls.Config, reg prometheus.Registerer) (*turnICE, error) {
 	c := &s.cfg.TURN
-	if !c.Enabled() {
+	if !c.Enabled() && len(c.URLs) == 0 {
 		return nil, nil
 	}
 	path := c.SecretFile
@@ -202,6 +212,22 @@ func (s *Server) startTURN(tlsConf *tls.Config, reg prometheus.Registerer) (*tur
 	secret, err := loadOrCreateTURNSecret(path)
 	if err != nil {
 		return nil, err
+	}
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = DefaultTURNTTL
+	}
+	ice := &turnICE{secret: secret, ttl: ttl, now: s.now}
+	for _, u := range c.URLs {
+		if strings.HasPrefix(u, "stun:") {
+			ice.stun = append(ice.stun, u)
+		} else {
+			ice.turn = append(ice.turn, u)
+		}
+	}
+	if !c.Enabled() {
+		s.log.Info("TURN credentials for other servers", "urls", c.URLs, "secret", path)
+		return ice, nil
 	}
 	lo, hi, _ := c.relayPorts() // validated
 	allow, _ := c.allowPeers()  // validated
@@ -224,13 +250,16 @@ func (s *Server) startTURN(tlsConf *tls.Config, reg prometheus.Registerer) (*tur
 	if host == "" {
 		host = c.publicIP().String()
 	}
-	ttl := c.TTL
-	if ttl == 0 {
-		ttl = DefaultTURNTTL
+	ice.srv = ts
+	if len(c.URLs) == 0 {
+		if u := ts.STUNURL(host); u != "" {
+			ice.stun = []string{u}
+		}
+		ice.turn = ts.URLs(host)
 	}
 	s.log.Info("TURN serving", "udp", addrString(ts.UDPAddr()), "tcp", addrString(ts.TCPAddr()), "tls", addrString(ts.TLSAddr()),
 		"public_ip", c.publicIP(), "secret", path)
-	return &turnICE{srv: ts, secret: secret, ttl: ttl, host: host, now: s.now}, nil
+	return ice, nil
 }
 
 func addrString(a net.Addr) string {
@@ -240,21 +269,31 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-// turnICE hands out the built-in TURN server's URLs with fresh credentials.
+// turnICE hands out TURN URLs (the built-in server's, or --turn-url) with fresh
+// credentials.
 type turnICE struct {
-	srv    *turn.Server
-	secret string
-	ttl    time.Duration
-	host   string
-	now    func() time.Time
+	srv        *turn.Server // the built-in server; nil when only --turn-url is served
+	stun, turn []string
+	secret     string
+	ttl        time.Duration
+	now        func() time.Time
+}
+
+func (t *turnICE) close() {
+	if t.srv != nil {
+		_ = t.srv.Close()
+	}
 }
 
 func (t *turnICE) ICEServers(org string) api.ICEServers {
-	cred := turn.NewCredential(t.secret, org, t.now().Add(t.ttl))
 	var out []api.ICEServer
-	if u := t.srv.STUNURL(t.host); u != "" {
-		out = append(out, api.ICEServer{URLs: []string{u}})
+	if len(t.stun) > 0 {
+		out = append(out, api.ICEServer{URLs: t.stun})
 	}
-	out = append(out, api.ICEServer{URLs: t.srv.URLs(t.host), Username: cred.Username, Credential: cred.Password})
+	if len(t.turn) == 0 {
+		return api.ICEServers{ICEServers: out}
+	}
+	cred := turn.NewCredential(t.secret, org, t.now().Add(t.ttl))
+	out = append(out, api.ICEServer{URLs: t.turn, Username: cred.Username, Credential: cred.Password})
 	return api.ICEServers{ICEServers: out, ExpiresAt: &cred.ExpiresAt}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/server"
+	"github.com/opencamcloud/camcloud/internal/relay/turn"
 )
 
 func withTURN(cfg *server.Config) {
@@ -121,9 +123,9 @@ func TestICEServersWithoutTURN(t *testing.T) {
 func TestTURNConfigurationIsChecked(t *testing.T) {
 	for name, tc := range map[string]server.TURNConfig{
 		"public address without public IP": {UDPListen: "0.0.0.0:3478"},
-		"TLS with plain HTTP":               {TLSListen: "127.0.0.1:5349"},
-		"bad port range":                    {UDPListen: "127.0.0.1:3478", RelayPorts: "9-2"},
-		"bad peer range":                    {UDPListen: "127.0.0.1:3478", AllowPeers: []string{"lan"}},
+		"TLS with plain HTTP":              {TLSListen: "127.0.0.1:5349"},
+		"bad port range":                   {UDPListen: "127.0.0.1:3478", RelayPorts: "9-2"},
+		"bad peer range":                   {UDPListen: "127.0.0.1:3478", AllowPeers: []string{"lan"}},
 	} {
 		cfg := server.Config{DataDir: t.TempDir(), InsecureHTTP: true, TURN: tc}
 		if err := cfg.Validate(); err == nil {
@@ -207,3 +209,31 @@ func udpEcho(t *testing.T) net.PacketConn {
 	return pc
 }
 
+// TestICEServersForAnotherTURNServer: with --turn-url (a coturn sharing the secret) and
+// no built-in listener, the relay hands out those URLs with credentials of the secret.
+func TestICEServersForAnotherTURNServer(t *testing.T) {
+	urls := []string{"stun:turn.example.com:3478", "turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"}
+	r := relaytest.Start(t, func(cfg *server.Config) { cfg.TURN.URLs = urls })
+	owner := r.CreateUser(t, "owner@example.com", "turn-test-password")
+	org, err := r.Store.CreateOrg(t.Context(), "T", owner.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Do(t, http.MethodGet, "/api/v1/orgs/"+org.ID+"/ice-servers", r.Login(t, owner.Email, "turn-test-password"), nil)
+	if res.Status != http.StatusOK {
+		t.Fatalf("ice-servers: %d %s", res.Status, res.Body)
+	}
+	var ice api.ICEServers
+	res.JSON(t, &ice)
+	if len(ice.ICEServers) != 2 || !slices.Equal(ice.ICEServers[0].URLs, urls[:1]) || !slices.Equal(ice.ICEServers[1].URLs, urls[1:]) {
+		t.Fatalf("iceServers %+v, want the STUN URL and then the TURN URLs", ice.ICEServers)
+	}
+	secret, err := os.ReadFile(filepath.Join(r.DataDir, server.TURNSecretFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := turn.NewCredential(strings.TrimSpace(string(secret)), org.ID, *ice.ExpiresAt)
+	if got := ice.ICEServers[1]; got.Username != want.Username || got.Credential != want.Password {
+		t.Errorf("credential %s / %s, want the secret's %s / %s", got.Username, got.Credential, want.Username, want.Password)
+	}
+}
