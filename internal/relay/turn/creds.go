@@ -44,10 +44,7 @@ func password(secret, username string) string {
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-var (
-	errMalformed = errors.New("not an <expiry>:<organization> username")
-	errExpired   = errors.New("credential expired")
-)
+var errMalformed = errors.New("not an <expiry>:<organization> username")
 
 // parseUsername splits a REST API username into its expiry and organization.
 func parseUsername(u string) (time.Time, string, error) {

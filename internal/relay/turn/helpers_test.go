@@ -86,6 +86,13 @@ const (
 // dialClient is a started pion TURN client reaching addr over tr.
 func dialClient(t testing.TB, tr transport, addr string, pool *x509.CertPool, user, pass, realm string) *pturn.Client {
 	t.Helper()
+	c, _ := dialClientConn(t, tr, addr, pool, user, pass, realm)
+	return c
+}
+
+// dialClientConn is dialClient that also returns the client's socket or connection.
+func dialClientConn(t testing.TB, tr transport, addr string, pool *x509.CertPool, user, pass, realm string) (*pturn.Client, net.PacketConn) {
+	t.Helper()
 	var conn net.PacketConn
 	switch tr {
 	case overUDP:
@@ -118,7 +125,7 @@ func dialClient(t testing.TB, tr transport, addr string, pool *x509.CertPool, us
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close(); _ = conn.Close() })
-	return c
+	return c, conn
 }
 
 // echoPeer is a UDP peer on 127.0.0.1 that answers every datagram with the same bytes

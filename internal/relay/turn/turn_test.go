@@ -3,6 +3,7 @@ package turn
 import (
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -211,4 +212,33 @@ func TestCredentialIsTheRESTAPIScheme(t *testing.T) {
 	if err != nil || org != "org_x" || !exp.Equal(time.Unix(1700000000, 0)) {
 		t.Errorf("parse %q = %v %q %v", c.Username, exp, org, err)
 	}
+}
+
+// TestCloseLeavesNoGoroutine: after Close, the library's read loops and the relay
+// sockets' goroutines are gone.
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s, _, pool := startServer(t, nil)
+	peer := echoPeer(t)
+	cred := NewCredential(testSecret, "org_a", time.Now().Add(time.Hour))
+	for _, tr := range []transport{overUDP, overTCP, overTLS} {
+		c, conn := dialClientConn(t, tr, s.addrOf(tr), pool, cred.Username, cred.Password, s.Realm())
+		relay, err := c.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := roundTrip(relay, peer.LocalAddr(), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		_ = relay.Close()
+		c.Close()
+		_ = conn.Close()
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The echo peer's goroutine is the one this test still owns.
+	testtool.WaitFor(t, 10*time.Second, "the server's goroutines to end", func() bool {
+		return runtime.NumGoroutine() <= before+1
+	})
 }
