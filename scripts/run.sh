@@ -12,6 +12,9 @@ CAMERAS=${CAMERAS:-4}
 RELAY_ADDR=${RELAY_ADDR:-127.0.0.1:8443}
 CAM_PORT=${CAM_PORT:-8081}
 CONTROL_ADDR=${CONTROL_ADDR:-127.0.0.1:8080}
+# The relay's built-in TURN: UDP and TCP on TURN_ADDR, TLS on TURNS_ADDR.
+TURN_ADDR=${TURN_ADDR:-127.0.0.1:3478}
+TURNS_ADDR=${TURNS_ADDR:-127.0.0.1:5349}
 
 mkdir -p "$RUN_DIR"
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
@@ -32,9 +35,10 @@ taken() {
 	curl -gs -o /dev/null --max-time 2 "http://$1/" || rc=$?
 	[ "$rc" -ne 7 ]
 }
-# Every address this run listens on: the relay, camsim's control API and, for each
-# camera, its HTTP, RTSP and HTTPS ports (consecutive, in that order).
-addrs="$RELAY_ADDR $CONTROL_ADDR"
+# Every address this run listens on: the relay, its TURN ports (TCP; UDP on TURN_ADDR too),
+# camsim's control API and, for each camera, its HTTP, RTSP and HTTPS ports (consecutive,
+# in that order).
+addrs="$RELAY_ADDR $TURN_ADDR $TURNS_ADDR $CONTROL_ADDR"
 i=0
 while [ "$i" -lt $((3 * CAMERAS)) ]; do
 	addrs="$addrs 127.0.0.1:$((CAM_PORT + i))"
@@ -42,7 +46,7 @@ while [ "$i" -lt $((3 * CAMERAS)) ]; do
 done
 for a in $addrs; do
 	if taken "$a"; then
-		echo "$a is already in use (another make run?): stop what listens there, or choose other addresses (RELAY_ADDR, CONTROL_ADDR, CAM_PORT)." >&2
+		echo "$a is already in use (another make run?): stop what listens there, or choose other addresses (RELAY_ADDR, TURN_ADDR, TURNS_ADDR, CONTROL_ADDR, CAM_PORT)." >&2
 		exit 1
 	fi
 done
@@ -79,7 +83,10 @@ fail() {
 	exit 1
 }
 
+# TURN on loopback needs nothing else: the relayed address is 127.0.0.1, and loopback
+# peers are allowed because only this machine reaches it.
 RELAY_ADMIN_PASSWORD=$ADMIN_PASSWORD "$BIN/relay" serve --data "$RUN_DIR/relay" --listen "$RELAY_ADDR" \
+	--turn-udp-listen "$TURN_ADDR" --turn-tcp-listen "$TURN_ADDR" --turn-tls-listen "$TURNS_ADDR" \
 	--log-level warn >"$RUN_DIR/relay.out" 2>"$RUN_DIR/relay.log" 9>&- &
 relay_pid=$!
 pids="$pids $relay_pid"

@@ -50,12 +50,14 @@ func freePorts(t *testing.T, n int) int {
 func runEnv(bin, dir string, cameras, base int) []string {
 	return append(os.Environ(), "BIN="+bin, "RUN_DIR="+dir, fmt.Sprintf("CAMERAS=%d", cameras),
 		fmt.Sprintf("RELAY_ADDR=127.0.0.1:%d", base), fmt.Sprintf("CONTROL_ADDR=127.0.0.1:%d", base+1),
-		fmt.Sprintf("CAM_PORT=%d", base+2))
+		fmt.Sprintf("TURN_ADDR=127.0.0.1:%d", base+2), fmt.Sprintf("TURNS_ADDR=127.0.0.1:%d", base+3),
+		fmt.Sprintf("CAM_PORT=%d", base+4))
 }
 
 // runPorts is how many consecutive ports a make run of n cameras listens on: the relay,
-// camsim's control API, and HTTP, RTSP and HTTPS per camera.
-func runPorts(n int) int { return 2 + 3*n }
+// camsim's control API, TURN (UDP and TCP) and TURN over TLS, and HTTP, RTSP and HTTPS
+// per camera.
+func runPorts(n int) int { return 4 + 3*n }
 
 // buildAll builds every command into a temporary directory.
 func buildAll(t *testing.T) string {
@@ -155,6 +157,15 @@ func TestMakeRun(t *testing.T) {
 	}
 	if strings.Contains(banner, "<") {
 		t.Errorf("the banner has a placeholder that a shell cannot take:\n%s", banner)
+	}
+	// The relay's TURN server is on, over TCP and TLS too.
+	for _, p := range []int{portOf(t, env) + 2, portOf(t, env) + 3} {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Errorf("make run's TURN does not listen: %v", err)
+			continue
+		}
+		c.Close()
 	}
 
 	// cameras.json holds the cameras' owner keys: only its owner may read it.

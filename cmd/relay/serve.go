@@ -13,6 +13,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/connlimit"
 	"github.com/opencamcloud/camcloud/internal/relay/pki"
 	"github.com/opencamcloud/camcloud/internal/relay/server"
+	"github.com/opencamcloud/camcloud/internal/relay/turn"
 )
 
 const serveLong = `Serve the relay API over HTTPS.
@@ -34,7 +35,18 @@ SIGINT or SIGTERM stops it gracefully.
 Under load it stays reachable: a connection is anonymous until a request on it shows a
 valid token or agent certificate (or signs in); anonymous connections are bounded per
 source address and in total, and the oldest is closed to make room for a new one.
-Stalled handshakes, headers and bodies are cut off (--header-timeout, --body-timeout).`
+Stalled handshakes, headers and bodies are cut off (--header-timeout, --body-timeout).
+
+TURN (for WebRTC sessions that cannot connect directly) is on when a --turn-*-listen
+address is given: over UDP and TCP (usually port 3478) and TLS (usually 5349, or 443 of
+an address of its own for networks that only let 443 out; it uses the relay's server
+certificate). Credentials are short-lived (--turn-ttl), handed out by
+GET /api/v1/orgs/{org}/ice-servers and derived from the shared secret in
+--turn-secret-file (created on first start, 0600): coturn started with
+use-auth-secret and the same static-auth-secret can replace the built-in server
+(--turn-url names its URLs).
+Relayed candidates carry --turn-public-ip; peers on loopback, private and link-local
+addresses are refused unless --turn-allow-peer names them.`
 
 func newServeCommand() *cobra.Command {
 	var (
@@ -67,6 +79,18 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&cfg.Conns.Reserve, "fd-reserve", connlimit.DefaultReserve, "file descriptors kept free for the relay's own files and outbound calls")
 	f.IntVar(&cfg.Conns.MaxAnonymous, "max-anonymous-conns", connlimit.DefaultMaxAnonymous, "most connections held before any request on them proved who the caller is; the oldest is closed to make room")
 	f.IntVar(&cfg.Conns.MaxAnonymousPerAddr, "max-anonymous-conns-per-address", connlimit.DefaultMaxAnonymousPerAddr, "the same, per source address (per /64 for IPv6)")
+	f.StringVar(&cfg.TURN.UDPListen, "turn-udp-listen", "", "serve TURN over UDP on this address, such as :3478 (default: off)")
+	f.StringVar(&cfg.TURN.TCPListen, "turn-tcp-listen", "", "serve TURN over TCP on this address, such as :3478 (default: off)")
+	f.StringVar(&cfg.TURN.TLSListen, "turn-tls-listen", "", "serve TURN over TLS on this address, such as :5349, with the relay's certificate (default: off)")
+	f.StringVar(&cfg.TURN.SecretFile, "turn-secret-file", "", "file with the secret TURN credentials are derived from, created (0600) if missing; give coturn the same (default DATA/"+server.TURNSecretFile+")")
+	f.StringVar(&cfg.TURN.PublicIP, "turn-public-ip", "", "IP address put in relayed candidates, the one clients and peers reach (required unless TURN listens on loopback only)")
+	f.StringVar(&cfg.TURN.Host, "turn-host", "", "host name in the TURN URLs handed to clients (default: the first --host, else --turn-public-ip)")
+	f.StringVar(&cfg.TURN.Realm, "turn-realm", turn.DefaultRealm, "TURN realm")
+	f.DurationVar(&cfg.TURN.TTL, "turn-ttl", server.DefaultTURNTTL, "lifetime of the TURN credentials handed out")
+	f.IntVar(&cfg.TURN.MaxPerOrg, "turn-max-allocations", turn.DefaultMaxPerOrg, "most TURN allocations one organization holds at once")
+	f.StringVar(&cfg.TURN.RelayPorts, "turn-relay-ports", fmt.Sprintf("%d-%d", turn.DefaultMinRelayPort, turn.DefaultMaxRelayPort), "UDP/TCP port range of relayed addresses (open it in the firewall)")
+	f.StringSliceVar(&cfg.TURN.URLs, "turn-url", nil, "stun:, turn: or turns: URL handed out instead of the built-in server's, such as a coturn sharing --turn-secret-file (repeatable)")
+	f.StringSliceVar(&cfg.TURN.AllowPeers, "turn-allow-peer", nil, "address or CIDR range TURN relays to although private or loopback, such as a LAN of cameras (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.BoolVar(&checkConfig, "check-config", false, "validate the configuration and exit")

@@ -57,6 +57,9 @@ type Config struct {
 	Audit interface{ Record(store.AuditEntry) }
 	// Catalog gives the static facts of device models; nil: the built-in catalog.
 	Catalog *modelcatalog.Catalog
+	// ICE hands out STUN/TURN servers with short-lived credentials
+	// (GET .../ice-servers); nil: the list is empty.
+	ICE ICEProvider
 	// Ready tells /healthz whether to answer 200; nil: always ready.
 	Ready func() bool
 

@@ -148,6 +148,8 @@ var table = []Route{
 	{Method: "PATCH", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
 	{Method: "DELETE", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/audit", Access: Org, MinRole: role.Admin, handle: (*API).auditLog},
+	// WebRTC: STUN/TURN servers with short-lived credentials; viewers watch live video.
+	{Method: "GET", Pattern: "/api/v1/orgs/{org}/ice-servers", Access: Org, MinRole: role.Viewer, handle: (*API).getICEServers},
 
 	{Method: "POST", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Admin, handle: (*API).createEdgeHost},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/edgehosts", Access: Org, MinRole: role.Operator, handle: (*API).listEdgeHosts},

@@ -79,6 +79,7 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"PATCH /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}":  "operator",
 		"DELETE /api/v1/orgs/{org}/devices/{serial}/vapix/{path...}": "operator",
 		"GET /api/v1/orgs/{org}/audit":                               "admin",
+		"GET /api/v1/orgs/{org}/ice-servers":                         "viewer",
 		// The edge host's own API: the agent allows mutations to admins only.
 		"POST /api/v1/orgs/{org}/edgehosts/{id}/graphql": "operator",
 		// VMS servers: registered by admins; operators read from them, admins change.

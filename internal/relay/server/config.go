@@ -75,6 +75,8 @@ type Config struct {
 	// anonymous ones (no request proved who is on them yet) per source address and in
 	// total, the oldest anonymous one closed to make room.
 	Conns connlimit.Config
+	// TURN configures the built-in TURN server; off unless a TURN address is given.
+	TURN TURNConfig
 }
 
 // DefaultHeaderTimeout is Config.HeaderTimeout's default.
@@ -141,6 +143,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s is negative", name))
 		}
 	}
+	errs = append(errs, c.TURN.validate(c.InsecureHTTP)...)
 	return errors.Join(errs...)
 }
 

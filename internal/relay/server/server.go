@@ -193,10 +193,19 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) (err error) {
 		return err
 	}
 	auditLog := audit.New(st, s.log)
+	ice, err := s.startTURN(tlsConf, reg)
+	if err != nil {
+		return err
+	}
+	var iceProvider api.ICEProvider
+	if ice != nil {
+		defer ice.close()
+		iceProvider = ice
+	}
 	a, err := api.New(api.Config{
 		AgentLink: links.handler(), Agents: links.relay.Transport(), Links: links, Catalog: models, Releases: cat, Tasks: mgr, Audit: auditLog,
 		Store: st, CA: ca, Hasher: hasher, Logger: s.cfg.Logger, Registry: reg, Ready: s.serve.Load,
-		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL, BodyTimeout: s.cfg.BodyTimeout,
+		UserTokenTTL: s.cfg.UserTokenTTL, ClientTokenTTL: s.cfg.ClientTokenTTL, BodyTimeout: s.cfg.BodyTimeout, ICE: iceProvider,
 	})
 	if err != nil {
 		return err
