@@ -44,6 +44,8 @@ type Store struct {
 	tokens  *decodeCache[Token]
 	members *decodeCache[Member]
 	routes  *decodeCache[DeviceRoute]
+	// What device lists read: decoding is most of a list's cost (ListDevices).
+	devices *decodeCache[Device]
 	// What the task manager reads on each pass; see readTask.
 	tasks *decodeCache[storedTask]
 
@@ -102,6 +104,7 @@ func Open(path string, opts Options) (*Store, error) {
 		tokens:  newDecodeCache[Token](4096),
 		members: newDecodeCache[Member](4096),
 		routes:  newDecodeCache[DeviceRoute](4096),
+		devices: newDecodeCache[Device](1 << 16),
 		tasks:   newDecodeCache[storedTask](1 << 16),
 	}, nil
 }
