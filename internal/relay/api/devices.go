@@ -66,9 +66,9 @@ type deviceView struct {
 }
 
 // deviceSummary is a device in a list read with view=summary: what a table of many
-// devices shows and filters on (DeviceSummary in api/openapi.yaml). It is cheap to make and to send
-// (no catalog facts, no mode history, no report), so a whole inventory of thousands
-// reads in one request.
+// devices shows and filters on (DeviceSummary in api/openapi.yaml). It is cheap to make
+// and to send (no catalog facts, no mode history, no report), so a whole inventory of
+// thousands reads in one request.
 type deviceSummary struct {
 	Serial          string             `json:"serial"`
 	Name            string             `json:"name,omitempty"`
