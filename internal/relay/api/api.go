@@ -82,6 +82,9 @@ const (
 	maxEnrollmentTTL = 7 * 24 * time.Hour
 	defaultPageSize  = 100
 	maxPageSize      = 1000
+	// maxDevicePageSize is the device list's largest page: a whole inventory of 10,000
+	// in one request, so that the console has every device after one round trip.
+	maxDevicePageSize = 10000
 )
 
 // API serves the relay's HTTP API. Build it with New; it is an http.Handler.

@@ -65,6 +65,33 @@ type deviceView struct {
 	OSRecommendation string `json:"osRecommendation,omitempty"`
 }
 
+// deviceSummary is a device in a list read with view=summary: what a table of many
+// devices shows and filters on (DeviceSummary in api/openapi.yaml). It is cheap to make
+// and to send (no catalog facts, no mode history, no report), so a whole inventory of
+// thousands reads in one request.
+type deviceSummary struct {
+	Serial          string             `json:"serial"`
+	Name            string             `json:"name,omitempty"`
+	Model           string             `json:"model,omitempty"`
+	Group           string             `json:"group,omitempty"`
+	Status          store.DeviceStatus `json:"status"`
+	Integration     string             `json:"integration"`
+	EdgeHost        string             `json:"edgeHost,omitempty"`
+	FirmwareVersion string             `json:"firmwareVersion,omitempty"`
+	Connected       bool               `json:"connected"`
+	Mode            store.Mode         `json:"mode"`
+	Address         string             `json:"address,omitempty"`
+}
+
+func summarize(d store.Device) deviceSummary {
+	s := deviceSummary{Serial: d.Serial, Name: d.Name, Model: d.Model, Group: d.Group, Status: d.Status, Integration: "light",
+		EdgeHost: d.EdgeHost, FirmwareVersion: d.FirmwareVersion, Connected: d.Connected, Mode: d.EffectiveMode(), Address: d.Address}
+	if d.Deep() {
+		s.Integration = "deep"
+	}
+	return s
+}
+
 // modeChangeView is one switch of a device's mode as people read it: who made it by
 // e-mail (a person) or name (an application), with the ID beside it.
 type modeChangeView struct {
@@ -174,9 +201,17 @@ func (a *API) viewDevice(ctx context.Context, vw *viewer, d store.Device) device
 }
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
-	q, err := query(r, "status", "model", "group", "mode", "edgehost", "connected", "limit", "cursor")
+	q, err := query(r, "status", "model", "group", "mode", "edgehost", "connected", "limit", "cursor", "view")
 	if err != nil {
 		return err
+	}
+	summary := false
+	switch q.Get("view") {
+	case "", "full":
+	case "summary":
+		summary = true
+	default:
+		return problem.Invalid("view", "must be full or summary")
 	}
 	var f store.DeviceFilter
 	if f.Status, _, err = queryValue(q, "status", store.ParseDeviceStatus, "must be registered, claimed or onboarded"); err != nil {
@@ -193,13 +228,21 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		f.Connected = &connected
 	}
 	f.Model, f.Group, f.EdgeHost = q.Get("model"), q.Get("group"), q.Get("edgehost")
-	limit, err := pageLimit(q.Get("limit"))
+	limit, err := pageLimitUpTo(q.Get("limit"), maxDevicePageSize)
 	if err != nil {
 		return err
 	}
 	ds, next, err := a.store.ListDevices(r.Context(), PrincipalFrom(r.Context()).Org, f, q.Get("cursor"), limit)
 	if err != nil {
 		return err
+	}
+	if summary {
+		out := listOf(make([]deviceSummary, len(ds)))
+		for i, d := range ds {
+			out.Items[i] = summarize(d)
+		}
+		out.NextCursor = next
+		return writeJSON(w, http.StatusOK, out)
 	}
 	out := listOf(make([]deviceView, 0, len(ds)))
 	vw, err := a.viewer(r.Context(), PrincipalFrom(r.Context()).Org)
@@ -214,13 +257,16 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pageLimit reads a limit query parameter: defaultPageSize when empty.
-func pageLimit(s string) (int, error) {
+func pageLimit(s string) (int, error) { return pageLimitUpTo(s, maxPageSize) }
+
+// pageLimitUpTo is pageLimit with another largest page.
+func pageLimitUpTo(s string, most int) (int, error) {
 	if s == "" {
 		return defaultPageSize, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > maxPageSize {
-		return 0, problem.Invalid("limit", "must be a number from 1 to "+strconv.Itoa(maxPageSize))
+	if err != nil || n < 1 || n > most {
+		return 0, problem.Invalid("limit", "must be a number from 1 to "+strconv.Itoa(most))
 	}
 	return n, nil
 }

@@ -147,6 +147,17 @@ func (s *spec) validate(where string, v any, schemaValue any) []string {
 	}
 	var errs []string
 	fail := func(format string, args ...any) { errs = append(errs, where+": "+fmt.Sprintf(format, args...)) }
+	if alts, ok := schema["oneOf"].([]any); ok {
+		matches := 0
+		for _, alt := range alts {
+			if len(s.validate(where, v, alt)) == 0 {
+				matches++
+			}
+		}
+		if matches != 1 {
+			fail("%s matches %d of the %d oneOf schemas, want exactly one", brief(v), matches, len(alts))
+		}
+	}
 	if ty, ok := schema["type"]; ok && !typeMatches(ty, v) {
 		fail("%s is not of type %v", brief(v), ty)
 		return errs

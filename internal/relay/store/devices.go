@@ -371,7 +371,8 @@ func (s *Store) DeviceRoute(ctx context.Context, org, serial string) (DeviceRout
 
 // ListDevices returns up to limit devices of an organization matching f, in serial order,
 // after cursor (empty: from the start). next is the cursor of the following page, empty
-// on the last one. A cursor is opaque to callers.
+// on the last one. A cursor is opaque to callers. The devices come from a decode cache:
+// what their slices hold (apps, drift, mode history) is shared and read-only.
 func (s *Store) ListDevices(ctx context.Context, org string, f DeviceFilter, cursor string, limit int) (_ []Device, next string, _ error) {
 	var after []byte
 	if cursor != "" {
@@ -386,27 +387,33 @@ func (s *Store) ListDevices(ctx context.Context, org string, f DeviceFilter, cur
 		after = pair(org, serial)
 	}
 	limit = max(limit, 1)
-	var out []Device
+	// The matches are gathered as the cache's own values and copied out once: growing a
+	// slice of devices copies thousands of large structs again and again.
+	var found []*Device
 	more := false
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return scanPrefix(tx.Bucket(bucketDevices), prefixOf(org), after, func(_, v []byte) (bool, error) {
-			var d Device
-			if err := decode(v, &d); err != nil {
-				return false, err
+		return scanPrefix(tx.Bucket(bucketDevices), prefixOf(org), after, func(k, v []byte) (bool, error) {
+			d, err := s.devices.shared(k, v)
+			if err != nil {
+				return false, fmt.Errorf("decode device %s: %w", k, err)
 			}
-			if !f.match(d) {
+			if !f.match(*d) {
 				return true, nil
 			}
-			if len(out) == limit {
+			if len(found) == limit {
 				more = true
 				return false, nil
 			}
-			out = append(out, d)
+			found = append(found, d)
 			return true, nil
 		})
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("list devices: %w", err)
+	}
+	out := make([]Device, len(found))
+	for i, d := range found {
+		out[i] = *d
 	}
 	if more {
 		next = base64.RawURLEncoding.EncodeToString([]byte(out[len(out)-1].Serial))

@@ -54,6 +54,9 @@ type Store struct {
 	tokens  *decodeCache[Token]
 	members *decodeCache[Member]
 	routes  *decodeCache[DeviceRoute]
+	// What device lists read: decoding is most of a list's cost (ListDevices). Up to
+	// 65,536 devices, about 1 KB each (stored bytes and decoded form).
+	devices *decodeCache[Device]
 	// What the task manager reads on each pass; see readTask.
 	tasks *decodeCache[storedTask]
 
@@ -120,6 +123,7 @@ func Open(path string, opts Options) (*Store, error) {
 		tokens:  newDecodeCache[Token](4096),
 		members: newDecodeCache[Member](4096),
 		routes:  newDecodeCache[DeviceRoute](4096),
+		devices: newDecodeCache[Device](1 << 16),
 		tasks:   newDecodeCache[storedTask](1 << 16),
 	}, nil
 }

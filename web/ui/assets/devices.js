@@ -4,21 +4,25 @@ import { state, h, api, go, link, atLeastOperator, isAdmin, orgPath, facts, when
 const SORTS = { serial: "Serial", name: "Name", model: "Model", status: "Status", mode: "Mode", edgeHost: "Edge host", firmwareVersion: "Firmware" };
 const PAGE = 100;
 
-// loadDevices reads every device of the organization, a page of 1,000 at a time, and
-// calls onProgress with the first page when more follow, so that the first rows are
-// drawn before the last page arrives. Only the first: drawing again after every page
-// sorts the growing list each time, which costs more than it shows.
-async function loadDevices(onProgress) {
+// loadDevices reads every device of the organization, as summaries (the columns a table
+// shows: a third of the bytes to make, send and parse): the whole inventory in one
+// request of up to 10,000 (each further round trip costs more than its bytes), and at
+// the same time a first page of PAGE, handed to onFirst to draw while the whole one is
+// on its way.
+async function loadDevices(onFirst) {
   if (state.devices) return state.devices;
-  const all = [];
-  let cursor = "";
-  for (let i = 0; i < 1000; i++) { // bounded: 1,000 pages of 1,000
-    const page = await api("GET", orgPath(`/devices?limit=1000${cursor ? "&cursor=" + encodeURIComponent(cursor) : ""}`));
+  let done = false;
+  const read = (limit, cursor) => api("GET", orgPath(`/devices?view=summary&limit=${limit}${cursor ? "&cursor=" + encodeURIComponent(cursor) : ""}`));
+  const whole = read(10000, "");
+  // Its failure is the whole list's too, which the page shows.
+  read(PAGE, "").then((page) => { if (!done && page.nextCursor) onFirst(page.items); }, () => {});
+  let page = await whole;
+  const all = page.items;
+  for (let i = 0; page.nextCursor && i < 100; i++) { // bounded: 1,000,000 devices
+    page = await read(10000, page.nextCursor);
     for (const d of page.items) all.push(d);
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
-    if (i === 0) onProgress(all);
   }
+  done = true;
   state.devices = all;
   return all;
 }
@@ -114,9 +118,9 @@ export async function devicesPage(main) {
 
   if (loading) {
     count.textContent = "Loading…";
-    devices = await loadDevices((partial) => {
+    devices = await loadDevices((first) => {
       if (!main.contains(tbody)) return; // the user went elsewhere
-      devices = partial.slice();
+      devices = first;
       draw();
     });
     loading = false;
