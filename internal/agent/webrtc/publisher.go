@@ -242,7 +242,9 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 	}
 	gathered := pwebrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(ans); err != nil {
-		return fail(fmt.Errorf("webrtc: set local description: %w", err))
+		// The remote description was taken: what fails now is a track the offer has no
+		// codec for (H.264 offered nowhere, or not in the video section).
+		return fail(fmt.Errorf("%w: set local description: %w", ErrBadOffer, err))
 	}
 	select {
 	case <-gathered:
