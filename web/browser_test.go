@@ -67,6 +67,10 @@ func browser(t testing.TB) context.Context {
 			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 			chromedp.IgnoreCertErrors, chromedp.WindowSize(1200, 850),
+			// WebRTC (the live page) on loopback, where the test's edge host is, with the
+			// candidates' real addresses rather than mDNS names.
+			chromedp.Flag("allow-loopback-in-peer-connection", true),
+			chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
 		}
 		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, cancelB := chromedp.NewContext(actx)

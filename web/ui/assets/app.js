@@ -11,12 +11,14 @@ import { profilesPage, profilePage } from "./profiles.js";
 import { releasesPage } from "./releases.js";
 import { jobsPage, jobPage, newJobPage } from "./jobs.js";
 import { auditPage } from "./audit.js";
+import { livePage } from "./live.js";
 
 // routes maps each page's URL to its module. Pages with a nav label are in the menu (at
 // href), for the roles show allows. A page gets the URL's captured parts, decoded.
 const routes = [
   { path: /^\/ui\/devices$/, page: devicesPage, nav: "Devices", href: "/ui/devices" },
   { path: /^\/ui\/devices\/([^/]+)$/, page: devicePage },
+  { path: /^\/ui\/devices\/([^/]+)\/live$/, page: livePage },
   { path: /^\/ui\/edgehosts$/, page: edgeHostsPage, nav: "Edge hosts", href: "/ui/edgehosts", show: atLeastOperator },
   { path: /^\/ui\/edgehosts\/([^/]+)\/discovered$/, page: discoveredPage },
   { path: /^\/ui\/org$/, page: orgPage, nav: "Organization", href: "/ui/org" },
