@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,7 @@ import (
 
 // startLiveWorld is startWorld with the edge host's WebRTC on loopback (the browser's
 // loopback candidates meet it there) and its cameras onboarded.
-func startLiveWorld(t *testing.T) *world {
+func startLiveWorld(t testing.TB) *world {
 	t.Helper()
 	t.Setenv("EDGEHOST_WEBRTC_LOOPBACK_ONLY", "true") // read by the edge host child process
 	w := startWorld(t, 1)
@@ -105,4 +107,85 @@ func TestLivePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	testtool.WaitFor(t, 30*time.Second, "decoded frames after restart", func() bool { return frames() > 5 })
+}
+
+// firstFrameJS starts a WHEP session from the page (the console's origin), as the live
+// page does, and resolves to the milliseconds from the POST to the first decoded frame
+// (requestVideoFrameCallback); it then ends the session.
+const firstFrameJS = `(async () => {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  const v = document.createElement("video");
+  v.muted = true; v.autoplay = true; document.body.append(v);
+  const ms = new MediaStream();
+  pc.ontrack = (e) => { ms.addTrack(e.track); v.srcObject = ms; };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((r) => {
+    if (pc.iceGatheringState === "complete") r();
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") r(); };
+  });
+  const frame = new Promise((r) => v.requestVideoFrameCallback(() => r(performance.now())));
+  const t0 = performance.now();
+  const res = await fetch(%q, { method: "POST", headers: { Authorization: "Bearer " + %q, "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
+  if (res.status !== 201) throw new Error("WHEP " + res.status + " " + await res.text());
+  const loc = res.headers.get("Location");
+  await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+  const dt = (await frame) - t0;
+  await fetch(loc, { method: "DELETE", headers: { Authorization: "Bearer " + %q } });
+  pc.close(); v.remove();
+  return dt;
+})()`
+
+// firstFrames measures tries WHEP sessions' first frame in Chromium, after one untimed
+// session that starts the camera's pull; sorted, in milliseconds.
+func firstFrames(b *testing.B, w *world, tries int) []float64 {
+	b.Helper()
+	serial := w.cameras[0].Info().Serial
+	// A 2 s GOP (25 fps, a key frame every 50 frames) at 1280x720, as the profile asked.
+	res := w.r.Do(b, "GET", w.orgPath("/devices/"+serial+"/vapix/axis-cgi/param.cgi?action=update&StreamProfile.S0.Parameters="+
+		"videocodec%3Dh264%26resolution%3D1280x720%26fps%3D25%26videokeyframeinterval%3D50"), w.admin, nil)
+	if res.Status != http.StatusOK {
+		b.Fatalf("stream profile: %d %s", res.Status, res.Body)
+	}
+	// The camera prepares a new stream variant first; a WHEP offer meanwhile may find its
+	// stream too slow to start (502), so the untimed first session is tried until it plays.
+	ctx := tab(b, "502 ")
+	if err := chromedp.Do(ctx, chromedp.Navigate(w.r.URL+"/ui/signin")); err != nil {
+		b.Fatal(err)
+	}
+	js := fmt.Sprintf(firstFrameJS, w.orgPath("/devices/"+serial+"/whep?profile=profile_1"), w.admin, w.admin)
+	testtool.WaitFor(b, 3*time.Minute, "the camera's stream playing", func() bool {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[float64](js, chromedp.EvalAwaitPromise))
+		return err == nil
+	})
+	var out []float64
+	for i := range tries {
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.Fatalf("try %d: %v", i, err)
+		}
+		out = append(out, ms)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// BenchmarkWHEPFirstFrame measures, in Chromium, the time from the WHEP POST to the first
+// decoded frame of a camera already streaming to the agent (2 s GOP), over 20 sessions:
+// median and 95th percentile, with the publisher's keyframe cache and without it (the
+// baseline: a viewer waits for the camera's next key frame), in the same run.
+//
+//	go test -run '^$' -bench WHEPFirstFrame -benchtime 1x ./web
+func BenchmarkWHEPFirstFrame(b *testing.B) {
+	const tries = 20
+	pct := func(ms []float64, p float64) float64 { return ms[int(p*float64(len(ms)-1)+0.5)] }
+	for b.Loop() {
+		cached := firstFrames(b, startLiveWorld(b), tries)
+		b.Setenv("EDGEHOST_WEBRTC_NO_KEYFRAME_CACHE", "true")
+		uncached := firstFrames(b, startLiveWorld(b), tries)
+		b.ReportMetric(pct(cached, 0.5), "ms/median")
+		b.ReportMetric(pct(cached, 0.95), "ms/p95")
+		b.ReportMetric(pct(uncached, 0.5), "ms/median-nocache")
+		b.ReportMetric(pct(uncached, 0.95), "ms/p95-nocache")
+	}
 }

@@ -57,6 +57,8 @@ type Config struct {
 	// Grace is how long a camera's pull outlives its last viewer (webrtc.DefaultGrace
 	// when zero).
 	Grace time.Duration
+	// NoKeyframeCache: see webrtc.Config (benchmarks only).
+	NoKeyframeCache bool
 	// DialControl, when set, vets each connection to a camera's VAPIX (the networks
 	// cameras may be at).
 	DialControl func(network, address string, c syscall.RawConn) error
@@ -65,9 +67,10 @@ type Config struct {
 
 // Flags are the agent's live video flags, shared by the edge host and the device host.
 type Flags struct {
-	LoopbackOnly bool
-	MaxSessions  int
-	Grace        time.Duration
+	LoopbackOnly    bool
+	MaxSessions     int
+	Grace           time.Duration
+	NoKeyframeCache bool // hidden: the first-frame benchmark's baseline
 }
 
 // AddFlags adds the live video flags.
@@ -75,11 +78,13 @@ func (f *Flags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.LoopbackOnly, "webrtc-loopback-only", false, "offer live video ICE candidates on 127.0.0.1 only (tests, or viewers on this host); default: every interface")
 	fs.IntVar(&f.MaxSessions, "webrtc-max-sessions", DefaultMaxSessions, "live video sessions served at once; more are refused with 503 live-sessions-full")
 	fs.DurationVar(&f.Grace, "webrtc-grace", webrtc.DefaultGrace, "how long a camera's stream stays pulled after its last live viewer left (a reload then starts at once)")
+	fs.BoolVar(&f.NoKeyframeCache, "webrtc-no-keyframe-cache", false, "new viewers wait for the camera's next key frame (benchmark baseline)")
+	_ = fs.MarkHidden("webrtc-no-keyframe-cache")
 }
 
 // Config makes a Config for devices from the flags.
 func (f *Flags) Config(devices egress.Devices, log *slog.Logger) Config {
-	cfg := Config{Devices: devices, MaxSessions: f.MaxSessions, Grace: f.Grace, Logger: log}
+	cfg := Config{Devices: devices, MaxSessions: f.MaxSessions, Grace: f.Grace, NoKeyframeCache: f.NoKeyframeCache, Logger: log}
 	if f.LoopbackOnly {
 		cfg.SettingEngine = webrtc.LoopbackOnly()
 	}
@@ -119,7 +124,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	sv := &Service{cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, mux: http.NewServeMux()}
 	src := &source{devices: cfg.Devices, dial: cfg.DialControl}
-	sv.pub = webrtc.New(webrtc.Config{Source: src, Grace: cfg.Grace, SettingEngine: cfg.SettingEngine, Logger: cfg.Logger})
+	sv.pub = webrtc.New(webrtc.Config{Source: src, Grace: cfg.Grace, SettingEngine: cfg.SettingEngine, Logger: cfg.Logger, NoKeyframeCache: cfg.NoKeyframeCache})
 	sv.mux.HandleFunc("POST "+linkapi.WHEPPrefix+"{serial}", sv.offer)
 	sv.mux.HandleFunc("PATCH "+linkapi.WHEPPrefix+"{serial}/{session}", sv.trickle)
 	sv.mux.HandleFunc("DELETE "+linkapi.WHEPPrefix+"{serial}/{session}", sv.end)

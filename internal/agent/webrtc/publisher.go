@@ -49,6 +49,9 @@ type Config struct {
 	SettingEngine pwebrtc.SettingEngine
 	// Logger receives the publisher's logs (default: discarded).
 	Logger *slog.Logger
+	// NoKeyframeCache makes new viewers wait for the camera's next key frame instead of
+	// starting from the cached group: only for measuring what the cache saves.
+	NoKeyframeCache bool
 }
 
 // Errors a caller can tell apart.
