@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"flag"
 	"fmt"
 	"net/http"
 	"slices"
@@ -136,14 +137,18 @@ const firstFrameJS = `(async () => {
   return dt;
 })()`
 
+// whepResolution is the camera's resolution in BenchmarkWHEPFirstFrame (one the model
+// has: 1920x1080, 1280x720, 640x360...).
+var whepResolution = flag.String("whep.resolution", "1280x720", "camera resolution of BenchmarkWHEPFirstFrame")
+
 // firstFrames measures tries WHEP sessions' first frame in Chromium, after one untimed
 // session that starts the camera's pull; sorted, in milliseconds.
 func firstFrames(b *testing.B, w *world, tries int) []float64 {
 	b.Helper()
 	serial := w.cameras[0].Info().Serial
-	// A 2 s GOP (25 fps, a key frame every 50 frames) at 1280x720, as the profile asked.
+	// A 2 s GOP (25 fps, a key frame every 50 frames) at -whep.resolution.
 	res := w.r.Do(b, "GET", w.orgPath("/devices/"+serial+"/vapix/axis-cgi/param.cgi?action=update&StreamProfile.S0.Parameters="+
-		"videocodec%3Dh264%26resolution%3D1280x720%26fps%3D25%26videokeyframeinterval%3D50"), w.admin, nil)
+		"videocodec%3Dh264%26resolution%3D"+*whepResolution+"%26fps%3D25%26videokeyframeinterval%3D50"), w.admin, nil)
 	if res.Status != http.StatusOK {
 		b.Fatalf("stream profile: %d %s", res.Status, res.Body)
 	}
@@ -175,7 +180,7 @@ func firstFrames(b *testing.B, w *world, tries int) []float64 {
 // median and 95th percentile, with the publisher's keyframe cache and without it (the
 // baseline: a viewer waits for the camera's next key frame), in the same run.
 //
-//	go test -run '^$' -bench WHEPFirstFrame -benchtime 1x ./web
+//	go test -run '^$' -bench WHEPFirstFrame -benchtime 1x ./web [-args -whep.resolution=640x360]
 func BenchmarkWHEPFirstFrame(b *testing.B) {
 	const tries = 20
 	pct := func(ms []float64, p float64) float64 { return ms[int(p*float64(len(ms)-1)+0.5)] }
