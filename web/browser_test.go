@@ -67,6 +67,10 @@ func browser(t testing.TB) context.Context {
 			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 			chromedp.IgnoreCertErrors, chromedp.WindowSize(1200, 850),
+			// WebRTC (the live page) on loopback, where the test's edge host is, with the
+			// candidates' real addresses rather than mDNS names.
+			chromedp.Flag("allow-loopback-in-peer-connection", true),
+			chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
 		}
 		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, cancelB := chromedp.NewContext(actx)
@@ -152,7 +156,7 @@ type world struct {
 	cameras []*camsim.Camera
 }
 
-func buildEdgehost(t *testing.T) string {
+func buildEdgehost(t testing.TB) string {
 	t.Helper()
 	browser(t) // makes tmpDir
 	edgehostOnce.Do(func() {
@@ -168,7 +172,7 @@ func buildEdgehost(t *testing.T) string {
 	return edgehostBin
 }
 
-func startWorld(t *testing.T, cameras int) *world {
+func startWorld(t testing.TB, cameras int) *world {
 	t.Helper()
 	bin := buildEdgehost(t)
 	w := &world{r: relaytest.Start(t, relaytest.RealClock)}
@@ -218,7 +222,7 @@ func startWorld(t *testing.T, cameras int) *world {
 func (w *world) orgPath(p string) string { return "/api/v1/orgs/" + w.org + p }
 
 // member adds a person with a role and returns their e-mail address and password.
-func (w *world) member(t *testing.T, name string, rl role.Role) (string, string) {
+func (w *world) member(t testing.TB, name string, rl role.Role) (string, string) {
 	t.Helper()
 	email, pw := name+"@example.com", name+"-password-1"
 	u := w.r.CreateUser(t, email, pw)

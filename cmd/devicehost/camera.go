@@ -17,6 +17,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
 	"github.com/opencamcloud/camcloud/internal/agent/graph"
+	"github.com/opencamcloud/camcloud/internal/agent/live"
 	"github.com/opencamcloud/camcloud/internal/buildinfo"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
 )
@@ -31,6 +32,7 @@ import (
 type cameraSetup struct {
 	device, user, password, account string
 	rebootWait                      time.Duration
+	live                            live.Flags
 }
 
 // AddFlags adds devicehost's flags to `run`.
@@ -40,6 +42,7 @@ func (c *cameraSetup) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&c.password, "device-password", "", "its password (env DEVICEHOST_DEVICE_PASSWORD); not stored")
 	f.StringVar(&c.account, "device-account", "camcloud", "name of the VAPIX account the agent creates on the camera")
 	f.DurationVar(&c.rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for the camera to come back from a reboot")
+	c.live.AddFlags(f)
 }
 
 // camera is the agent's own camera, managed beside the link.
@@ -47,6 +50,7 @@ type camera struct {
 	st    *devstore.Store
 	fleet *fleet.Manager
 	proxy *egress.Proxy
+	live  *live.Service
 }
 
 // New opens the device store, makes sure the agent's account on the camera works, and
@@ -98,8 +102,12 @@ func (c *cameraSetup) open(ctx context.Context, st *devstore.Store, dataDir stri
 	if err != nil {
 		return nil, err
 	}
-	cfg.Fleet, cfg.EdgeLink, cfg.GraphQL = mgr, proxy, gql
-	return &camera{st: st, fleet: mgr, proxy: proxy}, nil
+	lv, err := live.New(c.live.Config(mgr, cfg.Logger))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Fleet, cfg.EdgeLink, cfg.GraphQL, cfg.Live = mgr, proxy, gql, lv
+	return &camera{st: st, fleet: mgr, proxy: proxy, live: lv}, nil
 }
 
 // Run manages the camera until ctx ends.
@@ -107,6 +115,7 @@ func (c *camera) Run(ctx context.Context) error { return c.fleet.Run(ctx) }
 
 // Close lets go of the camera's connections and closes the device store.
 func (c *camera) Close() error {
+	_ = c.live.Close()
 	c.proxy.Close()
 	if err := c.st.Close(); err != nil {
 		return fmt.Errorf("device store: %w", err)

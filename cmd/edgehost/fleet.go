@@ -20,6 +20,7 @@ import (
 	"github.com/opencamcloud/camcloud/internal/agent/egress"
 	"github.com/opencamcloud/camcloud/internal/agent/fleet"
 	"github.com/opencamcloud/camcloud/internal/agent/graph"
+	"github.com/opencamcloud/camcloud/internal/agent/live"
 	"github.com/opencamcloud/camcloud/internal/buildinfo"
 	"github.com/opencamcloud/camcloud/pkg/discovery"
 )
@@ -43,6 +44,7 @@ type fleetSetup struct {
 	graphListen   string
 	rebootWait    time.Duration
 	allowNets     []string
+	live          live.Flags
 }
 
 // AddFlags adds edgehost's flags to `run`.
@@ -58,6 +60,7 @@ func (s *fleetSetup) AddFlags(f *pflag.FlagSet) {
 	f.DurationVar(&s.rebootWait, "reboot-wait", 5*time.Minute, "how long to wait for a camera to come back from a reboot")
 	f.StringVar(&s.graphListen, "graphql-listen", "", "also serve the edge host's GraphQL API on this address for an on-premise VMS (e.g. 127.0.0.1:8791); callers send the token in DATA/graphql-token as a bearer token")
 	f.IntVar(&s.edgeLinkLimit, "edgelink-concurrency", 256, "EdgeLink requests to cameras in flight at once (more wait up to 2 s, then 503)")
+	s.live.AddFlags(f)
 	f.StringSliceVar(&s.allowNets, allownet.Flag, nil, "networks (CIDR or address, comma-separated or repeated) that cameras and VMS servers may be at; the edge host connects to nothing else (default: the networks of its own interfaces, without loopback and link-local)")
 }
 
@@ -68,6 +71,7 @@ type edgeFleet struct {
 	watcher  *discovery.Watcher
 	fleet    *fleet.Manager
 	proxy    *egress.Proxy
+	live     *live.Service
 	local    *localAPI // nil without --graphql-listen
 	addrs    []string
 	prefixes []netip.Prefix
@@ -128,20 +132,28 @@ func (s *fleetSetup) open(e *edgeFleet, dataDir string, nets *allownet.Nets, ifa
 	if e.proxy, err = egress.New(egress.Config{Devices: e.fleet, MaxConcurrent: s.edgeLinkLimit, Logger: log, DialControl: nets.Control}); err != nil {
 		return err
 	}
+	lcfg := s.live.Config(e.fleet, log)
+	lcfg.DialControl = nets.Control
+	if e.live, err = live.New(lcfg); err != nil {
+		e.proxy.Close()
+		return err
+	}
 	vms := egress.NewVMS(log, nets.Control)
 	api, err := graph.Handler(graph.Config{Fleet: e.fleet, Agent: graph.Agent{ID: cfg.Identity.AgentID, Org: cfg.Identity.Org, Version: buildinfo.String()}})
 	if err != nil {
 		e.proxy.Close()
+		_ = e.live.Close()
 		return err
 	}
 	if s.graphListen != "" {
 		if e.local, err = listenLocalAPI(s.graphListen, filepath.Join(dataDir, graphTokenFile), api); err != nil {
 			e.proxy.Close()
+			_ = e.live.Close()
 			return err
 		}
 		log.Info("GraphQL API served locally", "url", "http://"+e.local.addr()+"/graphql", "token", filepath.Join(dataDir, graphTokenFile))
 	}
-	cfg.Fleet, cfg.EdgeLink, cfg.VMS, cfg.SetVMS, cfg.GraphQL = e.fleet, e.proxy, vms, vms.SetServers, api
+	cfg.Fleet, cfg.EdgeLink, cfg.VMS, cfg.SetVMS, cfg.GraphQL, cfg.Live = e.fleet, e.proxy, vms, vms.SetServers, api, e.live
 	return nil
 }
 
@@ -175,6 +187,7 @@ func (e *edgeFleet) Run(ctx context.Context) error {
 // Close lets go of the cameras' connections, the local API's listener (when Run never
 // served it) and the device store.
 func (e *edgeFleet) Close() error {
+	_ = e.live.Close()
 	e.proxy.Close()
 	if e.local != nil {
 		_ = e.local.ln.Close() // already closed when it was served

@@ -51,7 +51,10 @@ type Config struct {
 	SetVMS func([]linkapi.VMSServer)
 	// GraphQL, when set, is the agent's own API (package graph), at /v1/graphql; the
 	// relay's role header says whether the caller may make mutations.
-	GraphQL     http.Handler
+	GraphQL http.Handler
+	// Live, when set, serves live video sessions (WHEP, package live) under
+	// /v1/whep/.
+	Live        http.Handler
 	ReportEvery time.Duration // 0: 10 minutes
 	// CheckEvery is how often an edge host asks the relay to bring its managed devices to
 	// their profiles (new releases, changed profiles); 0: 2 hours. It also asks after
@@ -360,6 +363,9 @@ func handler(cfg Config) http.Handler {
 			}
 			g.ServeHTTP(w, r)
 		})
+	}
+	if cfg.Live != nil {
+		mux.Handle(linkapi.WHEPPrefix, cfg.Live)
 	}
 	if cfg.EdgeLink == nil && cfg.VMS == nil {
 		return mux

@@ -123,6 +123,43 @@ type Transition struct {
 // (package egress).
 const EdgeLinkPrefix = "/v1/devices/"
 
+// WHEPPrefix is where an agent takes live video sessions (relay -> agent), WHEP
+// (RFC 9725) between the relay and the agent's publisher:
+//
+//   - POST WHEPPrefix + "{serial}[?profile=name]", the viewer's SDP offer
+//     (application/sdp), answered 201 with the SDP answer and the session's ID in
+//     WHEPSessionHeader;
+//   - PATCH WHEPPrefix + "{serial}/{session}", trickled ICE candidates
+//     (application/trickle-ice-sdpfrag), answered 204;
+//   - DELETE WHEPPrefix + "{serial}/{session}", answered 204.
+//
+// The relay names the caller in PrincipalHeader; a session answers only to the caller
+// who started it. Errors are problem+json (bad-sdp, device-unknown, stream-unavailable,
+// live-sessions-full, not-found), passed on by the relay.
+const WHEPPrefix = "/v1/whep/"
+
+// WHEPSessionHeader carries the ID of the live session a WHEP offer started.
+const WHEPSessionHeader = "X-Camcloud-Whep-Session"
+
+// PrincipalHeader names the person or application behind a relay request (their user or
+// client ID).
+const PrincipalHeader = "X-Camcloud-Principal"
+
+// ValidStreamProfile reports whether p is empty (the camera's default stream) or a
+// stream profile name a WHEP offer may ask for: at most 64 letters, digits, '-', '_' or
+// '.', so that it cannot change the RTSP query it goes into.
+func ValidStreamProfile(p string) bool {
+	if len(p) > 64 {
+		return false
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // VMSListPath lists the VMS servers an admin registered for the edge host (agent ->
 // relay): GET, answered with a JSON array of VMSServer. They are the only EdgeLink
 // targets besides its devices.

@@ -91,6 +91,20 @@ var (
 	// EdgeLinkBusy: the agent has as many device requests in flight as it takes.
 	EdgeLinkBusy = Type{base + "egress-busy", http.StatusServiceUnavailable, "Too many device requests"}
 
+	// The live video problems (WHEP); the agent answers them, the relay passes them on.
+
+	// BadSDP: a WHEP offer or trickle fragment that is not SDP the agent can answer
+	// (malformed, or without H.264 video the viewer can receive).
+	BadSDP = Type{base + "bad-sdp", http.StatusBadRequest, "Bad SDP"}
+	// StreamUnavailable: the camera's stream could not be pulled (unreachable, refused,
+	// no H.264 video).
+	StreamUnavailable = Type{base + "stream-unavailable", http.StatusBadGateway, "Camera stream unavailable"}
+	// LiveSessionsFull: the agent already serves as many live sessions as it may.
+	LiveSessionsFull = Type{base + "live-sessions-full", http.StatusServiceUnavailable, "Too many live sessions"}
+	// ICERestartUnsupported: a WHEP PATCH asked for an ICE restart (new ICE credentials);
+	// only trickled candidates are taken, so the viewer starts a new session instead.
+	ICERestartUnsupported = Type{base + "ice-restart-unsupported", http.StatusUnprocessableEntity, "ICE restart not supported"}
+
 	// Unavailable: the relay is starting or stopping.
 	Unavailable = Type{base + "unavailable", http.StatusServiceUnavailable, "Service unavailable"}
 	// Internal: a fault of the relay; the request ID finds it in the log.
@@ -105,5 +119,6 @@ func Catalogue() []Type {
 		MethodNotAllowed, Conflict, LastAdmin, DeviceClaimed, OAKMismatch, InvitationExpired, InvitationUsed,
 		EnrollmentTokenUnknown, EnrollmentTokenUsed, EnrollmentTokenExpired, ChallengeUnknown, ProofRejected, TooManyAttempts, OTPRequired, OTPInvalid, TwoFactorRequired, RequestTimeout, TooLarge, UnsupportedMediaType, ProfileInUse, AgentOffline, AgentError,
 		DeviceUnknown, PathRefused, DeviceUnreachable, DeviceTimeout, DeviceAuthFailed, DeviceRedirect, AddressRefused, EdgeLinkBusy, Unavailable, Internal,
+		BadSDP, StreamUnavailable, LiveSessionsFull, ICERestartUnsupported,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ type Config struct {
 	SettingEngine pwebrtc.SettingEngine
 	// Logger receives the publisher's logs (default: discarded).
 	Logger *slog.Logger
+	// NoKeyframeCache makes new viewers wait for the camera's next key frame instead of
+	// starting from the cached group: only for measuring what the cache saves.
+	NoKeyframeCache bool
 }
 
 // Errors a caller can tell apart.
@@ -241,7 +245,9 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 	}
 	gathered := pwebrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(ans); err != nil {
-		return fail(fmt.Errorf("webrtc: set local description: %w", err))
+		// The remote description was taken: what fails now is a track the offer has no
+		// codec for (H.264 offered nowhere, or not in the video section).
+		return fail(fmt.Errorf("%w: set local description: %w", ErrBadOffer, err))
 	}
 	select {
 	case <-gathered:
@@ -252,9 +258,6 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 	v := newViewer(video, p.log)
 	s := &Session{pc: pc, v: v, p: pl, done: make(chan struct{}), ended: make(chan struct{})}
 	v.session = s
-	if !pl.adopt(s) {
-		return fail(ErrClosed)
-	}
 	pc.OnConnectionStateChange(func(st pwebrtc.PeerConnectionState) {
 		switch st {
 		case pwebrtc.PeerConnectionStateConnected:
@@ -263,6 +266,15 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 			s.endedOnce.Do(func() { close(s.ended) })
 		}
 	})
+	// The session is adopted and its goroutines started in one step under the
+	// publisher's lock, checked against Close: Close marks the publisher closed under the
+	// same lock before it waits, so no goroutine is added to a WaitGroup being waited on,
+	// and every adopted session has the viewer goroutine its Close waits for.
+	p.mu.Lock()
+	if p.closed || !pl.adopt(s) {
+		p.mu.Unlock()
+		return fail(ErrClosed)
+	}
 	// Closing is not done on pion's callback goroutine: Close waits for pion's routines.
 	p.wg.Go(func() {
 		select {
@@ -275,6 +287,7 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 	for _, snd := range senders {
 		p.wg.Go(func() { readRTCP(snd, func() { pl.refresh(v) }) })
 	}
+	p.mu.Unlock()
 	return pc.LocalDescription().SDP, s, nil
 }
 
@@ -313,4 +326,37 @@ func LoopbackOnly() pwebrtc.SettingEngine {
 	se.SetNetworkTypes([]pwebrtc.NetworkType{pwebrtc.NetworkTypeUDP4})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	return se
+}
+
+// AddCandidate adds an ICE candidate the viewer learnt after its offer (trickle ICE,
+// RFC 8838): candidate is an SDP attribute value ("candidate:..."), mid the media section
+// it belongs to ("" for the first).
+func (s *Session) AddCandidate(candidate, mid string) error {
+	init := pwebrtc.ICECandidateInit{Candidate: candidate}
+	if mid != "" {
+		init.SDPMid = &mid
+	}
+	if err := s.pc.AddICECandidate(init); err != nil {
+		return fmt.Errorf("%w: candidate: %w", ErrBadOffer, err)
+	}
+	return nil
+}
+
+// RemoteICE is the viewer's ICE username fragment and password, from its offer: a
+// trickled candidate with others belongs to an ICE restart.
+func (s *Session) RemoteICE() (ufrag, pwd string) {
+	d := s.pc.RemoteDescription()
+	if d == nil {
+		return "", ""
+	}
+	for _, line := range strings.Split(d.SDP, "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "a=ice-ufrag:"); ok && ufrag == "" {
+			ufrag = v
+		}
+		if v, ok := strings.CutPrefix(line, "a=ice-pwd:"); ok && pwd == "" {
+			pwd = v
+		}
+	}
+	return ufrag, pwd
 }

@@ -405,3 +405,55 @@ func TestPLIAnsweredFromCache(t *testing.T) {
 		t.Errorf("camera saw %d RTSP sessions, want 1", n)
 	}
 }
+
+// Close while viewers are on their way in ends every session and returns: no goroutine
+// is started after Close began waiting, and every Watch either answers (its session then
+// ends) or fails with ErrClosed.
+func TestCloseDuringWatch(t *testing.T) {
+	f := camsimtest.Start(t, 1)
+	serial := f.Cameras()[0].Identity().Serial
+	for range 3 {
+		pub := New(Config{Source: cameraSource(f, "resolution=640x360&fps=10"), Grace: time.Minute, SettingEngine: LoopbackOnly()})
+		// One viewer first, so that the others join a running pull and reach the answer.
+		first := watch(t, pub, serial)
+		first.firstFrame(t)
+		const n = 4
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			pc := newViewerPeer(t)
+			if _, err := pc.AddTransceiverFromKind(pwebrtc.RTPCodecTypeVideo, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+				t.Fatal(err)
+			}
+			offer, err := pc.CreateOffer(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = pc.Close() })
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				_, s, err := pub.Watch(ctx, serial, "", offer.SDP)
+				if err == nil {
+					<-s.Done() // Close ends it
+				}
+				errs <- err
+			})
+		}
+		if err := pub.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil && !errors.Is(err, ErrClosed) {
+				t.Errorf("Watch during Close: %v, want an answer or ErrClosed", err)
+			}
+		}
+		select {
+		case <-first.session.Done():
+		default:
+			t.Error("a session outlived its publisher's Close")
+		}
+	}
+}

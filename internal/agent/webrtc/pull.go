@@ -166,7 +166,7 @@ func (pl *pull) refresh(v *viewer) {
 // burstLocked replaces what the viewer has queued with the cached group, or makes it wait
 // for the next key frame when there is no group.
 func (pl *pull) burstLocked(v *viewer) {
-	if pl.valid && len(pl.cache) > 0 {
+	if pl.valid && len(pl.cache) > 0 && !pl.pub.cfg.NoKeyframeCache {
 		v.reset(pl.cache, false)
 	} else {
 		v.reset(nil, true)

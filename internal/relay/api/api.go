@@ -217,6 +217,9 @@ func (a *API) route(rt Route) http.Handler {
 				info.secretPath = true
 			}
 		}
+		if rt.CORS {
+			whepCORS(w.Header())
+		}
 		limit := a.cfg.MaxBodyBytes
 		if rt.MaxBody != 0 {
 			limit = rt.MaxBody

@@ -219,14 +219,14 @@ func (f fixture) path(rt api.Route, w *world) string {
 		p += "?kind=os&version=9.80." + strconv.FormatInt(w.serials.Add(1), 10)
 	}
 	serial, name := f.device, f.profile
-	if strings.Contains(p, "/vapix/") || rt.Method == http.MethodGet && p == "/api/v1/orgs/{org}/devices/{serial}" {
+	if strings.Contains(p, "/vapix/") || strings.Contains(p, "/whep") || rt.Method == http.MethodGet && p == "/api/v1/orgs/{org}/devices/{serial}" {
 		serial = f.deepDevice // a device an agent manages
 	}
 	if strings.Contains(p, "/vms/") {
 		name = "fixture-vms"
 	}
 	return strings.NewReplacer("{org}", f.org.ID, "{user}", w.target.ID, "{serial}", serial, "{id}", id, "{name}", name,
-		"{path...}", "axis-cgi/jpg/image.cgi").Replace(p)
+		"{path...}", "axis-cgi/jpg/image.cgi", "{session}", "0123456789abcdef0123456789abcdef").Replace(p)
 }
 
 // body is a valid body for a route, so an allowed caller gets a 2xx.
@@ -290,7 +290,17 @@ var allowed = map[string]int{
 	"PUT " + vms:      http.StatusServiceUnavailable,
 	"PATCH " + vms:    http.StatusServiceUnavailable,
 	"DELETE " + vms:   http.StatusServiceUnavailable,
+	// WHEP takes SDP, not the matrix's JSON; a session's DELETE goes as far as the agent.
+	"POST " + whep:          http.StatusUnsupportedMediaType,
+	"PATCH " + whepSession:  http.StatusUnsupportedMediaType,
+	"DELETE " + whepSession: http.StatusServiceUnavailable,
 }
+
+// whep is live video's offer route, whepSession a session's.
+const (
+	whep        = "/api/v1/orgs/{org}/devices/{serial}/whep"
+	whepSession = whep + "/{session}"
+)
 
 // vms is EdgeLink to a VMS server, also as far as the (absent) agent.
 const vms = "/api/v1/orgs/{org}/edgehosts/{id}/vms/{name}/{path...}"

@@ -65,7 +65,10 @@ type Route struct {
 	// EdgeLink marks the routes through the agent link: every call of a member of the
 	// organization is audited, refused ones included.
 	EdgeLink bool
-	handle   func(*API, http.ResponseWriter, *http.Request) error
+	// CORS marks routes other origins may call (WHEP players): their answers, errors
+	// included, allow any origin, since they authenticate with bearer tokens.
+	CORS   bool
+	handle func(*API, http.ResponseWriter, *http.Request) error
 }
 
 // vapixPattern is EdgeLink to a device's VAPIX; vmsPattern to a VMS server.
@@ -147,6 +150,12 @@ var table = []Route{
 	{Method: "PUT", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
 	{Method: "PATCH", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
 	{Method: "DELETE", Pattern: vmsPattern, Access: Org, MinRole: role.Admin, MaxBody: -1, EdgeLink: true, handle: (*API).vmsCall},
+	// Live video (WHEP): viewers and up; preflight needs no credentials.
+	{Method: "POST", Pattern: whepPattern, Access: Org, MinRole: role.Viewer, MaxBody: maxWHEPBody, CORS: true, handle: (*API).whepOffer},
+	{Method: "OPTIONS", Pattern: whepPattern, Access: Public, CORS: true, handle: (*API).whepOptions},
+	{Method: "PATCH", Pattern: whepSessionPattern, Access: Org, MinRole: role.Viewer, MaxBody: maxWHEPBody, CORS: true, handle: (*API).whepPatch},
+	{Method: "DELETE", Pattern: whepSessionPattern, Access: Org, MinRole: role.Viewer, CORS: true, handle: (*API).whepDelete},
+	{Method: "OPTIONS", Pattern: whepSessionPattern, Access: Public, CORS: true, handle: (*API).whepOptions},
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/audit", Access: Org, MinRole: role.Admin, handle: (*API).auditLog},
 	// WebRTC: STUN/TURN servers with short-lived credentials; viewers watch live video.
 	{Method: "GET", Pattern: "/api/v1/orgs/{org}/ice-servers", Access: Org, MinRole: role.Viewer, handle: (*API).getICEServers},

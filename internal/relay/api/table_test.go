@@ -97,6 +97,12 @@ func TestPermissionTableIsDeliberate(t *testing.T) {
 		"GET /api/v1/releases/{id}":         "authenticated",
 		"DELETE /api/v1/releases/{id}":      "relay-admin",
 		"GET /api/v1/orgs/{org}/tasks/{id}": "operator",
+		// Live video is what viewers are for; CORS preflight carries no credentials.
+		"POST /api/v1/orgs/{org}/devices/{serial}/whep":              "viewer",
+		"OPTIONS /api/v1/orgs/{org}/devices/{serial}/whep":           "public",
+		"PATCH /api/v1/orgs/{org}/devices/{serial}/whep/{session}":   "viewer",
+		"DELETE /api/v1/orgs/{org}/devices/{serial}/whep/{session}":  "viewer",
+		"OPTIONS /api/v1/orgs/{org}/devices/{serial}/whep/{session}": "public",
 	}
 	got := map[string]string{}
 	for _, rt := range api.Routes() {

@@ -24,6 +24,7 @@ const jobs = () => import("./jobs.js");
 const routes = [
   { path: /^\/ui\/devices$/, page: lazy(devices, "devicesPage"), nav: "Devices", href: "/ui/devices" },
   { path: /^\/ui\/devices\/([^/]+)$/, page: lazy(devices, "devicePage") },
+  { path: /^\/ui\/devices\/([^/]+)\/live$/, page: lazy(() => import("./live.js"), "livePage") },
   { path: /^\/ui\/edgehosts$/, page: lazy(edgehosts, "edgeHostsPage"), nav: "Edge hosts", href: "/ui/edgehosts", show: atLeastOperator },
   { path: /^\/ui\/edgehosts\/([^/]+)\/discovered$/, page: lazy(edgehosts, "discoveredPage") },
   { path: /^\/ui\/org$/, page: lazy(() => import("./org.js"), "orgPage"), nav: "Organization", href: "/ui/org" },

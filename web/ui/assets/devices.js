@@ -138,6 +138,7 @@ export async function devicePage(main, serial) {
   main.replaceChildren(
     h("p", {}, link("/ui/devices", "← Devices")),
     h("h1", {}, d.name ? `${d.name} (${d.serial})` : d.serial),
+    d.status === "onboarded" && d.integration === "deep" ? h("p", {}, link(`/ui/devices/${encodeURIComponent(d.serial)}/live`, "Live video")) : "",
     isAdmin() && d.integration === "deep" ? h("p", {}, link("/ui/jobs/new?device=" + encodeURIComponent(d.serial), "New job for this device")) : "",
     h("div", { class: "cols" },
       h("section", { class: "card", "aria-label": "Facts" }, h("h2", {}, "Facts"), facts([
