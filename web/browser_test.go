@@ -20,6 +20,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
+	"github.com/opencamcloud/camcloud/internal/relay/server"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -175,7 +176,13 @@ func buildEdgehost(t testing.TB) string {
 func startWorld(t testing.TB, cameras int) *world {
 	t.Helper()
 	bin := buildEdgehost(t)
-	w := &world{r: relaytest.Start(t, relaytest.RealClock)}
+	// TURN on loopback, over every transport: the live page may be forced through it.
+	// Loopback-only TURN relays to loopback peers (the edge host's WebRTC); TURN over
+	// TLS has the relay's certificate, which the browser takes (IgnoreCertErrors).
+	withTURN := func(cfg *server.Config) {
+		cfg.TURN = server.TURNConfig{UDPListen: "127.0.0.1:0", TCPListen: "127.0.0.1:0", TLSListen: "127.0.0.1:0"}
+	}
+	w := &world{r: relaytest.Start(t, relaytest.RealClock, withTURN)}
 	w.admin = w.r.Login(t, relaytest.AdminEmail, relaytest.AdminPassword)
 	var orgs struct{ Items []struct{ ID string } }
 	w.r.Do(t, "GET", "/api/v1/orgs", w.admin, nil).JSON(t, &orgs)

@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,13 +68,7 @@ func TestLivePage(t *testing.T) {
 	serial := w.cameras[0].Info().Serial
 	email, pw := w.member(t, "viewer", role.Viewer)
 	ctx := tab(t)
-	frames := func() int {
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => { const v = document.querySelector("video.live"); return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0; })()`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	frames := func() int { return liveFrames(t, ctx) }
 	if err := chromedp.Do(ctx, signIn(w, email, pw),
 		chromedp.WaitVisible(chromedp.CSS(`main table`)),
 		chromedp.Navigate(w.r.URL+"/ui/devices/"+serial),
@@ -108,6 +104,94 @@ func TestLivePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	testtool.WaitFor(t, 30*time.Second, "decoded frames after restart", func() bool { return frames() > 5 })
+}
+
+// liveFrames is the number of frames the live page's video has decoded.
+func liveFrames(t testing.TB, ctx context.Context) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => { const v = document.querySelector("video.live"); return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// turnMetric reads one of the relay's TURN metrics (a sample's full name, labels
+// included) from /metrics; 0 when absent.
+func turnMetric(t testing.TB, w *world, name string) float64 {
+	t.Helper()
+	res := w.r.Do(t, "GET", "/metrics", "", nil)
+	if res.Status != http.StatusOK {
+		t.Fatalf("/metrics: %d", res.Status)
+	}
+	for line := range strings.Lines(string(res.Body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("/metrics %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// TestLivePageThroughTURN: a viewer forces the live video through the relay's built-in
+// TURN (only relayed candidates), over UDP, TCP and TLS in turn, first by a bookmarked
+// URL, then with the page's path choice; each time the video plays, the page says it is
+// relayed over that transport, and the relay's TURN made an allocation and relayed the
+// video.
+func TestLivePageThroughTURN(t *testing.T) {
+	w := startLiveWorld(t)
+	serial := w.cameras[0].Info().Serial
+	email, pw := w.member(t, "viewer", role.Viewer)
+	ctx := tab(t)
+	live := w.r.URL + "/ui/devices/" + serial + "/live"
+	if err := chromedp.Do(ctx, signIn(w, email, pw), chromedp.WaitVisible(chromedp.CSS(`main table`))); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct{ via, proto string }{
+		{"turn-udp", "udp"}, {"turn-tcp", "tcp"}, {"turn-tls", "tls"},
+	} {
+		t.Run(tc.via, func(t *testing.T) {
+			allocations := turnMetric(t, w, "relay_turn_allocations_total")
+			relayed := turnMetric(t, w, `relay_turn_relayed_bytes_total{direction="from_peer"}`)
+			if i == 0 {
+				// A bookmarked URL.
+				if err := chromedp.Do(ctx, chromedp.Navigate(live+"?via="+tc.via)); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				// The page's choice, which the URL then shows.
+				js := fmt.Sprintf(`(() => { const s = document.querySelector("select[name=via]"); s.value = %q; s.dispatchEvent(new Event("change")); return location.search; })()`, tc.via)
+				search, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if search != "?via="+tc.via {
+					t.Errorf("URL query %q after choosing %s, want ?via=%s", search, tc.via, tc.via)
+				}
+			}
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-conn="relayed"][data-relay="`+tc.proto+`"]`))); err != nil {
+				t.Fatal(err)
+			}
+			first := liveFrames(t, ctx)
+			testtool.WaitFor(t, 30*time.Second, "decoded frames increasing", func() bool { return liveFrames(t, ctx) > first+5 })
+			conn, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`.conn`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "relayed (TURN over " + strings.ToUpper(tc.proto); !strings.HasPrefix(conn, want) {
+				t.Errorf("connection shown as %q, want %q…", conn, want)
+			}
+			if n := turnMetric(t, w, "relay_turn_allocations_total"); n <= allocations {
+				t.Errorf("relay_turn_allocations_total %v, was %v: the browser allocated nothing at the relay's TURN", n, allocations)
+			}
+			if n := turnMetric(t, w, `relay_turn_relayed_bytes_total{direction="from_peer"}`); n <= relayed {
+				t.Errorf("TURN relayed %v bytes from peers, was %v: the video did not come through it", n, relayed)
+			}
+		})
+	}
 }
 
 // firstFrameJS starts a WHEP session from the page (the console's origin), as the live

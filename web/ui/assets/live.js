@@ -1,15 +1,37 @@
 // The live page: a device's camera over WebRTC, signaled with WHEP (RFC 9725) through the
 // relay's POST /devices/{serial}/whep; the video comes from the device's agent directly
 // (or relayed by TURN), never through the relay's HTTP.
-import { state, h, link, orgPath, showError, ApiError } from "./lib.js";
+import { state, h, api, link, orgPath, showError, ApiError } from "./lib.js";
 
-// iceServers are the STUN/TURN servers the peer connection may use.
-export async function iceServers() {
-  return [];
+// paths are the ways through the network a person may force (the URL's ?via=), to find
+// out which one a network lets through: any (the browser picks, direct first) or one
+// transport of TURN alone. keep picks that transport's URLs from the relay's list.
+const paths = {
+  "": { label: "Any (direct first)" },
+  "turn-udp": { label: "TURN over UDP", name: "UDP", keep: (u) => u.startsWith("turn:") && !/[?&]transport=tcp/i.test(u) },
+  "turn-tcp": { label: "TURN over TCP", name: "TCP", keep: (u) => u.startsWith("turn:") && /[?&]transport=tcp/i.test(u) },
+  "turn-tls": { label: "TURN over TLS", name: "TLS", keep: (u) => u.startsWith("turns:") },
+};
+
+// iceConfig is the peer connection's ICE configuration: the relay's STUN and TURN servers,
+// asked for each connection (their credentials expire). With a forced path (via, a key
+// of paths) only that transport's TURN URLs remain and every candidate is relayed.
+export async function iceConfig(via) {
+  const list = await api("GET", orgPath("/ice-servers"));
+  const servers = list.iceServers || [];
+  const path = paths[via];
+  if (!path || !path.keep) return { iceServers: servers };
+  const kept = servers
+    .map((s) => ({ ...s, urls: [].concat(s.urls).filter(path.keep) }))
+    .filter((s) => s.urls.length > 0);
+  if (kept.length === 0) throw new Error(`This relay offers no ${path.label}: choose another path.`);
+  return { iceServers: kept, iceTransportPolicy: "relay" };
 }
 
 // connectionType names how the selected candidate pair connects: "direct" (host or
-// server-reflexive candidates on both ends) or "relayed" (TURN on either end).
+// server-reflexive candidates on both ends) or "relayed" (TURN on either end), with the
+// transport between this browser and its TURN server (the local candidate's
+// relayProtocol).
 async function connectionType(pc) {
   const stats = await pc.getStats();
   let pair = null;
@@ -20,8 +42,13 @@ async function connectionType(pc) {
   if (!pair) return null;
   const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
   if (!local || !remote) return null;
-  const relayed = local.candidateType === "relay" || remote.candidateType === "relay";
-  return { kind: relayed ? "relayed" : "direct", detail: `${local.candidateType} ↔ ${remote.candidateType}, ${local.protocol || remote.protocol || "udp"}` };
+  const ends = `${local.candidateType} ↔ ${remote.candidateType}`;
+  if (local.candidateType === "relay") {
+    const proto = (local.relayProtocol || "").toUpperCase();
+    return { kind: "relayed", relay: local.relayProtocol || "", detail: `TURN over ${proto || "?"}: ${ends}` };
+  }
+  if (remote.candidateType === "relay") return { kind: "relayed", relay: "", detail: `TURN at the agent: ${ends}` };
+  return { kind: "direct", relay: "", detail: `${ends}, ${local.protocol || remote.protocol || "udp"}` };
 }
 
 // whepError turns a failed WHEP answer into an ApiError with the problem's title and detail.
@@ -39,21 +66,29 @@ export async function livePage(main, serial) {
   const conn = h("span", { class: "conn", "data-conn": "" }, "—");
   const stopBtn = h("button", { type: "button" }, "Stop");
   const startBtn = h("button", { type: "button", class: "plain" }, "Restart");
+  let via = new URLSearchParams(location.search).get("via") || "";
+  if (!(via in paths)) via = "";
+  const viaSel = h("select", { name: "via" },
+    ...Object.entries(paths).map(([k, p]) => h("option", { value: k }, p.label)));
+  viaSel.value = via;
   main.replaceChildren(
     h("p", {}, link("/ui/devices/" + encodeURIComponent(serial), "← " + serial)),
     h("h1", {}, `Live: ${serial}`),
     h("div", { class: "card live-card" }, video,
       h("div", { class: "live-bar" }, stopBtn, startBtn,
+        h("label", {}, "Path ", viaSel),
         h("span", {}, "Connection: ", conn), status)));
 
   let pc = null, session = null, timer = null;
+  let starts = 0; // counts starts and stops: a start that a later one replaced gives up
 
   async function stop(quiet) {
+    starts++;
     clearInterval(timer); timer = null;
     const loc = session, old = pc;
     session = null; pc = null;
     video.srcObject = null;
-    conn.textContent = "—"; conn.dataset.conn = "";
+    conn.textContent = "—"; conn.dataset.conn = ""; conn.dataset.relay = "";
     if (!quiet) status.textContent = "Stopped.";
     // DELETE before closing: the agent also ends a session whose peer connection closed,
     // and a DELETE after that would find nothing.
@@ -67,9 +102,20 @@ export async function livePage(main, serial) {
 
   async function start() {
     await stop(true);
+    const gen = ++starts;
     showError(null);
     status.textContent = "Connecting…";
-    const p = new RTCPeerConnection({ iceServers: await iceServers() });
+    let config;
+    try {
+      config = await iceConfig(via);
+    } catch (err) {
+      if (gen !== starts) return;
+      status.textContent = "Not playing.";
+      showError(err);
+      return;
+    }
+    if (gen !== starts) return; // stopped or started again meanwhile
+    const p = new RTCPeerConnection(config);
     pc = p;
     p.addTransceiver("video", { direction: "recvonly" });
     p.addTransceiver("audio", { direction: "recvonly" });
@@ -109,10 +155,21 @@ export async function livePage(main, serial) {
     if (!t) return;
     conn.textContent = `${t.kind} (${t.detail})`;
     conn.dataset.conn = t.kind;
+    conn.dataset.relay = t.relay;
   }
 
   stopBtn.addEventListener("click", () => stop(false));
   startBtn.addEventListener("click", () => start());
+  // Choosing a path puts it in the URL (a bookmark or a link to someone keeps it) and
+  // connects again that way.
+  viaSel.addEventListener("change", () => {
+    via = viaSel.value;
+    const q = new URLSearchParams(location.search);
+    if (via) q.set("via", via); else q.delete("via");
+    const qs = q.toString();
+    history.replaceState(null, "", location.pathname + (qs ? "?" + qs : ""));
+    start();
+  });
   // Leaving the page (the router replaces main) ends the session.
   const obs = new MutationObserver(() => {
     if (!document.body.contains(video)) { obs.disconnect(); stop(true); }
