@@ -177,6 +177,11 @@ func TestLivePageThroughTURN(t *testing.T) {
 			}
 			first := liveFrames(t, ctx)
 			testtool.WaitFor(t, 30*time.Second, "decoded frames increasing", func() bool { return liveFrames(t, ctx) > first+5 })
+			if tc.proto == "tls" {
+				if err := chromedp.Do(ctx, screenshot("live-turn")); err != nil {
+					t.Fatal(err)
+				}
+			}
 			conn, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`.conn`)))
 			if err != nil {
 				t.Fatal(err)

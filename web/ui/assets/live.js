@@ -76,7 +76,7 @@ export async function livePage(main, serial) {
     h("h1", {}, `Live: ${serial}`),
     h("div", { class: "card live-card" }, video,
       h("div", { class: "live-bar" }, stopBtn, startBtn,
-        h("label", {}, "Path ", viaSel),
+        h("label", { class: "check" }, "Path", viaSel),
         h("span", {}, "Connection: ", conn), status)));
 
   let pc = null, session = null, timer = null;
@@ -105,6 +105,7 @@ export async function livePage(main, serial) {
     const gen = ++starts;
     showError(null);
     status.textContent = "Connecting…";
+    const path = paths[via];
     let config;
     try {
       config = await iceConfig(via);
@@ -127,9 +128,18 @@ export async function livePage(main, serial) {
       if (p.connectionState === "failed") { status.textContent = "The connection failed."; showError(new Error("The video connection failed: no network path to the camera's agent.")); }
       if (p.connectionState === "disconnected") status.textContent = "Reconnecting…";
     };
+    // Forced through TURN, only its candidates can connect: gathering may take longer,
+    // and without a relayed candidate the page says which server failed (the point of
+    // forcing a path).
+    const failures = [];
+    p.onicecandidateerror = (e) => failures.push(`${e.url}: ${e.errorCode} ${e.errorText}`);
     try {
       await p.setLocalDescription(await p.createOffer());
-      await gathered(p);
+      await gathered(p, path.keep ? 10000 : 2000);
+      if (p !== pc) return; // stopped meanwhile
+      if (path.keep && !/ typ relay /.test(p.localDescription.sdp)) {
+        throw new Error(`No relayed address from the relay's ${path.label}` + (failures.length ? ` (${failures.join("; ")})` : "") + ": that path is closed from this network.");
+      }
       const res = await fetch(orgPath(`/devices/${encodeURIComponent(serial)}/whep`), {
         method: "POST",
         headers: { Authorization: "Bearer " + state.token, "Content-Type": "application/sdp" },
@@ -150,9 +160,10 @@ export async function livePage(main, serial) {
   }
 
   async function showType() {
-    if (!pc) return;
-    const t = await connectionType(pc);
-    if (!t) return;
+    const p = pc;
+    if (!p) return;
+    const t = await connectionType(p);
+    if (!t || p !== pc) return; // none yet, or the connection was replaced meanwhile
     conn.textContent = `${t.kind} (${t.detail})`;
     conn.dataset.conn = t.kind;
     conn.dataset.relay = t.relay;
@@ -179,11 +190,11 @@ export async function livePage(main, serial) {
 }
 
 // gathered waits for ICE gathering to complete (WHEP sends one offer with every candidate),
-// at most 2 s: a slow STUN server must not hold the start.
-function gathered(pc) {
+// at most ms: a slow STUN server must not hold the start.
+function gathered(pc, ms) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(done, 2000);
+    const t = setTimeout(done, ms);
     function done() { clearTimeout(t); pc.removeEventListener("icegatheringstatechange", check); resolve(); }
     function check() { if (pc.iceGatheringState === "complete") done(); }
     pc.addEventListener("icegatheringstatechange", check);
