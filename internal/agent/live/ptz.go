@@ -163,6 +163,7 @@ type ptzControl struct {
 	log     *slog.Logger
 
 	queue  chan ptzJob
+	slots  chan struct{} // one per command queued or being sent, MaxPTZInFlight in all
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -184,7 +185,7 @@ type ptzJob struct {
 func newPTZControl(serial string, allowed bool, devices egress.Devices, dial func(network, address string, c syscall.RawConn) error, log *slog.Logger) *ptzControl {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &ptzControl{serial: serial, allowed: allowed, devices: devices, dial: dial, log: log,
-		queue: make(chan ptzJob, MaxPTZInFlight), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+		queue: make(chan ptzJob, MaxPTZInFlight), slots: make(chan struct{}, MaxPTZInFlight), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -214,7 +215,8 @@ func (c *ptzControl) channel(dc *pwebrtc.DataChannel) {
 			return
 		}
 		select {
-		case c.queue <- ptzJob{dc: dc, msg: msg}:
+		case c.slots <- struct{}{}:
+			c.queue <- ptzJob{dc: dc, msg: msg} // never blocks: the queue has a place for every slot
 		default:
 			reply(dc, errors.New(errPTZBusy))
 		}
@@ -239,7 +241,9 @@ func (c *ptzControl) run() {
 		case <-c.ctx.Done():
 			return
 		case j := <-c.queue:
-			reply(j.dc, c.send(c.ctx, j.msg))
+			err := c.send(c.ctx, j.msg)
+			<-c.slots // before the answer: a viewer who waits for it may send again at once
+			reply(j.dc, err)
 		}
 	}
 }
