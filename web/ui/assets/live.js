@@ -178,7 +178,10 @@ function ptzControls() {
 
   for (const [name, m] of Object.entries(ptzMoves)) {
     const b = h("button", { type: "button", class: "plain", "aria-label": m.label, title: `${m.label} (hold)`, disabled: true }, m.text);
-    b.addEventListener("pointerdown", (e) => { e.preventDefault(); b.setPointerCapture(e.pointerId); move(name); });
+    b.addEventListener("pointerdown", (e) => {
+      e.preventDefault(); b.focus(); move(name);
+      try { b.setPointerCapture(e.pointerId); } catch { /* no such pointer (synthetic event) */ }
+    });
     for (const ev of ["pointerup", "pointercancel", "lostpointercapture", "blur"]) b.addEventListener(ev, halt);
     b.addEventListener("keydown", (e) => { if ((e.key === "Enter" || e.key === " ") && !e.repeat) { e.preventDefault(); move(name); } });
     b.addEventListener("keyup", (e) => { if (e.key === "Enter" || e.key === " ") halt(); });
