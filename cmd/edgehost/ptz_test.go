@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,8 +25,8 @@ type ptzViewer struct {
 }
 
 // newPTZViewer starts a live session of serial with token, with a "ptz" data channel,
-// and waits for the channel to open.
-func newPTZViewer(t *testing.T, ro *rollout, token, serial string) *ptzViewer {
+// and waits for the channel to open. The offer's request carries the headers extra too.
+func newPTZViewer(t *testing.T, ro *rollout, token, serial string, extra ...string) *ptzViewer {
 	t.Helper()
 	pv := &ptzViewer{open: make(chan struct{}), replies: make(chan string, 64)}
 	pv.liveViewer = newLiveViewer(t, func(pc *pwebrtc.PeerConnection) {
@@ -42,8 +43,27 @@ func newPTZViewer(t *testing.T, ro *rollout, token, serial string) *ptzViewer {
 		})
 		pv.dc = dc
 	})
-	if resp, body := pv.whep(t, ro, token, serial); resp.StatusCode != http.StatusCreated {
+	req, err := http.NewRequest("POST", ro.r.URL+ro.orgPath("/devices/"+serial+"/whep?profile="+liveProfile), strings.NewReader(pv.offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/sdp")
+	resp, err := ro.r.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("WHEP offer: %d %s", resp.StatusCode, body)
+	}
+	pv.location = resp.Header.Get("Location")
+	if err := pv.pc.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		t.Fatalf("answer: %v", err)
 	}
 	select {
 	case <-pv.open:
@@ -181,8 +201,9 @@ func TestLivePTZ(t *testing.T) {
 		t.Fatalf("stop after malformed messages: %s", e)
 	}
 
-	// A viewer may watch but not steer: every command refused, the camera still.
-	vw := newPTZViewer(t, ro, viewer, serial)
+	// A viewer may watch but not steer: every command refused, the camera still. The
+	// link's role and principal headers sent by the caller count for nothing.
+	vw := newPTZViewer(t, ro, viewer, serial, "X-Camcloud-Role", "admin", "X-Camcloud-Principal", "someone-else")
 	for _, m := range []string{`{"op":"move","pan":1}`, `{"op":"preset","name":"Gate"}`, `{"op":"stop"}`} {
 		if ok, e := vw.send(t, m); ok || !strings.Contains(e, "operator") {
 			t.Errorf("viewer's %s: ok %v %q, want refused for the role", m, ok, e)
