@@ -30,7 +30,7 @@ func liveFlags(extra ...string) []string {
 }
 
 // liveViewer is a pion peer connection that watches a camera through the relay's WHEP
-// route, as a browser would.
+// route, as a browser would; setup runs before the offer is made (data channels).
 type liveViewer struct {
 	pc       *pwebrtc.PeerConnection
 	offer    string
@@ -40,7 +40,7 @@ type liveViewer struct {
 	readers  sync.WaitGroup
 }
 
-func newLiveViewer(t testing.TB) *liveViewer {
+func newLiveViewer(t testing.TB, setup ...func(*pwebrtc.PeerConnection)) *liveViewer {
 	t.Helper()
 	m := &pwebrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -66,6 +66,9 @@ func newLiveViewer(t testing.TB) *liveViewer {
 		v.readers.Add(1)
 		go v.read(tr)
 	})
+	for _, f := range setup {
+		f(pc)
+	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -133,8 +133,9 @@ const EdgeLinkPrefix = "/v1/devices/"
 //     (application/trickle-ice-sdpfrag), answered 204;
 //   - DELETE WHEPPrefix + "{serial}/{session}", answered 204.
 //
-// The relay names the caller in PrincipalHeader; a session answers only to the caller
-// who started it. Errors are problem+json (bad-sdp, device-unknown, stream-unavailable,
+// The relay names the caller in PrincipalHeader and their role in RoleHeader; a session
+// answers only to the caller who started it, and takes PTZ commands on its "ptz" data
+// channel only from an operator or admin. Errors are problem+json (bad-sdp, device-unknown, stream-unavailable,
 // live-sessions-full, not-found), passed on by the relay.
 const WHEPPrefix = "/v1/whep/"
 

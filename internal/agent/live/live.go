@@ -1,7 +1,8 @@
 // Package live serves the relay's WHEP requests on the agent link (linkapi.WHEPPrefix):
 // it answers a viewer's SDP offer for one of the agent's cameras with the agent's
 // WebRTC publisher (package webrtc), keeps the sessions it started, takes their trickled
-// ICE candidates and ends them.
+// ICE candidates and ends them. A viewer may also steer a PTZ camera over a data channel
+// of its session (ptz.go), when the relay names it an operator or admin.
 //
 // The cameras' streams are found with the same devices and credentials EdgeLink egress
 // uses (the agent's own account on each camera, from the fleet): the RTSP port is read
@@ -109,6 +110,7 @@ type Service struct {
 type session struct {
 	id, serial, principal string
 	s                     *webrtc.Session
+	ptz                   *ptzControl
 }
 
 // New makes a Service.
@@ -177,18 +179,24 @@ func (sv *Service) offer(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.Newf(problem.LiveSessionsFull, "this agent already serves %d live sessions; try again later", sv.cfg.MaxSessions))
 		return
 	}
+	// PTZ is for operators and admins, as the relay names the caller's role: the relay
+	// sets the header itself on every request over the link, never the browser.
+	role := r.Header.Get(linkapi.RoleHeader)
+	ptz := newPTZControl(serial, role == "operator" || role == "admin", sv.cfg.Devices, sv.cfg.DialControl, sv.log)
 	ctx, cancel := context.WithTimeout(r.Context(), watchTimeout)
-	answer, s, err := sv.pub.Watch(ctx, serial, profile, string(body))
+	answer, s, err := sv.pub.WatchChannels(ctx, serial, profile, string(body), ptz.channel)
 	cancel()
 	if err != nil {
+		ptz.close()
 		sv.unreserve()
 		sv.log.Warn("live session refused", "serial", serial, "profile", profile, "err", err)
 		problem.Write(w, r, watchProblem(serial, err))
 		return
 	}
 	id := newID()
-	if !sv.adopt(&session{id: id, serial: serial, principal: r.Header.Get(linkapi.PrincipalHeader), s: s}) {
+	if !sv.adopt(&session{id: id, serial: serial, principal: r.Header.Get(linkapi.PrincipalHeader), s: s, ptz: ptz}) {
 		_ = s.Close()
+		ptz.close()
 		problem.Write(w, r, problem.New(problem.Unavailable, "the agent is stopping"))
 		return
 	}
@@ -242,6 +250,7 @@ func (sv *Service) adopt(ss *session) bool {
 	sv.sessions[ss.id] = ss
 	sv.wg.Go(func() {
 		<-ss.s.Done()
+		ss.ptz.close()
 		sv.mu.Lock()
 		delete(sv.sessions, ss.id)
 		sv.mu.Unlock()

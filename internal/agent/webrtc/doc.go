@@ -24,4 +24,7 @@
 // cached group and the live packets. A viewer's PLI or FIR is answered from the same cache,
 // as is a viewer whose queue overflowed. A pull ends a grace period after its last viewer
 // left, so a viewer who reloads the page does not cost a new RTSP session.
+//
+// Data channels the viewer negotiates on the same peer connection are handed to the
+// caller of WatchChannels (the live service serves PTZ on one), and closed otherwise.
 package webrtc

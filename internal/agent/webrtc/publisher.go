@@ -145,7 +145,19 @@ func (s *Session) Close() error {
 // Watch answers a viewer's SDP offer for a camera's stream profile: it starts (or joins)
 // the camera's pull, waits for the camera's stream description, and returns the SDP answer
 // with every ICE candidate gathered (no trickle) and the session, which the caller closes.
+// Data channels the viewer opens are closed: WatchChannels takes them.
 func (p *Publisher) Watch(ctx context.Context, camera, profile, offer string) (string, *Session, error) {
+	return p.WatchChannels(ctx, camera, profile, offer, nil)
+}
+
+// ChannelFunc takes a data channel the viewer opened on its peer connection (its label
+// says what for). It is called on pion's goroutine, possibly before WatchChannels has
+// returned, and must not block; the channel closes with the session.
+type ChannelFunc func(dc *pwebrtc.DataChannel)
+
+// WatchChannels is Watch with the viewer's data channels (negotiated in its offer, an
+// m=application section) handed to channels; nil closes them.
+func (p *Publisher) WatchChannels(ctx context.Context, camera, profile, offer string, channels ChannelFunc) (string, *Session, error) {
 	desc := pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeOffer, SDP: offer}
 	if _, err := desc.Unmarshal(); err != nil {
 		return "", nil, fmt.Errorf("%w: %w", ErrBadOffer, err)
@@ -159,7 +171,7 @@ func (p *Publisher) Watch(ctx context.Context, camera, profile, offer string) (s
 		pl.release()
 		return "", nil, err
 	}
-	answer, s, err := p.answer(ctx, pl, info, desc)
+	answer, s, err := p.answer(ctx, pl, info, desc, channels)
 	if err != nil {
 		pl.release()
 		return "", nil, err
@@ -195,7 +207,7 @@ func (p *Publisher) forget(pl *pull) {
 	p.mu.Unlock()
 }
 
-func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer pwebrtc.SessionDescription) (string, *Session, error) {
+func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer pwebrtc.SessionDescription, channels ChannelFunc) (string, *Session, error) {
 	m := &pwebrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return "", nil, fmt.Errorf("webrtc: codecs: %w", err)
@@ -233,6 +245,15 @@ func (p *Publisher) answer(ctx context.Context, pl *pull, info streamInfo, offer
 		}
 		senders = append(senders, as)
 	}
+	// Set before the offer is taken: the viewer may open a channel as soon as it is
+	// connected.
+	pc.OnDataChannel(func(dc *pwebrtc.DataChannel) {
+		if channels == nil {
+			_ = dc.Close()
+			return
+		}
+		channels(dc)
+	})
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrBadOffer, err))
 	}

@@ -168,7 +168,12 @@ func (a *API) whepCall(r *http.Request, method, agent, sub, ctype string, body [
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	req.Header.Set(linkapi.PrincipalHeader, PrincipalFrom(ctx).Subject())
+	// The request is made here, not forwarded: nothing the caller sent names them or
+	// their role to the agent. The role decides what the session may do besides video
+	// (PTZ: operators and up).
+	p := PrincipalFrom(ctx)
+	req.Header.Set(linkapi.PrincipalHeader, p.Subject())
+	req.Header.Set(linkapi.RoleHeader, p.Role.String())
 	hc := &http.Client{Transport: a.cfg.Agents, Timeout: whepCallTimeout}
 	resp, err := hc.Do(req)
 	switch {

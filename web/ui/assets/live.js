@@ -1,7 +1,7 @@
 // The live page: a device's camera over WebRTC, signaled with WHEP (RFC 9725) through the
 // relay's POST /devices/{serial}/whep; the video comes from the device's agent directly
 // (or relayed by TURN), never through the relay's HTTP.
-import { state, h, api, link, orgPath, showError, ApiError } from "./lib.js";
+import { state, h, api, link, orgPath, showError, ApiError, atLeastOperator } from "./lib.js";
 
 // paths are the ways through the network a person may force (the URL's ?via=), to find
 // out which one a network lets through: any (the browser picks, direct first) or one
@@ -71,13 +71,15 @@ export async function livePage(main, serial) {
   const viaSel = h("select", { name: "via" },
     ...Object.entries(paths).map(([k, p]) => h("option", { value: k }, p.label)));
   viaSel.value = via;
+  const ptz = atLeastOperator() ? ptzControls() : null;
   main.replaceChildren(
     h("p", {}, link("/ui/devices/" + encodeURIComponent(serial), "← " + serial)),
     h("h1", {}, `Live: ${serial}`),
     h("div", { class: "card live-card" }, video,
       h("div", { class: "live-bar" }, stopBtn, startBtn,
         h("label", { class: "check" }, "Path", viaSel),
-        h("span", {}, "Connection: ", conn), status)));
+        h("span", {}, "Connection: ", conn), status),
+      ptz && ptz.el));
 
   let pc = null, session = null, timer = null;
   let starts = 0; // counts starts and stops: a start that a later one replaced gives up
@@ -87,6 +89,7 @@ export async function livePage(main, serial) {
     clearInterval(timer); timer = null;
     const loc = session, old = pc;
     session = null; pc = null;
+    if (ptz) ptz.attach(null);
     video.srcObject = null;
     conn.textContent = "—"; conn.dataset.conn = ""; conn.dataset.relay = "";
     if (!quiet) status.textContent = "Stopped.";
@@ -120,6 +123,7 @@ export async function livePage(main, serial) {
     pc = p;
     p.addTransceiver("video", { direction: "recvonly" });
     p.addTransceiver("audio", { direction: "recvonly" });
+    if (ptz) ptz.attach(p.createDataChannel("ptz"));
     const stream = new MediaStream();
     p.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; };
     p.onconnectionstatechange = () => {
@@ -199,4 +203,97 @@ function gathered(pc, ms) {
     function check() { if (pc.iceGatheringState === "complete") done(); }
     pc.addEventListener("icegatheringstatechange", check);
   });
+}
+
+// ---- PTZ controls -------------------------------------------------------------------
+// Operators and up steer a PTZ camera over the session's "ptz" data channel: holding an
+// arrow or zoom button (pointer, or Enter/Space, or the arrow and +/- keys on the group)
+// moves continuously, releasing it stops; Stop stops; a preset is gone to by name. Each
+// command is answered on the channel, in order: {"ok":true} or {"ok":false,"error":...}.
+// The agent refuses viewers (the page hides the controls from them) and cameras without
+// PTZ say so in the status line.
+
+const ptzMoves = {
+  up: { pan: 0, tilt: 1, zoom: 0, label: "Tilt up", text: "▲", key: "ArrowUp" },
+  left: { pan: -1, tilt: 0, zoom: 0, label: "Pan left", text: "◀", key: "ArrowLeft" },
+  right: { pan: 1, tilt: 0, zoom: 0, label: "Pan right", text: "▶", key: "ArrowRight" },
+  down: { pan: 0, tilt: -1, zoom: 0, label: "Tilt down", text: "▼", key: "ArrowDown" },
+  in: { pan: 0, tilt: 0, zoom: 1, label: "Zoom in", text: "+", key: "+" },
+  out: { pan: 0, tilt: 0, zoom: -1, label: "Zoom out", text: "−", key: "-" },
+};
+const ptzSpeed = 0.5; // of the camera's full speed: steerable by hand
+
+function ptzControls() {
+  let dc = null, moving = null;
+  const say = h("span", { class: "muted", role: "status", "aria-live": "polite" }, "PTZ: waiting for the session.");
+  const buttons = [];
+
+  function send(msg) {
+    if (!dc || dc.readyState !== "open") { say.textContent = "PTZ: not connected."; return; }
+    dc.send(JSON.stringify(msg));
+  }
+  function move(name) {
+    if (moving === name) return;
+    moving = name;
+    const m = ptzMoves[name];
+    send({ op: "move", pan: m.pan * ptzSpeed, tilt: m.tilt * ptzSpeed, zoom: m.zoom * ptzSpeed });
+  }
+  function stop() {
+    moving = null;
+    send({ op: "stop" });
+  }
+  function halt() { if (moving) stop(); }
+
+  for (const [name, m] of Object.entries(ptzMoves)) {
+    const b = h("button", { type: "button", class: "plain", "aria-label": m.label, title: `${m.label} (hold)`, disabled: true }, m.text);
+    b.addEventListener("pointerdown", (e) => {
+      e.preventDefault(); b.focus(); move(name);
+      try { b.setPointerCapture(e.pointerId); } catch { /* no such pointer (synthetic event) */ }
+    });
+    for (const ev of ["pointerup", "pointercancel", "lostpointercapture", "blur"]) b.addEventListener(ev, halt);
+    b.addEventListener("keydown", (e) => { if ((e.key === "Enter" || e.key === " ") && !e.repeat) { e.preventDefault(); move(name); } });
+    b.addEventListener("keyup", (e) => { if (e.key === "Enter" || e.key === " ") halt(); });
+    buttons.push(b);
+  }
+  const stopBtn = h("button", { type: "button", disabled: true, onclick: stop }, "Stop PTZ");
+  const preset = h("input", { type: "text", maxlength: 64, placeholder: "Preset name", "aria-label": "Preset name", disabled: true });
+  const goBtn = h("button", { type: "submit", class: "plain", disabled: true }, "Go to preset");
+  const presetForm = h("form", { class: "live-bar" }, preset, goBtn);
+  presetForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const name = preset.value.trim();
+    if (name) send({ op: "preset", name });
+  });
+  buttons.push(stopBtn, preset, goBtn);
+
+  const el = h("div", { class: "live-bar", role: "group", "aria-label": "PTZ: hold a button, or focus here and hold the arrow keys, + or −" },
+    h("strong", {}, "PTZ"), buttons.slice(0, 6), stopBtn, presetForm, say);
+  // The arrow keys and +/- steer while the group has focus (but not while typing a name).
+  el.addEventListener("keydown", (e) => {
+    if (e.target === preset || e.repeat) return;
+    const name = Object.keys(ptzMoves).find((n) => ptzMoves[n].key === e.key || (n === "in" && e.key === "="));
+    if (name) { e.preventDefault(); move(name); }
+  });
+  el.addEventListener("keyup", (e) => {
+    if (e.target === preset) return;
+    if (Object.values(ptzMoves).some((m) => m.key === e.key) || e.key === "=") halt();
+  });
+
+  // attach binds the controls to a session's channel (null: no session).
+  function attach(channel) {
+    if (dc) { dc.onopen = dc.onclose = dc.onmessage = null; }
+    dc = channel; moving = null;
+    const enable = (on) => { for (const b of buttons) b.disabled = !on; };
+    enable(false);
+    if (!dc) { say.textContent = "PTZ: no session."; return; }
+    say.textContent = "PTZ: connecting…";
+    dc.onopen = () => { enable(true); say.textContent = "PTZ: ready."; };
+    dc.onclose = () => { enable(false); say.textContent = "PTZ: session ended."; };
+    dc.onmessage = (e) => {
+      let a = null;
+      try { a = JSON.parse(e.data); } catch { /* not JSON */ }
+      say.textContent = a && a.ok ? "PTZ: ok." : "PTZ: " + (a && a.error || "unexpected answer");
+    };
+  }
+  return { el, attach };
 }
