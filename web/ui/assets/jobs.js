@@ -304,8 +304,8 @@ async function loadAllDevices() {
   if (state.devices) return state.devices;
   const all = [];
   let cursor = "";
-  for (let i = 0; i < 100; i++) { // bounded: 100 pages of 1,000
-    const page = await api("GET", orgPath(`/devices?limit=1000${cursor ? "&cursor=" + encodeURIComponent(cursor) : ""}`));
+  for (let i = 0; i < 100; i++) { // bounded: 100 pages of 10,000 summaries
+    const page = await api("GET", orgPath(`/devices?view=summary&limit=10000${cursor ? "&cursor=" + encodeURIComponent(cursor) : ""}`));
     all.push(...page.items);
     if (!page.nextCursor) break;
     cursor = page.nextCursor;
