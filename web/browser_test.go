@@ -408,3 +408,30 @@ func TestConsole(t *testing.T) {
 		}
 	})
 }
+
+// onboard onboards cams through the API and waits until the edge host manages them all
+// and the relay lists them connected. It returns their serials.
+func onboard(t testing.TB, w *world, cams ...*camsim.Camera) []string {
+	t.Helper()
+	var serials []string
+	var devices []map[string]string
+	for _, c := range cams {
+		serials = append(serials, c.Info().Serial)
+		devices = append(devices, map[string]string{"serial": c.Info().Serial, "username": camsimtest.User, "password": camsimtest.Password})
+	}
+	if res := w.r.Do(t, "POST", w.orgPath("/edgehosts/"+w.edge+"/onboard"), w.admin, map[string]any{"devices": devices}); res.Status != http.StatusAccepted {
+		t.Fatalf("onboard: %d %s", res.Status, res.Body)
+	}
+	testtool.WaitFor(t, 60*time.Second, "the cameras managed and connected", func() bool {
+		var l struct{ Items []struct{ Serial string } }
+		w.r.Do(t, "GET", w.orgPath("/devices?status=onboarded&connected=true&limit=1000"), w.admin, nil).JSON(t, &l)
+		managed := 0
+		for _, d := range l.Items {
+			if slices.Contains(serials, d.Serial) {
+				managed++
+			}
+		}
+		return managed == len(serials)
+	})
+	return serials
+}

@@ -11,30 +11,7 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
-	"github.com/opencamcloud/camcloud/internal/testtool"
-	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
-
-// onboardAll onboards the world's cameras through the API and waits until the edge host
-// manages them all.
-func onboardAll(t *testing.T, w *world) []string {
-	t.Helper()
-	var serials []string
-	var devices []map[string]string
-	for _, c := range w.cameras {
-		serials = append(serials, c.Info().Serial)
-		devices = append(devices, map[string]string{"serial": c.Info().Serial, "username": camsimtest.User, "password": camsimtest.Password})
-	}
-	if res := w.r.Do(t, "POST", w.orgPath("/edgehosts/"+w.edge+"/onboard"), w.admin, map[string]any{"devices": devices}); res.Status >= 300 {
-		t.Fatalf("onboard: %d %s", res.Status, res.Body)
-	}
-	testtool.WaitFor(t, 60*time.Second, "every camera managed", func() bool {
-		var l struct{ Items []struct{ Serial string } }
-		w.r.Do(t, "GET", w.orgPath("/devices?status=onboarded&connected=true"), w.admin, nil).JSON(t, &l)
-		return len(l.Items) == len(w.cameras)
-	})
-	return serials
-}
 
 // TestConsoleJobs: an admin starts an overlay job on two cameras from the console and
 // watches its progress reach 100 % live, then finds its creation in the audit log by
@@ -43,7 +20,7 @@ func onboardAll(t *testing.T, w *world) []string {
 // viewer's menu has no jobs).
 func TestConsoleJobs(t *testing.T) {
 	w := startWorld(t, 2)
-	serials := onboardAll(t, w)
+	serials := onboard(t, w, w.cameras...)
 	var jobID string
 
 	t.Run("admin starts an overlay job and watches it finish", func(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/testtool"
-	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
 // startLiveWorld is startWorld with the edge host's WebRTC on loopback (the browser's
@@ -24,20 +23,7 @@ func startLiveWorld(t testing.TB) *world {
 	t.Helper()
 	t.Setenv("EDGEHOST_WEBRTC_LOOPBACK_ONLY", "true") // read by the edge host child process
 	w := startWorld(t, 1)
-	serial := w.cameras[0].Info().Serial
-	res := w.r.Do(t, "POST", w.orgPath("/edgehosts/"+w.edge+"/onboard"), w.admin, map[string]any{"devices": []map[string]string{
-		{"serial": serial, "username": camsimtest.User, "password": camsimtest.Password}}})
-	if res.Status != http.StatusAccepted {
-		t.Fatalf("onboard: %d %s", res.Status, res.Body)
-	}
-	testtool.WaitFor(t, 60*time.Second, "the camera onboarded", func() bool {
-		res := w.r.Do(t, "GET", w.orgPath("/devices/"+serial), w.admin, nil)
-		var d struct{ Status string }
-		if res.Status == http.StatusOK {
-			res.JSON(t, &d)
-		}
-		return d.Status == "onboarded"
-	})
+	onboard(t, w, w.cameras[0])
 	return w
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/pkg/vapix"
-	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
 )
 
 // TestLivePagePTZ: an operator steers a PTZ camera from its live page with the keyboard
@@ -24,19 +23,7 @@ func TestLivePagePTZ(t *testing.T) {
 		t.Fatalf("camera 1 is a %s, want a PTZ model", cam.Identity().Model.ProdNbr)
 	}
 	serial := cam.Info().Serial
-	res := w.r.Do(t, "POST", w.orgPath("/edgehosts/"+w.edge+"/onboard"), w.admin, map[string]any{"devices": []map[string]string{
-		{"serial": serial, "username": camsimtest.User, "password": camsimtest.Password}}})
-	if res.Status != http.StatusAccepted {
-		t.Fatalf("onboard: %d %s", res.Status, res.Body)
-	}
-	testtool.WaitFor(t, 60*time.Second, "the camera onboarded", func() bool {
-		res := w.r.Do(t, "GET", w.orgPath("/devices/"+serial), w.admin, nil)
-		var d struct{ Status string }
-		if res.Status == http.StatusOK {
-			res.JSON(t, &d)
-		}
-		return d.Status == "onboarded"
-	})
+	onboard(t, w, cam)
 	position := func() vapix.PTZPosition {
 		res := w.r.Do(t, "GET", w.orgPath("/devices/"+serial+"/vapix/axis-cgi/com/ptz.cgi?query=position"), w.admin, nil)
 		p, err := vapix.ParsePTZPosition(string(res.Body))
