@@ -67,13 +67,15 @@ func BenchmarkConsoleFirstView(b *testing.B) {
 // as a client that is not a browser would (ms/api). Beside it, Go's client reading them
 // the way the console does, in one request of summaries (ms/api-summary), and the same
 // three moments as the page itself sees them (ms/usable-page, see watchUsable), without
-// the time the test takes to notice each one.
+// the time the test takes to notice each one; and that time counted from the moment the
+// sign-in's answer (the token) arrived rather than from the submit
+// (ms/usable-after-sign-in): the goal's "after sign-in", without the password check.
 func BenchmarkConsoleDeviceList10k(b *testing.B) {
 	r := relaytest.Start(b, relaytest.RealClock)
 	admin := r.Login(b, relaytest.AdminEmail, relaytest.AdminPassword)
 	org := seedDevices(b, r, admin, scaleDevices)
 	var usable, api, apiSummary time.Duration
-	var inPage float64
+	var inPage, afterSignIn float64
 	for b.Loop() {
 		api += readAllDevices(b, r, admin, org)
 		apiSummary += readSummaries(b, r, admin, org)
@@ -102,9 +104,14 @@ func BenchmarkConsoleDeviceList10k(b *testing.B) {
 		}
 		usable += time.Since(start)
 		err = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			ms, err := chromedp.Evaluate[float64](`(() => { const u = window.__usable;
-				return Math.max(u.rows, u.count) - u.submit + (u.search - u.input); })()`)(ctx, t)
-			inPage += ms
+			ms, err := chromedp.Evaluate[[]float64](`(() => { const u = window.__usable;
+				const token = performance.getEntriesByType("resource").find((e) => e.name.includes("/api/v1/auth/token"));
+				const ready = Math.max(u.rows, u.count), search = u.search - u.input;
+				return [ready - u.submit + search, ready - (token ? token.responseEnd : NaN) + search]; })()`)(ctx, t)
+			if err == nil {
+				inPage += ms[0]
+				afterSignIn += ms[1]
+			}
 			return err
 		}))
 		if err != nil {
@@ -120,6 +127,7 @@ func BenchmarkConsoleDeviceList10k(b *testing.B) {
 	b.ReportMetric(msUsable/msAPI, "usable/api")
 	b.ReportMetric(msSummary, "ms/api-summary")
 	b.ReportMetric(inPage/n, "ms/usable-page")
+	b.ReportMetric(afterSignIn/n, "ms/usable-after-sign-in")
 	// Only reported: on a shared, busy machine a time limit would fail at random.
 	if msUsable > usableGoal {
 		b.Logf("usable after %.0f ms, over the %d ms goal (the API alone: %.0f ms)", msUsable, usableGoal, msAPI)
