@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	pwebrtc "github.com/pion/webrtc/v4"
 
-	"github.com/opencamcloud/camcloud/internal/agent/webrtc"
+	"github.com/opencamcloud/camcloud/internal/agent/webrtc/webrtctest"
 	"github.com/opencamcloud/camcloud/internal/relay/relaytest"
 	"github.com/opencamcloud/camcloud/internal/testtool"
 	"github.com/opencamcloud/camcloud/simulators/camsim/camsimtest"
@@ -32,19 +31,7 @@ func TestLiveFromTheCamera(t *testing.T) {
 		return err == nil && d.Connected && d.EffectiveMode() == "managed"
 	})
 
-	m := &pwebrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	ir := &interceptor.Registry{}
-	if err := pwebrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithInterceptorRegistry(ir), pwebrtc.WithSettingEngine(webrtc.LoopbackOnly())).
-		NewPeerConnection(pwebrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc := webrtctest.ViewerPeer(t)
 	defer pc.Close()
 	if _, err := pc.AddTransceiverFromKind(pwebrtc.RTPCodecTypeVideo, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)

@@ -12,11 +12,10 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	pwebrtc "github.com/pion/webrtc/v4"
 
-	"github.com/opencamcloud/camcloud/internal/agent/webrtc"
+	"github.com/opencamcloud/camcloud/internal/agent/webrtc/webrtctest"
 	"github.com/opencamcloud/camcloud/internal/relay/auth"
 	"github.com/opencamcloud/camcloud/internal/relay/role"
 	"github.com/opencamcloud/camcloud/internal/relay/store"
@@ -42,19 +41,7 @@ type liveViewer struct {
 
 func newLiveViewer(t testing.TB, setup ...func(*pwebrtc.PeerConnection)) *liveViewer {
 	t.Helper()
-	m := &pwebrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	ir := &interceptor.Registry{}
-	if err := pwebrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithInterceptorRegistry(ir), pwebrtc.WithSettingEngine(webrtc.LoopbackOnly())).
-		NewPeerConnection(pwebrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc := webrtctest.ViewerPeer(t)
 	v := &liveViewer{pc: pc, first: make(chan [][]byte, 1)}
 	t.Cleanup(func() { _ = pc.Close(); v.readers.Wait() })
 	for _, k := range []pwebrtc.RTPCodecType{pwebrtc.RTPCodecTypeVideo, pwebrtc.RTPCodecTypeAudio} {
